@@ -1,0 +1,299 @@
+//! Application state and assembly: builds the router with every feature, the shared
+//! middleware (request ids, metrics, problem+json for every error), health, metrics and
+//! API docs; `Application::build` binds the listener and reports the address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use secrecy::ExposeSecret;
+use tokio::sync::{Notify, watch};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::token::Keys;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::http::REQUEST_ID;
+use crate::metrics::Metrics;
+use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
+use crate::sms::{SandboxSms, SmsProvider};
+use crate::{accounts, admin, auth, db, demo, jobs, practitioners};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub keys: Arc<Keys>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub sms: Arc<dyn SmsProvider>,
+    /// The sandbox SMS outbox when that provider is in use (demo and tests read it).
+    pub sandbox_sms: Option<Arc<SandboxSms>>,
+    pub metrics: Arc<Metrics>,
+    /// Wakes idle job workers when a job is queued in this process.
+    pub job_wakeup: Arc<Notify>,
+    /// Names this process in job locks.
+    pub node_id: String,
+    openapi_json: Arc<String>,
+}
+
+impl AppState {
+    pub async fn new(config: Config, db: DatabaseConnection, clock: SharedClock) -> anyhow::Result<Self> {
+        let keys = match &config.jwt_secret {
+            Some(secret) => Keys::new(secret.expose_secret().as_bytes()),
+            None => {
+                tracing::warn!("AUGUR_JWT_SECRET is not set: using a random key; tokens end with this process");
+                Keys::random()
+            }
+        };
+        let sandbox = Arc::new(SandboxSms::default());
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            clock,
+            keys: Arc::new(keys),
+            limiter: Arc::new(MemoryRateLimiter::default()),
+            sms: sandbox.clone(),
+            sandbox_sms: Some(sandbox),
+            metrics: Arc::new(Metrics::default()),
+            job_wakeup: Arc::new(Notify::new()),
+            node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
+            openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Augur API",
+        description = "Consultation marketplace: accounts, practitioners, discovery. Errors are application/problem+json with a stable `code`.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign up, sign in, tokens, phone OTP"),
+        (name = "me", description = "My profile, birth details, sessions, favorites"),
+        (name = "practitioners", description = "Practitioner profiles and discovery"),
+        (name = "admin", description = "Reviews, account status, audit log, jobs"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes::router())
+        .merge(accounts::routes::router())
+        .merge(practitioners::favorites::router())
+        .merge(practitioners::profile::router())
+        .merge(practitioners::discovery::router())
+        .merge(admin::routes::router())
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+#[derive(Clone, Default)]
+struct UuidV7RequestId;
+
+impl MakeRequestId for UuidV7RequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).ok().map(RequestId::new)
+    }
+}
+
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api_routes().split_for_parts();
+    let body_limit = state.config.max_body_bytes;
+    let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    Router::new()
+        .merge(api)
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/docs", get(docs))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, UuidV7RequestId))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .with_state(state)
+}
+
+/// Records metrics, scopes the request id for error bodies, and turns any error response
+/// that is not already problem+json (unknown route, body too large, timeout) into one.
+async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let response = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;
+    let response = REQUEST_ID
+        .scope(request_id, async move { ensure_problem(response) })
+        .await;
+    app.metrics.observe(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn ensure_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "Nothing is found at this address"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This address does not accept this method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "This content type is not accepted"),
+        s if s.is_server_error() => ("internal_error", "The server failed to handle this request"),
+        _ => ("bad_request", "The request could not be handled"),
+    };
+    let mut err = ApiError::new(status, code, detail);
+    if let Some(v) = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()) {
+        err.retry_after_secs = v.parse().ok();
+    }
+    err.into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "Nothing is found at this address")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not accept this method")
+}
+
+async fn live() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn ready(State(app): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    app.db
+        .execute_unprepared("SELECT 1")
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "The database is not reachable")
+        })?;
+    Ok(axum::Json(serde_json::json!({"status": "ok", "database": app.db.get_database_backend().as_str()})))
+}
+
+async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi_json(State(app): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], Body::from(app.openapi_json.as_str().to_owned())).into_response()
+}
+
+async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
+/// A bound, migrated server that has not started serving yet.
+pub struct Application {
+    pub state: AppState,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Connects, migrates, seeds demo data when asked, and binds (port 0 picks one).
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database_url, config.database_max_connections).await?;
+        db::migrate(&db).await?;
+        let state = AppState::new(config, db, clock).await?;
+        if state.config.demo {
+            demo::seed_if_empty(&state).await?;
+        }
+        let listener = tokio::net::TcpListener::bind(state.config.bind)
+            .await
+            .with_context(|| format!("binding {}", state.config.bind))?;
+        let addr = listener.local_addr()?;
+        Ok(Self { state, listener, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        jobs::spawn_workers(&self.state, self.state.config.job_workers, stop_rx);
+        let app = router(self.state.clone());
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        let _ = stop_tx.send(true);
+        self.state.db.clone().close().await.ok();
+        Ok(())
+    }
+}

@@ -1,0 +1,339 @@
+//! `/api/v1/auth/…`: register, log in, refresh, log out, phone OTP.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::session::{self, TokenPair};
+use super::{AccountStatus, AuthUser, Role, otp, password};
+use crate::accounts::UserView;
+use crate::app::AppState;
+use crate::db::entity::user;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{ApiJson, ClientMeta};
+use crate::validate::{Check, check_password};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(otp_request))
+        .routes(routes!(otp_verify))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthResponse {
+    pub user: UserView,
+    pub tokens: TokenPair,
+    /// True when this call created the account.
+    pub created: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    /// Optional E.164 phone number.
+    pub phone: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    /// A name for this device, shown in the session list.
+    pub device: Option<String>,
+}
+
+fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
+    app.limiter
+        .hit(&key, limit, app.config.rate_limit_window_secs, app.clock.now())
+        .map_err(ApiError::rate_limited)
+}
+
+fn ip_key(meta: &ClientMeta) -> String {
+    meta.ip_string().unwrap_or_else(|| "unknown".into())
+}
+
+async fn insert_user(app: &AppState, model: user::ActiveModel) -> ApiResult<user::Model> {
+    Ok(model.insert(&app.db).await?)
+}
+
+/// Create a client account with email and password.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = AuthResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn register(
+    State(app): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, ApiJson<AuthResponse>)> {
+    limit(&app, format!("register:ip:{}", ip_key(&meta)), app.config.login_limit_per_ip)?;
+    let mut c = Check::new();
+    let email = c.email("email", &body.email);
+    check_password(&mut c, "password", &body.password);
+    let first_name = c.text("first_name", &body.first_name, 1, 100);
+    let last_name = c.text("last_name", &body.last_name, 0, 100);
+    let phone = body.phone.as_deref().filter(|p| !p.trim().is_empty()).and_then(|p| c.phone("phone", p));
+    let language = body.language.as_deref().map(|l| c.text("language", l, 2, 16).to_lowercase());
+    if let Some(tz) = &body.time_zone {
+        c.time_zone("time_zone", tz);
+    }
+    let device = c.opt_text("device", body.device.as_deref(), 100);
+    c.finish()?;
+    let email = email.ok_or_else(|| ApiError::field("email", "invalid_email", "is required"))?;
+
+    let hash = password::hash(body.password).await?;
+    let now = app.clock.now();
+    let user = insert_user(
+        &app,
+        user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(Some(email.into_inner())),
+            phone: Set(phone.map(|p| p.as_str().to_owned())),
+            password_hash: Set(Some(hash)),
+            role: Set(Role::Client.as_str().to_owned()),
+            status: Set(AccountStatus::Active.as_str().to_owned()),
+            first_name: Set(first_name),
+            last_name: Set(last_name),
+            email_verified: Set(false),
+            phone_verified: Set(false),
+            gender: Set(None),
+            date_of_birth: Set(None),
+            city: Set(None),
+            state: Set(None),
+            country: Set(None),
+            avatar_url: Set(None),
+            language: Set(language.unwrap_or_else(|| "en".into())),
+            time_zone: Set(body.time_zone.map(|t| t.trim().to_owned()).unwrap_or_else(|| "UTC".into())),
+            last_login_at: Set(Some(now)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+    )
+    .await?;
+    let tokens = session::start(&app.db, &app, &user, &meta, device).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(AuthResponse {
+            user: user.into(),
+            tokens,
+            created: true,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    pub device: Option<String>,
+}
+
+/// Log in with email and password. Wrong email and wrong password answer the same.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = AuthResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+async fn login(
+    State(app): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<ApiJson<AuthResponse>> {
+    let identifier = body.email.trim().to_lowercase();
+    limit(&app, format!("login:ip:{}", ip_key(&meta)), app.config.login_limit_per_ip)?;
+    limit(&app, format!("login:id:{identifier}"), app.config.login_limit_per_identifier)?;
+    let mut c = Check::new();
+    c.ensure(!identifier.is_empty(), "email", "required", "must not be empty");
+    c.ensure(!body.password.is_empty(), "password", "required", "must not be empty");
+    let device = c.opt_text("device", body.device.as_deref(), 100);
+    c.finish()?;
+    if body.password.chars().count() > crate::validate::MAX_PASSWORD_CHARS {
+        return Err(invalid_credentials());
+    }
+
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(identifier))
+        .one(&app.db)
+        .await?
+        .filter(|u| u.status != AccountStatus::Deleted.as_str());
+    let ok = password::verify(body.password, found.as_ref().and_then(|u| u.password_hash.clone())).await?;
+    let user = match found {
+        Some(u) if ok => u,
+        _ => return Err(invalid_credentials()),
+    };
+    if user.status != AccountStatus::Active.as_str() {
+        return Err(ApiError::forbidden("account_suspended", "This account is suspended"));
+    }
+    let now = app.clock.now();
+    let mut m = user.into_active_model();
+    m.last_login_at = Set(Some(now));
+    let user = m.update(&app.db).await?;
+    let tokens = session::start(&app.db, &app, &user, &meta, device).await?;
+    Ok(ApiJson(AuthResponse {
+        user: user.into(),
+        tokens,
+        created: false,
+    }))
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "Email or password is incorrect")
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Exchange a refresh token for a new pair. Each refresh token works once.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+async fn refresh(
+    State(app): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> ApiResult<ApiJson<TokenPair>> {
+    if body.refresh_token.is_empty() || body.refresh_token.len() > 200 {
+        return Err(ApiError::unauthorized("invalid_refresh_token", "The refresh token is not valid; sign in again"));
+    }
+    Ok(ApiJson(session::rotate(&app, &body.refresh_token, &meta).await?))
+}
+
+/// End this device's session; its refresh tokens stop working.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+async fn logout(State(app): State<AppState>, auth: AuthUser) -> ApiResult<StatusCode> {
+    session::revoke(&app.db, auth.session_id, "logged_out", app.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpRequest {
+    /// E.164, e.g. `+919812345678`.
+    pub phone: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpSent {
+    /// Seconds the code stays valid.
+    pub expires_in: i64,
+    /// Seconds before another code may be requested.
+    pub resend_after: i64,
+}
+
+/// Send a 6-digit sign-in code by SMS.
+#[utoipa::path(post, path = "/api/v1/auth/otp/request", tag = "auth", request_body = OtpRequest,
+    responses((status = 202, body = OtpSent), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn otp_request(
+    State(app): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<OtpRequest>,
+) -> ApiResult<(StatusCode, ApiJson<OtpSent>)> {
+    let mut c = Check::new();
+    let phone = c.phone("phone", &body.phone);
+    c.finish()?;
+    let phone = phone.ok_or_else(|| ApiError::field("phone", "invalid_phone", "is required"))?;
+    limit(&app, format!("otp:ip:{}", ip_key(&meta)), app.config.otp_limit_per_ip)?;
+    limit(&app, format!("otp:id:{}", phone.as_str()), app.config.otp_limit_per_identifier)?;
+    let issued = otp::issue(&app, &phone).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        ApiJson(OtpSent {
+            expires_in: issued.expires_in,
+            resend_after: issued.resend_after,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpVerify {
+    pub phone: String,
+    pub code: String,
+    /// Used only when this creates the account.
+    pub first_name: Option<String>,
+    pub device: Option<String>,
+}
+
+/// Check the code; signs in, creating a client account on first use of the number.
+#[utoipa::path(post, path = "/api/v1/auth/otp/verify", tag = "auth", request_body = OtpVerify,
+    responses((status = 200, body = AuthResponse), (status = 400, body = Problem), (status = 429, body = Problem)))]
+async fn otp_verify(
+    State(app): State<AppState>,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<OtpVerify>,
+) -> ApiResult<ApiJson<AuthResponse>> {
+    let mut c = Check::new();
+    let phone = c.phone("phone", &body.phone);
+    let code = body.code.trim();
+    c.ensure(code.len() == 6 && code.chars().all(|ch| ch.is_ascii_digit()), "code", "invalid_code", "must be 6 digits");
+    let first_name = c.opt_text("first_name", body.first_name.as_deref(), 100);
+    let device = c.opt_text("device", body.device.as_deref(), 100);
+    c.finish()?;
+    let phone = phone.ok_or_else(|| ApiError::field("phone", "invalid_phone", "is required"))?;
+    limit(&app, format!("otp-verify:ip:{}", ip_key(&meta)), app.config.login_limit_per_ip)?;
+    otp::verify(&app, &phone, code).await?;
+
+    let now = app.clock.now();
+    let txn = app.db.begin().await?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .one(&txn)
+        .await?;
+    let (user, created) = match existing {
+        Some(u) => {
+            if u.status != AccountStatus::Active.as_str() {
+                return Err(ApiError::forbidden("account_suspended", "This account is not active"));
+            }
+            let mut m = u.into_active_model();
+            m.phone_verified = Set(true);
+            m.last_login_at = Set(Some(now));
+            (m.update(&txn).await?, false)
+        }
+        None => (
+            user::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                email: Set(None),
+                phone: Set(Some(phone.as_str().to_owned())),
+                password_hash: Set(None),
+                role: Set(Role::Client.as_str().to_owned()),
+                status: Set(AccountStatus::Active.as_str().to_owned()),
+                first_name: Set(first_name.unwrap_or_default()),
+                last_name: Set(String::new()),
+                email_verified: Set(false),
+                phone_verified: Set(true),
+                gender: Set(None),
+                date_of_birth: Set(None),
+                city: Set(None),
+                state: Set(None),
+                country: Set(None),
+                avatar_url: Set(None),
+                language: Set("en".into()),
+                time_zone: Set("UTC".into()),
+                last_login_at: Set(Some(now)),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?,
+            true,
+        ),
+    };
+    let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    txn.commit().await?;
+    Ok(ApiJson(AuthResponse {
+        user: user.into(),
+        tokens,
+        created,
+    }))
+}

@@ -1,0 +1,119 @@
+//! Layered configuration: defaults in code → optional `augur.toml` → `AUGUR_*` environment.
+//!
+//! Secrets are `SecretString` so `Debug` and logs never show them.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `sqlite://path?mode=rwc` (default, under `./augur-data/`) or `postgres://…`.
+    pub database_url: String,
+    /// Largest pool the server opens to the database.
+    pub database_max_connections: u32,
+    /// HMAC key for access tokens and OTP hashes. Every node of a cluster must share it.
+    /// When unset, a random key is made at start (tokens then die with the process).
+    pub jwt_secret: Option<SecretString>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    /// Seed demo data on first start (`augur serve --demo` sets it).
+    pub demo: bool,
+    /// Emit logs as JSON lines instead of text.
+    pub log_json: bool,
+    /// `tracing` filter, e.g. `info,augur=debug`.
+    pub log_level: String,
+    /// Use the first `X-Forwarded-For` address as the client IP (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub otp_ttl_secs: i64,
+    pub otp_max_attempts: i32,
+    pub otp_resend_cooldown_secs: i64,
+    /// Login attempts allowed per window, per client IP and per identifier.
+    pub login_limit_per_ip: u32,
+    pub login_limit_per_identifier: u32,
+    pub otp_limit_per_ip: u32,
+    pub otp_limit_per_identifier: u32,
+    pub rate_limit_window_secs: u64,
+    /// SMS provider name: `sandbox` (writes codes to the log).
+    pub sms_provider: String,
+    /// Background job workers per process (0 disables them, e.g. for an API-only node).
+    pub job_workers: usize,
+    pub job_poll_interval_ms: u64,
+    /// Seconds a claimed job may run before another worker may take it back.
+    pub job_lock_timeout_secs: i64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".parse().expect("static address"),
+            database_url: "sqlite://augur-data/augur.db?mode=rwc".to_owned(),
+            database_max_connections: 16,
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            demo: false,
+            log_json: false,
+            log_level: "info".to_owned(),
+            trust_forwarded_for: false,
+            otp_ttl_secs: 5 * 60,
+            otp_max_attempts: 5,
+            otp_resend_cooldown_secs: 60,
+            login_limit_per_ip: 30,
+            login_limit_per_identifier: 10,
+            otp_limit_per_ip: 20,
+            otp_limit_per_identifier: 5,
+            rate_limit_window_secs: 60,
+            sms_provider: "sandbox".to_owned(),
+            job_workers: 2,
+            job_poll_interval_ms: 500,
+            job_lock_timeout_secs: 300,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `augur.toml` (or the given file) if present, then `AUGUR_*` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let file = file.unwrap_or_else(|| Path::new("augur.toml"));
+        let cfg: Config = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("AUGUR_").ignore(&["test_postgres_url", "test_redis_url", "require_postgres", "config"]))
+            .extract()?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"),
+            "database_url must start with sqlite: or postgres://"
+        );
+        if let Some(secret) = &self.jwt_secret {
+            anyhow::ensure!(
+                secret.expose_secret().len() >= 32,
+                "jwt_secret must be at least 32 characters"
+            );
+        }
+        anyhow::ensure!(self.access_token_ttl_secs > 0, "access_token_ttl_secs must be positive");
+        anyhow::ensure!(self.otp_max_attempts > 0, "otp_max_attempts must be positive");
+        anyhow::ensure!(self.sms_provider == "sandbox", "sms_provider: only `sandbox` is built");
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

@@ -1,0 +1,14 @@
+//! SeaORM entities: one struct per table, the same model on SQLite and PostgreSQL.
+//! Enumerated columns are stored as text; their Rust enums live with the feature that owns them.
+
+pub mod audit_log;
+pub mod auth_session;
+pub mod birth_detail;
+pub mod favorite;
+pub mod job;
+pub mod otp_code;
+pub mod practitioner;
+pub mod practitioner_language;
+pub mod practitioner_specialization;
+pub mod refresh_token;
+pub mod user;

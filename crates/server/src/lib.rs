@@ -1,0 +1,21 @@
+//! Augur: one server for consultation marketplaces. `app::Application` is what `main` runs
+//! and what the tests start on port 0.
+
+pub mod accounts;
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod practitioners;
+pub mod ratelimit;
+pub mod sms;
+pub mod telemetry;
+pub mod validate;
