@@ -57,10 +57,15 @@ impl AppState {
     pub async fn new(config: Config, db: DatabaseConnection, clock: SharedClock) -> anyhow::Result<Self> {
         let keys = match &config.jwt_secret {
             Some(secret) => Keys::new(secret.expose_secret().as_bytes()),
-            None => {
-                tracing::warn!("AUGUR_JWT_SECRET is not set: using a random key; tokens end with this process");
-                Keys::random()
-            }
+            None => match db::local_secret_file(&config.database_url) {
+                // Single-node SQLite: keep a generated key beside the database so tokens
+                // survive restarts without any set-up.
+                Some(path) => Keys::new(&load_or_create_secret(&path)?),
+                None => {
+                    tracing::warn!("AUGUR_JWT_SECRET is not set: using a random key; tokens end with this process");
+                    Keys::random()
+                }
+            },
         };
         let sandbox = Arc::new(SandboxSms::default());
         Ok(Self {
@@ -77,6 +82,31 @@ impl AppState {
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
     }
+}
+
+fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read(path)
+        && existing.len() >= 32
+    {
+        return Ok(existing);
+    }
+    let secret: String = {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..64).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    opts.open(path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
 }
 
 #[derive(OpenApi)]

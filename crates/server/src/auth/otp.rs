@@ -33,7 +33,9 @@ pub async fn issue(app: &AppState, phone: &PhoneNumber) -> ApiResult<OtpIssued> 
         .one(&app.db)
         .await?;
     if let Some(last) = latest {
-        let wait = (last.created_at + Duration::seconds(cooldown) - now).num_seconds();
+        // Rounded up, so a client that waits exactly this long is never early.
+        let wait = (last.created_at + Duration::seconds(cooldown) - now).num_milliseconds();
+        let wait = (wait + 999).div_euclid(1000);
         if wait > 0 {
             let mut err = ApiError::rate_limited(wait as u64);
             err.code = "otp_resend_too_soon";

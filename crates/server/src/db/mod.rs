@@ -48,6 +48,13 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("applying migrations")
 }
 
+/// Where a single-node SQLite install keeps its generated token key: beside the database.
+pub fn local_secret_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = sqlite_path(url)?;
+    let parent = std::path::Path::new(&path).parent()?.to_path_buf();
+    Some(parent.join("jwt-secret"))
+}
+
 fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();

@@ -1,0 +1,276 @@
+//! `TestApp`: spawns the server on port 0 against a fresh database and talks to it.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use augur::app::{AppState, Application};
+use augur::clock::ManualClock;
+use augur::config::Config;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+/// Generates `sqlite` and `postgres` variants of each listed async test `fn(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(b) = $crate::helpers::Backend::postgres() {
+                    super::$name(b).await
+                }
+            }
+        }
+    )* };
+}
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when configured; with `AUGUR_REQUIRE_POSTGRES=1` its absence is a failure.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("AUGUR_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                if std::env::var("AUGUR_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                    panic!("AUGUR_REQUIRE_POSTGRES=1 but AUGUR_TEST_POSTGRES_URL is not set");
+                }
+                eprintln!("skipping PostgreSQL variant: AUGUR_TEST_POSTGRES_URL is not set");
+                None
+            }
+        }
+    }
+}
+
+fn unique_name() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    format!("augur_t_{secs}_{}", &uuid::Uuid::now_v7().simple().to_string()[16..])
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    format!("{root}/{db}{query}")
+}
+
+static PG_CLEANUP: OnceCell<()> = OnceCell::const_new();
+
+/// Drops test databases left by runs that ended more than two hours ago.
+async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
+    let cutoff = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 7200;
+    let rows = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'augur_t_%'",
+        ))
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else { continue };
+        let stamp = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(u64::MAX);
+        if stamp < cutoff {
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+        }
+    }
+}
+
+pub async fn fresh_database_url(backend: &Backend) -> String {
+    let name = unique_name();
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("augur-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())
+        }
+        Backend::Postgres(url) => {
+            let admin = Database::connect(url.as_str()).await.expect("connect to AUGUR_TEST_POSTGRES_URL");
+            PG_CLEANUP.get_or_init(|| drop_stale_databases(&admin)).await;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            with_database(url, &name)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert_eq!(ct, "application/problem+json", "errors must be problem+json");
+        assert_eq!(self.body["code"], code, "unexpected code; body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        self.body
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            database_url: fresh_database_url(&backend).await,
+            database_max_connections: 8,
+            jwt_secret: Some(SecretString::from("test-secret-test-secret-test-secret-0123")),
+            job_workers: 0,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let app = Application::build_with_clock(config, clock.clone()).await.expect("build app");
+        let base = format!("http://{}", app.addr());
+        let state = app.state.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            clock,
+            _stop: stop,
+        }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Registers a client; returns (access token, refresh token, user id).
+    pub async fn register(&self, email: &str) -> (String, String, String) {
+        let body = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD, "first_name": "Test", "last_name": "User"}),
+            )
+            .await
+            .expect(201);
+        (
+            body["tokens"]["access_token"].as_str().unwrap().to_owned(),
+            body["tokens"]["refresh_token"].as_str().unwrap().to_owned(),
+            body["user"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+    }
+
+    /// Creates an admin account directly and returns its access token.
+    pub async fn admin_token(&self) -> String {
+        let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+        augur::demo::create_admin(&self.state, &email, PASSWORD, "Admin").await.expect("create admin");
+        self.login(&email, PASSWORD).await.expect(200)["tokens"]["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs queued jobs, then returns the last SMS code sent to `phone`.
+    pub async fn last_sms_code(&self, phone: &str) -> String {
+        augur::jobs::run_pending(&self.state).await.expect("run jobs");
+        let sent = self.state.sandbox_sms.as_ref().expect("sandbox sms").sent();
+        let msg = sent.iter().rev().find(|m| m.to == phone).expect("an SMS to this phone");
+        msg.body.split_whitespace().next().unwrap().to_owned()
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(chrono::Duration::seconds(secs));
+    }
+}
+
+/// A practitioner profile body for `POST /api/v1/practitioners/apply`.
+pub fn application(name: &str) -> Value {
+    json!({
+        "kind": "astrologer",
+        "display_name": name,
+        "bio": "Vedic astrology for career questions.",
+        "experience_years": 7,
+        "languages": ["en", "hi"],
+        "specializations": ["vedic", "career"],
+        "rates": {"currency": "INR", "chat": 2000, "call": 2500, "video": null},
+        "max_concurrent_sessions": 2
+    })
+}
+
+/// Registers a user, applies and gets approved; returns (user token, practitioner id).
+pub async fn approved_practitioner(app: &TestApp, admin: &str, email: &str, name: &str) -> (String, String) {
+    let (token, _, _) = app.register(email).await;
+    let p = app.post("/api/v1/practitioners/apply", Some(&token), application(name)).await.expect(201);
+    let id = p["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/admin/practitioners/{id}/approve"), Some(admin), json!({})).await.expect(200);
+    (token, id)
+}
+
+#[test]
+fn database_name_is_replaced_in_urls() {
+    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
+    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+}

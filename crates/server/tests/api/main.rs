@@ -1,0 +1,12 @@
+//! Black-box tests: the real server on port 0, real HTTP, a fresh database per test.
+//! Every test runs on SQLite and, when `AUGUR_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+mod helpers;
+
+mod admin;
+mod auth;
+mod conventions;
+mod discovery;
+mod jobs;
+mod otp;
+mod profiles;
