@@ -18,7 +18,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, watch};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -54,7 +56,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub async fn new(config: Config, db: DatabaseConnection, clock: SharedClock) -> anyhow::Result<Self> {
+    pub async fn new(
+        config: Config,
+        db: DatabaseConnection,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let keys = match &config.jwt_secret {
             Some(secret) => Keys::new(secret.expose_secret().as_bytes()),
             None => match db::local_secret_file(&config.database_url) {
@@ -62,7 +68,9 @@ impl AppState {
                 // survive restarts without any set-up.
                 Some(path) => Keys::new(&load_or_create_secret(&path)?),
                 None => {
-                    tracing::warn!("AUGUR_JWT_SECRET is not set: using a random key; tokens end with this process");
+                    tracing::warn!(
+                        "AUGUR_JWT_SECRET is not set: using a random key; tokens end with this process"
+                    );
                     Keys::random()
                 }
             },
@@ -93,7 +101,9 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     let secret: String = {
         use rand::Rng;
         let mut rng = rand::rng();
-        (0..64).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
+        (0..64)
+            .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+            .collect()
     };
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -133,7 +143,12 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -158,7 +173,9 @@ struct UuidV7RequestId;
 
 impl MakeRequestId for UuidV7RequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).ok().map(RequestId::new)
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -214,7 +231,12 @@ async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Respo
     let response = REQUEST_ID
         .scope(request_id, async move { ensure_problem(response) })
         .await;
-    app.metrics.observe(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    app.metrics.observe(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
@@ -229,26 +251,44 @@ fn ensure_problem(response: Response) -> Response {
     }
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => ("not_found", "Nothing is found at this address"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This address does not accept this method"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This address does not accept this method",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
         StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "This content type is not accepted"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "This content type is not accepted",
+        ),
         s if s.is_server_error() => ("internal_error", "The server failed to handle this request"),
         _ => ("bad_request", "The request could not be handled"),
     };
     let mut err = ApiError::new(status, code, detail);
-    if let Some(v) = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+    {
         err.retry_after_secs = v.parse().ok();
     }
     err.into_response()
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "Nothing is found at this address")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Nothing is found at this address",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not accept this method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This address does not accept this method",
+    )
 }
 
 async fn live() -> impl IntoResponse {
@@ -256,14 +296,17 @@ async fn live() -> impl IntoResponse {
 }
 
 async fn ready(State(app): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    app.db
-        .execute_unprepared("SELECT 1")
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "The database is not reachable")
-        })?;
-    Ok(axum::Json(serde_json::json!({"status": "ok", "database": app.db.get_database_backend().as_str()})))
+    app.db.execute_unprepared("SELECT 1").await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "The database is not reachable",
+        )
+    })?;
+    Ok(axum::Json(
+        serde_json::json!({"status": "ok", "database": app.db.get_database_backend().as_str()}),
+    ))
 }
 
 async fn metrics(State(app): State<AppState>) -> Response {
@@ -275,7 +318,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
 }
 
 async fn openapi_json(State(app): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], Body::from(app.openapi_json.as_str().to_owned())).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(app.openapi_json.as_str().to_owned()),
+    )
+        .into_response()
 }
 
 async fn docs() -> Html<&'static str> {
@@ -306,7 +353,11 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", state.config.bind))?;
         let addr = listener.local_addr()?;
-        Ok(Self { state, listener, addr })
+        Ok(Self {
+            state,
+            listener,
+            addr,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -314,14 +365,20 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         jobs::spawn_workers(&self.state, self.state.config.job_workers, stop_rx);
         let app = router(self.state.clone());
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
         let _ = stop_tx.send(true);
         self.state.db.clone().close().await.ok();
         Ok(())

@@ -90,7 +90,12 @@ impl Config {
         let file = file.unwrap_or_else(|| Path::new("augur.toml"));
         let cfg: Config = Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::prefixed("AUGUR_").ignore(&["test_postgres_url", "test_redis_url", "require_postgres", "config"]))
+            .merge(Env::prefixed("AUGUR_").ignore(&[
+                "test_postgres_url",
+                "test_redis_url",
+                "require_postgres",
+                "config",
+            ]))
             .extract()?;
         cfg.check()?;
         Ok(cfg)
@@ -107,9 +112,18 @@ impl Config {
                 "jwt_secret must be at least 32 characters"
             );
         }
-        anyhow::ensure!(self.access_token_ttl_secs > 0, "access_token_ttl_secs must be positive");
-        anyhow::ensure!(self.otp_max_attempts > 0, "otp_max_attempts must be positive");
-        anyhow::ensure!(self.sms_provider == "sandbox", "sms_provider: only `sandbox` is built");
+        anyhow::ensure!(
+            self.access_token_ttl_secs > 0,
+            "access_token_ttl_secs must be positive"
+        );
+        anyhow::ensure!(
+            self.otp_max_attempts > 0,
+            "otp_max_attempts must be positive"
+        );
+        anyhow::ensure!(
+            self.sms_provider == "sandbox",
+            "sms_provider: only `sandbox` is built"
+        );
         Ok(())
     }
 

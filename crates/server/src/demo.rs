@@ -16,7 +16,14 @@ use crate::validate::{Check, check_password};
 pub const DEMO_PASSWORD: &str = "augur-demo-password";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.augur.dev";
 
-fn new_user(email: &str, hash: &str, role: Role, first: &str, last: &str, now: chrono::DateTime<chrono::Utc>) -> user::ActiveModel {
+fn new_user(
+    email: &str,
+    hash: &str,
+    role: Role,
+    first: &str,
+    last: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> user::ActiveModel {
     user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(Some(email.to_owned())),
@@ -42,7 +49,12 @@ fn new_user(email: &str, hash: &str, role: Role, first: &str, last: &str, now: c
     }
 }
 
-pub async fn create_admin(state: &AppState, email: &str, pass: &str, name: &str) -> ApiResult<user::Model> {
+pub async fn create_admin(
+    state: &AppState,
+    email: &str,
+    pass: &str,
+    name: &str,
+) -> ApiResult<user::Model> {
     let mut c = Check::new();
     let email = c.email("email", email);
     check_password(&mut c, "password", pass);
@@ -51,26 +63,210 @@ pub async fn create_admin(state: &AppState, email: &str, pass: &str, name: &str)
     let email = email.ok_or_else(|| ApiError::field("email", "invalid_email", "is required"))?;
     let hash = password::hash(pass.to_owned()).await?;
     let now = state.clock.now();
-    Ok(new_user(email.as_str(), &hash, Role::Admin, &name, "", now).insert(&state.db).await?)
+    Ok(new_user(email.as_str(), &hash, Role::Admin, &name, "", now)
+        .insert(&state.db)
+        .await?)
 }
 
 /// One demo practitioner: (kind, name, bio, languages, specializations, years, chat/call/video
 /// rates in paise, rating ×100, ratings, consultations, online).
-type DemoPractitioner = (&'static str, &'static str, &'static str, &'static [&'static str], &'static [&'static str], i32, i64, Option<i64>, Option<i64>, i32, i32, i32, bool);
+type DemoPractitioner = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    i32,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i32,
+    i32,
+    i32,
+    bool,
+);
 
 const PRACTITIONERS: &[DemoPractitioner] = &[
-    ("astrologer", "Acharya Vinod Shastri", "Vedic astrologer reading birth charts for career and marriage timing for two decades.", &["hi", "en"], &["vedic", "career", "marriage"], 22, 3000, Some(3500), Some(4500), 482, 1210, 5400, true),
-    ("astrologer", "Meera Iyer", "KP and Vedic astrology with a calm, practical approach to family questions.", &["en", "ta"], &["kp", "vedic", "family"], 12, 2500, Some(3000), None, 467, 640, 2100, true),
-    ("astrologer", "Pandit Raghav Mishra", "Muhurta, kundli matching and remedies rooted in classical texts.", &["hi", "sa"], &["kundli-matching", "muhurta", "remedies"], 30, 5000, Some(6000), Some(8000), 491, 2300, 9800, false),
-    ("astrologer", "Sanya Kapoor", "Western and Vedic charts for relationships and self-understanding.", &["en", "hi"], &["western", "relationships"], 6, 1500, Some(2000), Some(2500), 438, 210, 700, true),
-    ("tarot_reader", "Luna Fernandes", "Intuitive tarot for love, career crossroads and clarity when you feel stuck.", &["en", "hi"], &["love", "career", "tarot"], 8, 2000, Some(2500), Some(3000), 475, 930, 3300, true),
-    ("tarot_reader", "Arjun Deshpande", "Tarot and oracle cards with grounded, honest readings.", &["en", "mr"], &["tarot", "oracle", "career"], 5, 1200, None, Some(2000), 421, 150, 420, false),
-    ("tarot_reader", "Zoya Khan", "Celtic Cross specialist; thoughtful readings on relationships.", &["en", "ur", "hi"], &["tarot", "relationships", "love"], 10, 1800, Some(2200), None, 459, 505, 1900, true),
-    ("healer", "Dr. Kavita Rao", "Reiki master and energy healer helping with stress and sleep.", &["en", "kn"], &["reiki", "stress", "energy-healing"], 15, 2200, Some(2800), Some(3500), 486, 720, 2600, true),
-    ("healer", "Tenzin Norbu", "Sound healing and guided meditation for anxiety.", &["en", "hi"], &["sound-healing", "meditation", "anxiety"], 9, 1600, Some(2000), Some(2400), 452, 310, 1100, false),
-    ("healer", "Ananya Bose", "Pranic healing and chakra balancing.", &["bn", "en"], &["pranic-healing", "chakra"], 7, 1400, None, Some(2200), 430, 120, 390, true),
-    ("other", "Rohit Numerology", "Numerology and name correction for business and babies.", &["hi", "en"], &["numerology", "name-correction"], 11, 1000, Some(1500), None, 410, 260, 880, false),
-    ("other", "Priya Vastu", "Vastu consultations for homes and offices.", &["en", "hi", "gu"], &["vastu", "home"], 14, 2000, Some(2500), Some(3000), 444, 190, 640, true),
+    (
+        "astrologer",
+        "Acharya Vinod Shastri",
+        "Vedic astrologer reading birth charts for career and marriage timing for two decades.",
+        &["hi", "en"],
+        &["vedic", "career", "marriage"],
+        22,
+        3000,
+        Some(3500),
+        Some(4500),
+        482,
+        1210,
+        5400,
+        true,
+    ),
+    (
+        "astrologer",
+        "Meera Iyer",
+        "KP and Vedic astrology with a calm, practical approach to family questions.",
+        &["en", "ta"],
+        &["kp", "vedic", "family"],
+        12,
+        2500,
+        Some(3000),
+        None,
+        467,
+        640,
+        2100,
+        true,
+    ),
+    (
+        "astrologer",
+        "Pandit Raghav Mishra",
+        "Muhurta, kundli matching and remedies rooted in classical texts.",
+        &["hi", "sa"],
+        &["kundli-matching", "muhurta", "remedies"],
+        30,
+        5000,
+        Some(6000),
+        Some(8000),
+        491,
+        2300,
+        9800,
+        false,
+    ),
+    (
+        "astrologer",
+        "Sanya Kapoor",
+        "Western and Vedic charts for relationships and self-understanding.",
+        &["en", "hi"],
+        &["western", "relationships"],
+        6,
+        1500,
+        Some(2000),
+        Some(2500),
+        438,
+        210,
+        700,
+        true,
+    ),
+    (
+        "tarot_reader",
+        "Luna Fernandes",
+        "Intuitive tarot for love, career crossroads and clarity when you feel stuck.",
+        &["en", "hi"],
+        &["love", "career", "tarot"],
+        8,
+        2000,
+        Some(2500),
+        Some(3000),
+        475,
+        930,
+        3300,
+        true,
+    ),
+    (
+        "tarot_reader",
+        "Arjun Deshpande",
+        "Tarot and oracle cards with grounded, honest readings.",
+        &["en", "mr"],
+        &["tarot", "oracle", "career"],
+        5,
+        1200,
+        None,
+        Some(2000),
+        421,
+        150,
+        420,
+        false,
+    ),
+    (
+        "tarot_reader",
+        "Zoya Khan",
+        "Celtic Cross specialist; thoughtful readings on relationships.",
+        &["en", "ur", "hi"],
+        &["tarot", "relationships", "love"],
+        10,
+        1800,
+        Some(2200),
+        None,
+        459,
+        505,
+        1900,
+        true,
+    ),
+    (
+        "healer",
+        "Dr. Kavita Rao",
+        "Reiki master and energy healer helping with stress and sleep.",
+        &["en", "kn"],
+        &["reiki", "stress", "energy-healing"],
+        15,
+        2200,
+        Some(2800),
+        Some(3500),
+        486,
+        720,
+        2600,
+        true,
+    ),
+    (
+        "healer",
+        "Tenzin Norbu",
+        "Sound healing and guided meditation for anxiety.",
+        &["en", "hi"],
+        &["sound-healing", "meditation", "anxiety"],
+        9,
+        1600,
+        Some(2000),
+        Some(2400),
+        452,
+        310,
+        1100,
+        false,
+    ),
+    (
+        "healer",
+        "Ananya Bose",
+        "Pranic healing and chakra balancing.",
+        &["bn", "en"],
+        &["pranic-healing", "chakra"],
+        7,
+        1400,
+        None,
+        Some(2200),
+        430,
+        120,
+        390,
+        true,
+    ),
+    (
+        "other",
+        "Rohit Numerology",
+        "Numerology and name correction for business and babies.",
+        &["hi", "en"],
+        &["numerology", "name-correction"],
+        11,
+        1000,
+        Some(1500),
+        None,
+        410,
+        260,
+        880,
+        false,
+    ),
+    (
+        "other",
+        "Priya Vastu",
+        "Vastu consultations for homes and offices.",
+        &["en", "hi", "gu"],
+        &["vastu", "home"],
+        14,
+        2000,
+        Some(2500),
+        Some(3000),
+        444,
+        190,
+        640,
+        true,
+    ),
 ];
 
 /// Seeds demo data when the database has no users. Returns whether it seeded.
@@ -81,35 +277,104 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
     let hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    new_user(DEMO_ADMIN_EMAIL, &hash, Role::Admin, "Demo", "Admin", now).insert(&txn).await?;
+    new_user(DEMO_ADMIN_EMAIL, &hash, Role::Admin, "Demo", "Admin", now)
+        .insert(&txn)
+        .await?;
     for (email, first, last) in [
         ("asha@demo.augur.dev", "Asha", "Verma"),
         ("rahul@demo.augur.dev", "Rahul", "Nair"),
         ("emma@demo.augur.dev", "Emma", "Clarke"),
     ] {
-        new_user(email, &hash, Role::Client, first, last, now).insert(&txn).await?;
+        new_user(email, &hash, Role::Client, first, last, now)
+            .insert(&txn)
+            .await?;
     }
     for (i, p) in PRACTITIONERS.iter().enumerate() {
-        let (kind, name, bio, langs, specs, years, chat, call, video, rating, count, consults, online) = *p;
+        let (
+            kind,
+            name,
+            bio,
+            langs,
+            specs,
+            years,
+            chat,
+            call,
+            video,
+            rating,
+            count,
+            consults,
+            online,
+        ) = *p;
         let email = format!("practitioner{}@demo.augur.dev", i + 1);
         let first = name.split_whitespace().next().unwrap_or(name);
-        let u = new_user(&email, &hash, Role::Practitioner, first, "", now).insert(&txn).await?;
-        insert_practitioner(&txn, u.id, PractitionerSeed {
-            kind, name, bio, languages: langs, specializations: specs, years, chat: Some(chat), call, video,
-            rating_centi: rating, rating_count: count, consultations: consults,
-            availability: if online { Availability::Online } else { Availability::Offline },
-            verification: Verification::Approved,
-        }, now - Duration::days(30 - i as i64)).await?;
+        let u = new_user(&email, &hash, Role::Practitioner, first, "", now)
+            .insert(&txn)
+            .await?;
+        insert_practitioner(
+            &txn,
+            u.id,
+            PractitionerSeed {
+                kind,
+                name,
+                bio,
+                languages: langs,
+                specializations: specs,
+                years,
+                chat: Some(chat),
+                call,
+                video,
+                rating_centi: rating,
+                rating_count: count,
+                consultations: consults,
+                availability: if online {
+                    Availability::Online
+                } else {
+                    Availability::Offline
+                },
+                verification: Verification::Approved,
+            },
+            now - Duration::days(30 - i as i64),
+        )
+        .await?;
     }
-    let applicant = new_user("applicant@demo.augur.dev", &hash, Role::Client, "Nikhil", "Sen", now).insert(&txn).await?;
-    insert_practitioner(&txn, applicant.id, PractitionerSeed {
-        kind: "astrologer", name: "Nikhil Sen", bio: "Lal Kitab and Vedic astrology; applying to join.",
-        languages: &["hi", "en"], specializations: &["lal-kitab", "vedic"], years: 4,
-        chat: Some(1000), call: Some(1500), video: None, rating_centi: 0, rating_count: 0, consultations: 0,
-        availability: Availability::Offline, verification: Verification::Pending,
-    }, now).await?;
+    let applicant = new_user(
+        "applicant@demo.augur.dev",
+        &hash,
+        Role::Client,
+        "Nikhil",
+        "Sen",
+        now,
+    )
+    .insert(&txn)
+    .await?;
+    insert_practitioner(
+        &txn,
+        applicant.id,
+        PractitionerSeed {
+            kind: "astrologer",
+            name: "Nikhil Sen",
+            bio: "Lal Kitab and Vedic astrology; applying to join.",
+            languages: &["hi", "en"],
+            specializations: &["lal-kitab", "vedic"],
+            years: 4,
+            chat: Some(1000),
+            call: Some(1500),
+            video: None,
+            rating_centi: 0,
+            rating_count: 0,
+            consultations: 0,
+            availability: Availability::Offline,
+            verification: Verification::Pending,
+        },
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    tracing::info!(admin = DEMO_ADMIN_EMAIL, password = DEMO_PASSWORD, "demo data seeded");
+    tracing::info!(
+        admin = DEMO_ADMIN_EMAIL,
+        password = DEMO_PASSWORD,
+        "demo data seeded"
+    );
     Ok(true)
 }
 
@@ -172,15 +437,19 @@ pub async fn insert_practitioner<C: sea_orm::ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    practitioner_language::Entity::insert_many(s.languages.iter().map(|l| practitioner_language::ActiveModel {
-        practitioner_id: Set(id),
-        language: Set(l.to_string()),
+    practitioner_language::Entity::insert_many(s.languages.iter().map(|l| {
+        practitioner_language::ActiveModel {
+            practitioner_id: Set(id),
+            language: Set(l.to_string()),
+        }
     }))
     .exec(conn)
     .await?;
-    practitioner_specialization::Entity::insert_many(specs.into_iter().map(|sp| practitioner_specialization::ActiveModel {
-        practitioner_id: Set(id),
-        specialization: Set(sp),
+    practitioner_specialization::Entity::insert_many(specs.into_iter().map(|sp| {
+        practitioner_specialization::ActiveModel {
+            practitioner_id: Set(id),
+            specialization: Set(sp),
+        }
     }))
     .exec(conn)
     .await?;

@@ -80,7 +80,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, detail)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} was not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} was not found"),
+        )
     }
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
@@ -119,11 +123,7 @@ impl ApiError {
     pub fn to_problem(&self, request_id: Option<String>) -> Problem {
         Problem {
             kind: format!("https://augur.dev/problems/{}", self.code.replace('_', "-")),
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.to_owned(),
@@ -159,7 +159,10 @@ fn on_constraint(constraint: &str) -> ApiError {
     if constraint.contains("users_email") || constraint.contains("users.email") {
         ApiError::conflict("email_taken", "An account with this email already exists")
     } else if constraint.contains("users_phone") || constraint.contains("users.phone") {
-        ApiError::conflict("phone_taken", "An account with this phone number already exists")
+        ApiError::conflict(
+            "phone_taken",
+            "An account with this phone number already exists",
+        )
     } else {
         ApiError::conflict("conflict", "The request conflicts with existing data")
     }
@@ -182,7 +185,8 @@ impl IntoResponse for ApiError {
             }
         }
         // The request id is filled in by the middleware that sees both request and response.
-        let body = serde_json::to_vec(&self.to_problem(crate::http::current_request_id())).unwrap_or_default();
+        let body = serde_json::to_vec(&self.to_problem(crate::http::current_request_id()))
+            .unwrap_or_default();
         let mut res = (self.status, body).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

@@ -146,11 +146,20 @@ pub fn encode_cursor<T: Serialize>(key: &T) -> String {
 }
 
 pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor.as_bytes())
-        .map_err(|_| ApiError::field("cursor", "invalid_cursor", "is not a cursor this API issued"))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::field("cursor", "invalid_cursor", "is not a cursor this API issued"))
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| {
+        ApiError::field(
+            "cursor",
+            "invalid_cursor",
+            "is not a cursor this API issued",
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        ApiError::field(
+            "cursor",
+            "invalid_cursor",
+            "is not a cursor this API issued",
+        )
+    })
 }
 
 /// Page size: default 20, at most 100.
@@ -158,7 +167,11 @@ pub fn page_limit(limit: Option<u64>) -> Result<u64, ApiError> {
     match limit {
         None => Ok(20),
         Some(n) if (1..=100).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::field("limit", "out_of_range", "must be between 1 and 100")),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            "out_of_range",
+            "must be between 1 and 100",
+        )),
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use augur::app::{Application, AppState};
+use augur::app::{AppState, Application};
 use augur::clock::SystemClock;
 use augur::config::Config;
 use augur::{db, demo, telemetry};
@@ -66,7 +66,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config.log_level, config.log_json);
-    match cli.command.unwrap_or(Command::Serve { demo: false, bind: None }) {
+    match cli.command.unwrap_or(Command::Serve {
+        demo: false,
+        bind: None,
+    }) {
         Command::Serve { demo, bind } => {
             config.demo |= demo;
             if let Some(bind) = bind {
@@ -86,15 +89,40 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(seed_demo, "nothing to seed: pass --demo");
             let state = state(config).await?;
             let seeded = demo::seed_if_empty(&state).await?;
-            println!("{}", if seeded { "demo data seeded" } else { "users exist; demo data not seeded" });
+            println!(
+                "{}",
+                if seeded {
+                    "demo data seeded"
+                } else {
+                    "users exist; demo data not seeded"
+                }
+            );
         }
-        Command::Admin { command: AdminCommand::Create { email, password, name } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    name,
+                },
+        } => {
             let state = state(config).await?;
-            let user = demo::create_admin(&state, &email, &password, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("admin {} created ({})", user.email.unwrap_or_default(), user.id);
+            let user = demo::create_admin(&state, &email, &password, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "admin {} created ({})",
+                user.email.unwrap_or_default(),
+                user.id
+            );
         }
         Command::Openapi => {
-            println!("{}", augur::app::openapi().to_pretty_json().context("rendering OpenAPI")?);
+            println!(
+                "{}",
+                augur::app::openapi()
+                    .to_pretty_json()
+                    .context("rendering OpenAPI")?
+            );
         }
     }
     Ok(())
@@ -112,7 +140,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

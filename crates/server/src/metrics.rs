@@ -33,7 +33,9 @@ impl Metrics {
         }
         let secs = elapsed.as_secs_f64();
         let mut map = self.latency.lock().unwrap_or_else(|p| p.into_inner());
-        let h = map.entry((method.to_owned(), route.to_owned())).or_default();
+        let h = map
+            .entry((method.to_owned(), route.to_owned()))
+            .or_default();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
                 h.counts[i] += 1;
@@ -48,7 +50,12 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP augur_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE augur_http_requests_total counter\n");
-        for ((method, route, status), n) in self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for ((method, route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "augur_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
@@ -57,7 +64,12 @@ impl Metrics {
         }
         out.push_str("# HELP augur_http_request_duration_seconds Time to answer, by route.\n");
         out.push_str("# TYPE augur_http_request_duration_seconds histogram\n");
-        for ((method, route), h) in self.latency.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for ((method, route), h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -71,8 +83,16 @@ impl Metrics {
                 "augur_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "augur_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "augur_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "augur_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "augur_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
         out
     }
@@ -92,8 +112,16 @@ mod tests {
         m.observe("GET", "/a", 200, Duration::from_millis(3));
         m.observe("GET", "/a", 500, Duration::from_millis(300));
         let text = m.render();
-        assert!(text.contains("augur_http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 1"));
-        assert!(text.contains("augur_http_requests_total{method=\"GET\",route=\"/a\",status=\"500\"} 1"));
+        assert!(
+            text.contains(
+                "augur_http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 1"
+            )
+        );
+        assert!(
+            text.contains(
+                "augur_http_requests_total{method=\"GET\",route=\"/a\",status=\"500\"} 1"
+            )
+        );
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.5\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));

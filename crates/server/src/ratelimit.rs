@@ -53,8 +53,14 @@ mod tests {
         for _ in 0..3 {
             assert!(rl.hit("k", 3, 60, t0).is_ok());
         }
-        assert_eq!(rl.hit("k", 3, 60, t0 + chrono::Duration::seconds(15)), Err(45));
+        assert_eq!(
+            rl.hit("k", 3, 60, t0 + chrono::Duration::seconds(15)),
+            Err(45)
+        );
         assert!(rl.hit("other", 3, 60, t0).is_ok());
-        assert!(rl.hit("k", 3, 60, t0 + chrono::Duration::seconds(60)).is_ok());
+        assert!(
+            rl.hit("k", 3, 60, t0 + chrono::Duration::seconds(60))
+                .is_ok()
+        );
     }
 }

@@ -23,7 +23,10 @@ pub struct SandboxSms {
 impl SandboxSms {
     /// Everything sent so far, oldest first.
     pub fn sent(&self) -> Vec<SmsMessage> {
-        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

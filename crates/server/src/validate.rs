@@ -31,13 +31,25 @@ impl Check {
             if min == 1 {
                 self.fail(field, "required", "must not be empty");
             } else {
-                self.fail(field, "too_short", format!("must be at least {min} characters"));
+                self.fail(
+                    field,
+                    "too_short",
+                    format!("must be at least {min} characters"),
+                );
             }
         } else if n > max {
-            self.fail(field, "too_long", format!("must be at most {max} characters"));
+            self.fail(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
         }
         if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            self.fail(field, "invalid_characters", "must not contain control characters");
+            self.fail(
+                field,
+                "invalid_characters",
+                "must not contain control characters",
+            );
         }
         v.to_owned()
     }
@@ -58,7 +70,11 @@ impl Check {
         max: T,
     ) -> T {
         if value < min || value > max {
-            self.fail(field, "out_of_range", format!("must be between {min} and {max}"));
+            self.fail(
+                field,
+                "out_of_range",
+                format!("must be between {min} and {max}"),
+            );
         }
         value
     }
@@ -87,7 +103,11 @@ impl Check {
         match value.parse::<chrono_tz::Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                self.fail(field, "invalid_time_zone", "must be an IANA time zone name such as Asia/Kolkata");
+                self.fail(
+                    field,
+                    "invalid_time_zone",
+                    "must be an IANA time zone name such as Asia/Kolkata",
+                );
                 None
             }
         }
@@ -95,7 +115,10 @@ impl Check {
 
     pub fn url(&mut self, field: &str, value: &str) -> String {
         let v = value.trim();
-        if !(v.starts_with("https://") || v.starts_with("http://")) || v.len() > 2048 || v.contains(char::is_whitespace) {
+        if !(v.starts_with("https://") || v.starts_with("http://"))
+            || v.len() > 2048
+            || v.contains(char::is_whitespace)
+        {
             self.fail(field, "invalid_url", "must be an http(s) URL");
         }
         v.to_owned()
@@ -203,16 +226,37 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Asha@Example.COM ").unwrap().as_str(), "asha@example.com");
-        for bad in ["", "asha", "asha@", "@example.com", "a b@example.com", "a@example", "a@.com", "a@exa..com"] {
+        assert_eq!(
+            Email::parse(" Asha@Example.COM ").unwrap().as_str(),
+            "asha@example.com"
+        );
+        for bad in [
+            "",
+            "asha",
+            "asha@",
+            "@example.com",
+            "a b@example.com",
+            "a@example",
+            "a@.com",
+            "a@exa..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn phones_must_be_e164() {
-        assert_eq!(PhoneNumber::parse("+91 98123-45678").unwrap().as_str(), "+919812345678");
-        for bad in ["9812345678", "+0123456789", "+12", "+1234567890123456", "+91abc45678"] {
+        assert_eq!(
+            PhoneNumber::parse("+91 98123-45678").unwrap().as_str(),
+            "+919812345678"
+        );
+        for bad in [
+            "9812345678",
+            "+0123456789",
+            "+12",
+            "+1234567890123456",
+            "+91abc45678",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

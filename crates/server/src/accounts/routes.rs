@@ -2,7 +2,9 @@
 
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -81,13 +83,23 @@ async fn update_me(
     }
     if let Some(v) = &body.gender {
         if let Some(g) = v {
-            c.ensure(GENDERS.contains(&g.as_str()), "gender", "invalid_choice", format!("must be one of {}", GENDERS.join(", ")));
+            c.ensure(
+                GENDERS.contains(&g.as_str()),
+                "gender",
+                "invalid_choice",
+                format!("must be one of {}", GENDERS.join(", ")),
+            );
         }
         m.gender = Set(v.clone());
     }
     if let Some(v) = body.date_of_birth {
         if let Some(d) = v {
-            c.ensure(d <= today && d >= NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default(), "date_of_birth", "out_of_range", "must be a past date after 1900");
+            c.ensure(
+                d <= today && d >= NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default(),
+                "date_of_birth",
+                "out_of_range",
+                "must be a past date after 1900",
+            );
         }
         m.date_of_birth = Set(v);
     }
@@ -174,21 +186,41 @@ async fn put_birth_details(
     let mut c = Check::new();
     let now = app.clock.now();
     c.ensure(
-        body.birth_date <= now.date_naive() && body.birth_date >= NaiveDate::from_ymd_opt(1800, 1, 1).unwrap_or_default(),
+        body.birth_date <= now.date_naive()
+            && body.birth_date >= NaiveDate::from_ymd_opt(1800, 1, 1).unwrap_or_default(),
         "birth_date",
         "out_of_range",
         "must be between 1800-01-01 and today",
     );
-    c.ensure(body.latitude.is_finite() && (-90.0..=90.0).contains(&body.latitude), "latitude", "out_of_range", "must be between -90 and 90");
-    c.ensure(body.longitude.is_finite() && (-180.0..=180.0).contains(&body.longitude), "longitude", "out_of_range", "must be between -180 and 180");
-    c.ensure(!body.time_known || body.birth_time.is_some(), "birth_time", "required", "is required when time_known is true");
+    c.ensure(
+        body.latitude.is_finite() && (-90.0..=90.0).contains(&body.latitude),
+        "latitude",
+        "out_of_range",
+        "must be between -90 and 90",
+    );
+    c.ensure(
+        body.longitude.is_finite() && (-180.0..=180.0).contains(&body.longitude),
+        "longitude",
+        "out_of_range",
+        "must be between -180 and 180",
+    );
+    c.ensure(
+        !body.time_known || body.birth_time.is_some(),
+        "birth_time",
+        "required",
+        "is required when time_known is true",
+    );
     let place = c.text("place_name", &body.place_name, 1, 200);
     c.time_zone("time_zone", &body.time_zone);
     c.finish()?;
     let model = birth_detail::ActiveModel {
         user_id: Set(auth.id),
         birth_date: Set(body.birth_date),
-        birth_time: Set(if body.time_known { body.birth_time } else { None }),
+        birth_time: Set(if body.time_known {
+            body.birth_time
+        } else {
+            None
+        }),
         time_known: Set(body.time_known),
         place_name: Set(place),
         latitude: Set(body.latitude),
@@ -196,8 +228,15 @@ async fn put_birth_details(
         time_zone: Set(body.time_zone.trim().to_owned()),
         updated_at: Set(now),
     };
-    let exists = birth_detail::Entity::find_by_id(auth.id).one(&app.db).await?.is_some();
-    let saved = if exists { model.update(&app.db).await? } else { model.insert(&app.db).await? };
+    let exists = birth_detail::Entity::find_by_id(auth.id)
+        .one(&app.db)
+        .await?
+        .is_some();
+    let saved = if exists {
+        model.update(&app.db).await?
+    } else {
+        model.insert(&app.db).await?
+    };
     Ok(ApiJson(saved.into()))
 }
 

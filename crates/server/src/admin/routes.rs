@@ -3,8 +3,8 @@
 use axum::extract::State;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -19,7 +19,9 @@ use crate::audit::{self, Actor, AuditEntry, Change};
 use crate::auth::{AccountStatus, AdminUser, Role};
 use crate::db::entity::{audit_log, auth_session, job, practitioner, user};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit};
+use crate::http::{
+    ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
+};
 use crate::practitioners::{Availability, PractitionerPrivate, Verification};
 use crate::validate::Check;
 
@@ -56,16 +58,25 @@ async fn list_practitioners(
 ) -> ApiResult<ApiJson<Page<PractitionerPrivate>>> {
     let limit = page_limit(q.limit)?;
     let status = q.status.unwrap_or(Verification::Pending);
-    let mut query = practitioner::Entity::find().filter(practitioner::Column::VerificationStatus.eq(status.as_str()));
+    let mut query = practitioner::Entity::find()
+        .filter(practitioner::Column::VerificationStatus.eq(status.as_str()));
     if let Some(raw) = q.cursor.as_deref() {
         let after: Uuid = decode_cursor(raw)?;
         query = query.filter(practitioner::Column::Id.gt(after));
     }
-    let mut rows = query.order_by_asc(practitioner::Column::Id).limit(limit + 1).all(&app.db).await?;
+    let mut rows = query
+        .order_by_asc(practitioner::Column::Id)
+        .limit(limit + 1)
+        .all(&app.db)
+        .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok(ApiJson(Page {
-        next_cursor: if more { rows.last().map(|r| encode_cursor(&r.id)) } else { None },
+        next_cursor: if more {
+            rows.last().map(|r| encode_cursor(&r.id))
+        } else {
+            None
+        },
         items: rows.iter().map(PractitionerPrivate::from).collect(),
     }))
 }
@@ -90,7 +101,11 @@ async fn review(
     reason: Option<String>,
 ) -> ApiResult<PractitionerPrivate> {
     let allowed_from: &[Verification] = match to {
-        Verification::Approved => &[Verification::Pending, Verification::Rejected, Verification::Suspended],
+        Verification::Approved => &[
+            Verification::Pending,
+            Verification::Rejected,
+            Verification::Suspended,
+        ],
         Verification::Rejected => &[Verification::Pending],
         Verification::Suspended => &[Verification::Approved],
         Verification::Pending => &[],
@@ -101,10 +116,17 @@ async fn review(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("Practitioner"))?;
-    if !allowed_from.iter().any(|s| s.as_str() == row.verification_status) {
+    if !allowed_from
+        .iter()
+        .any(|s| s.as_str() == row.verification_status)
+    {
         return Err(ApiError::conflict(
             "invalid_transition",
-            format!("A {} practitioner cannot become {}", row.verification_status, to.as_str()),
+            format!(
+                "A {} practitioner cannot become {}",
+                row.verification_status,
+                to.as_str()
+            ),
         ));
     }
     let before = snapshot(&row);
@@ -120,7 +142,11 @@ async fn review(
     }
     let row = m.update(&txn).await?;
     // The practitioner role follows approval, so role extractors need no extra lookup.
-    let role = if to == Verification::Approved { Role::Practitioner } else { Role::Client };
+    let role = if to == Verification::Approved {
+        Role::Practitioner
+    } else {
+        Role::Client
+    };
     user::Entity::update_many()
         .col_expr(user::Column::Role, Expr::value(role.as_str()))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
@@ -167,7 +193,9 @@ async fn approve_practitioner(
     meta: ClientMeta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<PractitionerPrivate>> {
-    Ok(ApiJson(review(&app, &admin, &meta, id, Verification::Approved, None).await?))
+    Ok(ApiJson(
+        review(&app, &admin, &meta, id, Verification::Approved, None).await?,
+    ))
 }
 
 /// Reject a pending application.
@@ -183,7 +211,17 @@ async fn reject_practitioner(
     ApiJson(body): ApiJson<Reason>,
 ) -> ApiResult<ApiJson<PractitionerPrivate>> {
     let reason = required_reason(body.reason)?;
-    Ok(ApiJson(review(&app, &admin, &meta, id, Verification::Rejected, Some(reason)).await?))
+    Ok(ApiJson(
+        review(
+            &app,
+            &admin,
+            &meta,
+            id,
+            Verification::Rejected,
+            Some(reason),
+        )
+        .await?,
+    ))
 }
 
 /// Suspend an approved practitioner; they leave discovery and go offline.
@@ -199,7 +237,17 @@ async fn suspend_practitioner(
     ApiJson(body): ApiJson<Reason>,
 ) -> ApiResult<ApiJson<PractitionerPrivate>> {
     let reason = required_reason(body.reason)?;
-    Ok(ApiJson(review(&app, &admin, &meta, id, Verification::Suspended, Some(reason)).await?))
+    Ok(ApiJson(
+        review(
+            &app,
+            &admin,
+            &meta,
+            id,
+            Verification::Suspended,
+            Some(reason),
+        )
+        .await?,
+    ))
 }
 
 async fn set_user_status(
@@ -211,7 +259,10 @@ async fn set_user_status(
     reason: Option<String>,
 ) -> ApiResult<UserView> {
     if id == admin.0.id {
-        return Err(ApiError::conflict("cannot_change_self", "Admins cannot change their own status"));
+        return Err(ApiError::conflict(
+            "cannot_change_self",
+            "Admins cannot change their own status",
+        ));
     }
     let now = app.clock.now();
     let txn = app.db.begin().await?;
@@ -220,7 +271,10 @@ async fn set_user_status(
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
     if row.status == AccountStatus::Deleted.as_str() {
-        return Err(ApiError::conflict("invalid_transition", "A deleted account cannot change status"));
+        return Err(ApiError::conflict(
+            "invalid_transition",
+            "A deleted account cannot change status",
+        ));
     }
     let before = json!({"status": row.status});
     let mut m = row.into_active_model();
@@ -231,7 +285,10 @@ async fn set_user_status(
         // A suspended account keeps no live session.
         auth_session::Entity::update_many()
             .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
-            .col_expr(auth_session::Column::RevokedReason, Expr::value("account_suspended"))
+            .col_expr(
+                auth_session::Column::RevokedReason,
+                Expr::value("account_suspended"),
+            )
             .filter(auth_session::Column::UserId.eq(id))
             .filter(auth_session::Column::RevokedAt.is_null())
             .exec(&txn)
@@ -241,7 +298,11 @@ async fn set_user_status(
         &txn,
         &Actor::user(&admin.0, meta),
         Change {
-            action: if to == AccountStatus::Active { "user.reactivate" } else { "user.suspend" },
+            action: if to == AccountStatus::Active {
+                "user.reactivate"
+            } else {
+                "user.suspend"
+            },
             target_type: "user",
             target_id: id.to_string(),
             before: Some(before),
@@ -267,7 +328,17 @@ async fn suspend_user(
     ApiJson(body): ApiJson<Reason>,
 ) -> ApiResult<ApiJson<UserView>> {
     let reason = required_reason(body.reason)?;
-    Ok(ApiJson(set_user_status(&app, &admin, &meta, id, AccountStatus::Suspended, Some(reason)).await?))
+    Ok(ApiJson(
+        set_user_status(
+            &app,
+            &admin,
+            &meta,
+            id,
+            AccountStatus::Suspended,
+            Some(reason),
+        )
+        .await?,
+    ))
 }
 
 /// Reactivate a suspended account.
@@ -281,7 +352,9 @@ async fn reactivate_user(
     meta: ClientMeta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<UserView>> {
-    Ok(ApiJson(set_user_status(&app, &admin, &meta, id, AccountStatus::Active, None).await?))
+    Ok(ApiJson(
+        set_user_status(&app, &admin, &meta, id, AccountStatus::Active, None).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -324,11 +397,19 @@ async fn list_audit(
         let before: Uuid = decode_cursor(raw)?;
         query = query.filter(audit_log::Column::Id.lt(before));
     }
-    let mut rows = query.order_by_desc(audit_log::Column::Id).limit(limit + 1).all(&app.db).await?;
+    let mut rows = query
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit + 1)
+        .all(&app.db)
+        .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok(ApiJson(Page {
-        next_cursor: if more { rows.last().map(|r| encode_cursor(&r.id)) } else { None },
+        next_cursor: if more {
+            rows.last().map(|r| encode_cursor(&r.id))
+        } else {
+            None
+        },
         items: rows.into_iter().map(AuditEntry::from).collect(),
     }))
 }
@@ -366,7 +447,11 @@ async fn list_jobs(
     let limit = page_limit(q.limit)?;
     let status = q.status.unwrap_or_else(|| "dead".into());
     if !["pending", "running", "done", "dead"].contains(&status.as_str()) {
-        return Err(ApiError::field("status", "invalid_choice", "must be pending, running, done or dead"));
+        return Err(ApiError::field(
+            "status",
+            "invalid_choice",
+            "must be pending, running, done or dead",
+        ));
     }
     let rows = job::Entity::find()
         .filter(Condition::all().add(job::Column::Status.eq(status)))

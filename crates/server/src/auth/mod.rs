@@ -94,7 +94,9 @@ impl AuthUser {
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -107,25 +109,35 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("missing_token", "Send an access token: Authorization: Bearer <token>")
+            ApiError::unauthorized(
+                "missing_token",
+                "Send an access token: Authorization: Bearer <token>",
+            )
         })?;
         let claims = app
             .keys
             .verify(token, app.clock.now().timestamp())
             .map_err(|e| match e {
-                TokenError::Expired => {
-                    ApiError::unauthorized("token_expired", "The access token has expired; refresh it")
-                }
+                TokenError::Expired => ApiError::unauthorized(
+                    "token_expired",
+                    "The access token has expired; refresh it",
+                ),
                 _ => ApiError::unauthorized("invalid_token", "The access token is not valid"),
             })?;
         let (user, session) = tokio::try_join!(
             user::Entity::find_by_id(claims.sub).one(&app.db),
             auth_session::Entity::find_by_id(claims.sid).one(&app.db),
         )?;
-        let session_alive = session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub);
+        let session_alive =
+            session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub);
         let user = match user {
             Some(u) if session_alive => u,
-            _ => return Err(ApiError::unauthorized("invalid_token", "The session has ended; sign in again")),
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "The session has ended; sign in again",
+                ));
+            }
         };
         if user.status != AccountStatus::Active.as_str() {
             return Err(ApiError::forbidden(

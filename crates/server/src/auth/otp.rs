@@ -4,7 +4,9 @@
 use chrono::Duration;
 use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -93,15 +95,24 @@ pub async fn verify(app: &AppState, phone: &PhoneNumber, code: &str) -> ApiResul
         .one(&app.db)
         .await?
     else {
-        return Err(ApiError::bad_request("otp_not_found", "No code is pending for this phone; request one"));
+        return Err(ApiError::bad_request(
+            "otp_not_found",
+            "No code is pending for this phone; request one",
+        ));
     };
     if row.expires_at <= now {
-        return Err(ApiError::bad_request("otp_expired", "The code has expired; request a new one"));
+        return Err(ApiError::bad_request(
+            "otp_expired",
+            "The code has expired; request a new one",
+        ));
     }
     let max = app.config.otp_max_attempts;
     // Counting the guess is a conditional update, so parallel guesses cannot exceed the limit.
     let counted = otp_code::Entity::update_many()
-        .col_expr(otp_code::Column::Attempts, Expr::col(otp_code::Column::Attempts).add(1))
+        .col_expr(
+            otp_code::Column::Attempts,
+            Expr::col(otp_code::Column::Attempts).add(1),
+        )
         .filter(otp_code::Column::Id.eq(row.id))
         .filter(otp_code::Column::Attempts.lt(max))
         .filter(otp_code::Column::ConsumedAt.is_null())
@@ -135,7 +146,10 @@ pub async fn verify(app: &AppState, phone: &PhoneNumber, code: &str) -> ApiResul
         .exec(&app.db)
         .await?;
     if spent.rows_affected != 1 {
-        return Err(ApiError::bad_request("otp_not_found", "The code was already used; request a new one"));
+        return Err(ApiError::bad_request(
+            "otp_not_found",
+            "The code was already used; request a new one",
+        ));
     }
     Ok(())
 }

@@ -43,7 +43,10 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
-        argon2().verify_password(password.as_bytes(), &parsed).is_ok() && exists
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && exists
     })
     .await
     .context("password verification task")
@@ -57,8 +60,16 @@ mod tests {
     async fn hash_then_verify() {
         let h = hash("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse battery".into(), Some(h.clone())).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), Some(h.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong horse battery".into(), Some(h)).await.unwrap());
-        assert!(!verify("no account has this password".into(), None).await.unwrap());
+        assert!(
+            !verify("no account has this password".into(), None)
+                .await
+                .unwrap()
+        );
     }
 }

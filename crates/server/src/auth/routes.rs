@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,7 +57,12 @@ pub struct RegisterRequest {
 
 fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
     app.limiter
-        .hit(&key, limit, app.config.rate_limit_window_secs, app.clock.now())
+        .hit(
+            &key,
+            limit,
+            app.config.rate_limit_window_secs,
+            app.clock.now(),
+        )
         .map_err(ApiError::rate_limited)
 }
 
@@ -75,14 +82,25 @@ async fn register(
     meta: ClientMeta,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<AuthResponse>)> {
-    limit(&app, format!("register:ip:{}", ip_key(&meta)), app.config.login_limit_per_ip)?;
+    limit(
+        &app,
+        format!("register:ip:{}", ip_key(&meta)),
+        app.config.login_limit_per_ip,
+    )?;
     let mut c = Check::new();
     let email = c.email("email", &body.email);
     check_password(&mut c, "password", &body.password);
     let first_name = c.text("first_name", &body.first_name, 1, 100);
     let last_name = c.text("last_name", &body.last_name, 0, 100);
-    let phone = body.phone.as_deref().filter(|p| !p.trim().is_empty()).and_then(|p| c.phone("phone", p));
-    let language = body.language.as_deref().map(|l| c.text("language", l, 2, 16).to_lowercase());
+    let phone = body
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .and_then(|p| c.phone("phone", p));
+    let language = body
+        .language
+        .as_deref()
+        .map(|l| c.text("language", l, 2, 16).to_lowercase());
     if let Some(tz) = &body.time_zone {
         c.time_zone("time_zone", tz);
     }
@@ -112,7 +130,10 @@ async fn register(
             country: Set(None),
             avatar_url: Set(None),
             language: Set(language.unwrap_or_else(|| "en".into())),
-            time_zone: Set(body.time_zone.map(|t| t.trim().to_owned()).unwrap_or_else(|| "UTC".into())),
+            time_zone: Set(body
+                .time_zone
+                .map(|t| t.trim().to_owned())
+                .unwrap_or_else(|| "UTC".into())),
             last_login_at: Set(Some(now)),
             created_at: Set(now),
             updated_at: Set(now),
@@ -147,11 +168,29 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<AuthResponse>> {
     let identifier = body.email.trim().to_lowercase();
-    limit(&app, format!("login:ip:{}", ip_key(&meta)), app.config.login_limit_per_ip)?;
-    limit(&app, format!("login:id:{identifier}"), app.config.login_limit_per_identifier)?;
+    limit(
+        &app,
+        format!("login:ip:{}", ip_key(&meta)),
+        app.config.login_limit_per_ip,
+    )?;
+    limit(
+        &app,
+        format!("login:id:{identifier}"),
+        app.config.login_limit_per_identifier,
+    )?;
     let mut c = Check::new();
-    c.ensure(!identifier.is_empty(), "email", "required", "must not be empty");
-    c.ensure(!body.password.is_empty(), "password", "required", "must not be empty");
+    c.ensure(
+        !identifier.is_empty(),
+        "email",
+        "required",
+        "must not be empty",
+    );
+    c.ensure(
+        !body.password.is_empty(),
+        "password",
+        "required",
+        "must not be empty",
+    );
     let device = c.opt_text("device", body.device.as_deref(), 100);
     c.finish()?;
     if body.password.chars().count() > crate::validate::MAX_PASSWORD_CHARS {
@@ -163,13 +202,20 @@ async fn login(
         .one(&app.db)
         .await?
         .filter(|u| u.status != AccountStatus::Deleted.as_str());
-    let ok = password::verify(body.password, found.as_ref().and_then(|u| u.password_hash.clone())).await?;
+    let ok = password::verify(
+        body.password,
+        found.as_ref().and_then(|u| u.password_hash.clone()),
+    )
+    .await?;
     let user = match found {
         Some(u) if ok => u,
         _ => return Err(invalid_credentials()),
     };
     if user.status != AccountStatus::Active.as_str() {
-        return Err(ApiError::forbidden("account_suspended", "This account is suspended"));
+        return Err(ApiError::forbidden(
+            "account_suspended",
+            "This account is suspended",
+        ));
     }
     let now = app.clock.now();
     let mut m = user.into_active_model();
@@ -202,9 +248,14 @@ async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<ApiJson<TokenPair>> {
     if body.refresh_token.is_empty() || body.refresh_token.len() > 200 {
-        return Err(ApiError::unauthorized("invalid_refresh_token", "The refresh token is not valid; sign in again"));
+        return Err(ApiError::unauthorized(
+            "invalid_refresh_token",
+            "The refresh token is not valid; sign in again",
+        ));
     }
-    Ok(ApiJson(session::rotate(&app, &body.refresh_token, &meta).await?))
+    Ok(ApiJson(
+        session::rotate(&app, &body.refresh_token, &meta).await?,
+    ))
 }
 
 /// End this device's session; its refresh tokens stop working.
@@ -243,8 +294,16 @@ async fn otp_request(
     let phone = c.phone("phone", &body.phone);
     c.finish()?;
     let phone = phone.ok_or_else(|| ApiError::field("phone", "invalid_phone", "is required"))?;
-    limit(&app, format!("otp:ip:{}", ip_key(&meta)), app.config.otp_limit_per_ip)?;
-    limit(&app, format!("otp:id:{}", phone.as_str()), app.config.otp_limit_per_identifier)?;
+    limit(
+        &app,
+        format!("otp:ip:{}", ip_key(&meta)),
+        app.config.otp_limit_per_ip,
+    )?;
+    limit(
+        &app,
+        format!("otp:id:{}", phone.as_str()),
+        app.config.otp_limit_per_identifier,
+    )?;
     let issued = otp::issue(&app, &phone).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -276,12 +335,21 @@ async fn otp_verify(
     let mut c = Check::new();
     let phone = c.phone("phone", &body.phone);
     let code = body.code.trim();
-    c.ensure(code.len() == 6 && code.chars().all(|ch| ch.is_ascii_digit()), "code", "invalid_code", "must be 6 digits");
+    c.ensure(
+        code.len() == 6 && code.chars().all(|ch| ch.is_ascii_digit()),
+        "code",
+        "invalid_code",
+        "must be 6 digits",
+    );
     let first_name = c.opt_text("first_name", body.first_name.as_deref(), 100);
     let device = c.opt_text("device", body.device.as_deref(), 100);
     c.finish()?;
     let phone = phone.ok_or_else(|| ApiError::field("phone", "invalid_phone", "is required"))?;
-    limit(&app, format!("otp-verify:ip:{}", ip_key(&meta)), app.config.login_limit_per_ip)?;
+    limit(
+        &app,
+        format!("otp-verify:ip:{}", ip_key(&meta)),
+        app.config.login_limit_per_ip,
+    )?;
     otp::verify(&app, &phone, code).await?;
 
     let now = app.clock.now();
@@ -293,7 +361,10 @@ async fn otp_verify(
     let (user, created) = match existing {
         Some(u) => {
             if u.status != AccountStatus::Active.as_str() {
-                return Err(ApiError::forbidden("account_suspended", "This account is not active"));
+                return Err(ApiError::forbidden(
+                    "account_suspended",
+                    "This account is not active",
+                ));
             }
             let mut m = u.into_active_model();
             m.phone_verified = Set(true);

@@ -18,8 +18,8 @@ use crate::db::entity::{auth_session, refresh_token, user};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ClientMeta;
 
-use super::token::{AccessClaims, hash_refresh_token, new_refresh_token};
 use super::AccountStatus;
+use super::token::{AccessClaims, hash_refresh_token, new_refresh_token};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {
@@ -32,7 +32,12 @@ pub struct TokenPair {
     pub session_id: Uuid,
 }
 
-fn access_token(app: &AppState, user: &user::Model, session_id: Uuid, now: DateTime<Utc>) -> (String, i64) {
+fn access_token(
+    app: &AppState,
+    user: &user::Model,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> (String, i64) {
     let ttl = app.config.access_token_ttl_secs;
     let claims = AccessClaims {
         sub: user.id,
@@ -117,7 +122,10 @@ pub async fn revoke<C: ConnectionTrait>(
 }
 
 fn invalid_refresh() -> ApiError {
-    ApiError::unauthorized("invalid_refresh_token", "The refresh token is not valid; sign in again")
+    ApiError::unauthorized(
+        "invalid_refresh_token",
+        "The refresh token is not valid; sign in again",
+    )
 }
 
 /// Spends `presented` and returns a new pair in the same session.
@@ -136,7 +144,10 @@ pub async fn rotate(app: &AppState, presented: &str, meta: &ClientMeta) -> ApiRe
         .await?
         .ok_or_else(invalid_refresh)?;
     if session.revoked_at.is_some() {
-        return Err(ApiError::unauthorized("session_revoked", "This session has ended; sign in again"));
+        return Err(ApiError::unauthorized(
+            "session_revoked",
+            "This session has ended; sign in again",
+        ));
     }
     if row.used_at.is_some() {
         revoke(&app.db, session.id, "refresh_token_reused", now).await?;
@@ -147,14 +158,20 @@ pub async fn rotate(app: &AppState, presented: &str, meta: &ClientMeta) -> ApiRe
         ));
     }
     if row.expires_at <= now || session.expires_at <= now {
-        return Err(ApiError::unauthorized("refresh_token_expired", "The refresh token has expired; sign in again"));
+        return Err(ApiError::unauthorized(
+            "refresh_token_expired",
+            "The refresh token has expired; sign in again",
+        ));
     }
     let user = user::Entity::find_by_id(session.user_id)
         .one(&app.db)
         .await?
         .ok_or_else(invalid_refresh)?;
     if user.status != AccountStatus::Active.as_str() {
-        return Err(ApiError::forbidden("account_suspended", "This account is not active"));
+        return Err(ApiError::forbidden(
+            "account_suspended",
+            "This account is not active",
+        ));
     }
 
     let txn = app.db.begin().await?;
@@ -177,7 +194,10 @@ pub async fn rotate(app: &AppState, presented: &str, meta: &ClientMeta) -> ApiRe
     auth_session::Entity::update_many()
         .col_expr(auth_session::Column::LastSeenAt, Expr::value(now))
         .col_expr(auth_session::Column::Ip, Expr::value(meta.ip_string()))
-        .col_expr(auth_session::Column::UserAgent, Expr::value(meta.user_agent.clone()))
+        .col_expr(
+            auth_session::Column::UserAgent,
+            Expr::value(meta.user_agent.clone()),
+        )
         .filter(auth_session::Column::Id.eq(session.id))
         .exec(&txn)
         .await?;

@@ -71,7 +71,8 @@ impl Keys {
 
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<AccessClaims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
@@ -84,12 +85,15 @@ impl Keys {
         if header.get("alg").and_then(|v| v.as_str()) != Some("HS256") {
             return Err(TokenError::Malformed);
         }
-        let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| TokenError::Malformed)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| TokenError::Malformed)?;
         let mut mac = self.mac();
         mac.update(h.as_bytes());
         mac.update(b".");
         mac.update(p.as_bytes());
-        mac.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
+        mac.verify_slice(&sig)
+            .map_err(|_| TokenError::BadSignature)?;
         let claims: AccessClaims = URL_SAFE_NO_PAD
             .decode(p)
             .ok()
@@ -160,7 +164,10 @@ mod tests {
         let mut parts: Vec<&str> = t.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(br#"{"sub":"00000000-0000-0000-0000-000000000000"}"#);
         parts[1] = &forged;
-        assert_eq!(keys.verify(&parts.join("."), 0), Err(TokenError::BadSignature));
+        assert_eq!(
+            keys.verify(&parts.join("."), 0),
+            Err(TokenError::BadSignature)
+        );
         let none_alg = format!(
             "{}.{}.",
             URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),

@@ -143,7 +143,14 @@ impl MigrationTrait for Foundation {
                 .to_owned(),
         )
         .await?;
-        index(m, "practitioners_user_uq", "practitioners", &["user_id"], true).await?;
+        index(
+            m,
+            "practitioners_user_uq",
+            "practitioners",
+            &["user_id"],
+            true,
+        )
+        .await?;
         // Keyset pagination walks these: (status, sort key, id).
         for (name, col) in [
             ("practitioners_by_rating", "rating_avg_centi"),
@@ -153,7 +160,14 @@ impl MigrationTrait for Foundation {
             ("practitioners_by_call_rate", "rate_call_minor"),
             ("practitioners_by_video_rate", "rate_video_minor"),
         ] {
-            index(m, name, "practitioners", &["verification_status", col, "id"], false).await?;
+            index(
+                m,
+                name,
+                "practitioners",
+                &["verification_status", col, "id"],
+                false,
+            )
+            .await?;
         }
 
         for (table, col) in [
@@ -176,8 +190,22 @@ impl MigrationTrait for Foundation {
             )
             .await?;
         }
-        index(m, "practitioner_languages_by_language", "practitioner_languages", &["language", "practitioner_id"], false).await?;
-        index(m, "practitioner_specializations_by_name", "practitioner_specializations", &["specialization", "practitioner_id"], false).await?;
+        index(
+            m,
+            "practitioner_languages_by_language",
+            "practitioner_languages",
+            &["language", "practitioner_id"],
+            false,
+        )
+        .await?;
+        index(
+            m,
+            "practitioner_specializations_by_name",
+            "practitioner_specializations",
+            &["specialization", "practitioner_id"],
+            false,
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -224,7 +252,14 @@ impl MigrationTrait for Foundation {
                 .to_owned(),
         )
         .await?;
-        index(m, "auth_sessions_by_user", "auth_sessions", &["user_id", "created_at"], false).await?;
+        index(
+            m,
+            "auth_sessions_by_user",
+            "auth_sessions",
+            &["user_id", "created_at"],
+            false,
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -244,7 +279,14 @@ impl MigrationTrait for Foundation {
                 .to_owned(),
         )
         .await?;
-        index(m, "refresh_tokens_hash_uq", "refresh_tokens", &["token_hash"], true).await?;
+        index(
+            m,
+            "refresh_tokens_hash_uq",
+            "refresh_tokens",
+            &["token_hash"],
+            true,
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -259,7 +301,14 @@ impl MigrationTrait for Foundation {
                 .to_owned(),
         )
         .await?;
-        index(m, "otp_codes_by_phone", "otp_codes", &["phone", "created_at"], false).await?;
+        index(
+            m,
+            "otp_codes_by_phone",
+            "otp_codes",
+            &["phone", "created_at"],
+            false,
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -278,8 +327,22 @@ impl MigrationTrait for Foundation {
                 .to_owned(),
         )
         .await?;
-        index(m, "audit_logs_by_target", "audit_logs", &["target_type", "target_id"], false).await?;
-        index(m, "audit_logs_by_time", "audit_logs", &["created_at", "id"], false).await?;
+        index(
+            m,
+            "audit_logs_by_target",
+            "audit_logs",
+            &["target_type", "target_id"],
+            false,
+        )
+        .await?;
+        index(
+            m,
+            "audit_logs_by_time",
+            "audit_logs",
+            &["created_at", "id"],
+            false,
+        )
+        .await?;
 
         m.create_table(
             Table::create()

@@ -56,7 +56,9 @@ pub fn local_secret_file(url: &str) -> Option<std::path::PathBuf> {
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
 }
@@ -90,8 +92,14 @@ mod tests {
             redact_url("postgres://app:s3cret@db:5432/augur"),
             "postgres://app:***@db:5432/augur"
         );
-        assert_eq!(redact_url("postgres://app@db/augur"), "postgres://app@db/augur");
-        assert_eq!(redact_url("sqlite://augur-data/a.db"), "sqlite://augur-data/a.db");
+        assert_eq!(
+            redact_url("postgres://app@db/augur"),
+            "postgres://app@db/augur"
+        );
+        assert_eq!(
+            redact_url("sqlite://augur-data/a.db"),
+            "sqlite://augur-data/a.db"
+        );
     }
 
     #[test]

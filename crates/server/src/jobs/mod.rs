@@ -147,11 +147,19 @@ async fn dispatch(app: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
     }
 }
 
-async fn finish(app: &AppState, job: &ClaimedJob, worker: &str, result: anyhow::Result<()>) -> Result<(), sea_orm::DbErr> {
+async fn finish(
+    app: &AppState,
+    job: &ClaimedJob,
+    worker: &str,
+    result: anyhow::Result<()>,
+) -> Result<(), sea_orm::DbErr> {
     let now = app.clock.now();
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .col_expr(job::Column::LockedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            job::Column::LockedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(job::Column::LockedBy, Expr::value(Option::<String>::None))
         .filter(job::Column::Id.eq(job.id))
         .filter(job::Column::LockedBy.eq(worker));
@@ -165,11 +173,15 @@ async fn finish(app: &AppState, job: &ClaimedJob, worker: &str, result: anyhow::
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %msg, "job failed");
             update = update.col_expr(job::Column::LastError, Expr::value(msg));
             if job.attempts >= job.max_attempts {
-                update = update.col_expr(job::Column::Status, Expr::value(JobStatus::Dead.as_str()));
+                update =
+                    update.col_expr(job::Column::Status, Expr::value(JobStatus::Dead.as_str()));
                 true
             } else {
                 update
-                    .col_expr(job::Column::Status, Expr::value(JobStatus::Pending.as_str()))
+                    .col_expr(
+                        job::Column::Status,
+                        Expr::value(JobStatus::Pending.as_str()),
+                    )
                     .col_expr(job::Column::RunAt, Expr::value(now + backoff(job.attempts)))
                     .exec(&app.db)
                     .await?;
@@ -178,7 +190,10 @@ async fn finish(app: &AppState, job: &ClaimedJob, worker: &str, result: anyhow::
         }
     };
     if terminal && SECRET_PAYLOAD_KINDS.contains(&job.kind.as_str()) {
-        update = update.col_expr(job::Column::Payload, Expr::value(json!({"scrubbed": true}).to_string()));
+        update = update.col_expr(
+            job::Column::Payload,
+            Expr::value(json!({"scrubbed": true}).to_string()),
+        );
     }
     update.exec(&app.db).await?;
     Ok(())

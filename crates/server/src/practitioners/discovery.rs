@@ -4,7 +4,9 @@
 
 use axum::extract::State;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -91,7 +93,12 @@ impl Listing {
     pub fn parse(q: ListQuery) -> ApiResult<Self> {
         let mut c = Check::new();
         let min_rating_centi = q.min_rating.map(|r| {
-            c.ensure(r.is_finite() && (0.0..=5.0).contains(&r), "min_rating", "out_of_range", "must be between 0 and 5");
+            c.ensure(
+                r.is_finite() && (0.0..=5.0).contains(&r),
+                "min_rating",
+                "out_of_range",
+                "must be between 0 and 5",
+            );
             (r.clamp(0.0, 5.0) * 100.0).round() as i32
         });
         for (field, v) in [("min_price", q.min_price), ("max_price", q.max_price)] {
@@ -100,11 +107,26 @@ impl Listing {
             }
         }
         if let (Some(lo), Some(hi)) = (q.min_price, q.max_price) {
-            c.ensure(lo <= hi, "min_price", "invalid_range", "must not exceed max_price");
+            c.ensure(
+                lo <= hi,
+                "min_price",
+                "invalid_range",
+                "must not exceed max_price",
+            );
         }
-        let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| c.text("q", s, 1, 100).to_lowercase());
-        let specialization = q.specialization.as_deref().map(|s| c.text("specialization", s, 1, 60).to_lowercase());
-        let language = q.language.as_deref().map(|s| c.text("language", s, 1, 16).to_lowercase());
+        let text =
+            q.q.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| c.text("q", s, 1, 100).to_lowercase());
+        let specialization = q
+            .specialization
+            .as_deref()
+            .map(|s| c.text("specialization", s, 1, 60).to_lowercase());
+        let language = q
+            .language
+            .as_deref()
+            .map(|s| c.text("language", s, 1, 16).to_lowercase());
         let limit = match page_limit(q.limit) {
             Ok(l) => l,
             Err(_) => {
@@ -118,7 +140,11 @@ impl Listing {
             Some(raw) => {
                 let cur: Cursor = decode_cursor(raw)?;
                 if cur.s != sort {
-                    return Err(ApiError::field("cursor", "invalid_cursor", "belongs to a different sort"));
+                    return Err(ApiError::field(
+                        "cursor",
+                        "invalid_cursor",
+                        "belongs to a different sort",
+                    ));
                 }
                 Some((cur.k, cur.i))
             }
@@ -173,9 +199,13 @@ impl Listing {
 
     /// Runs the query: one round trip, at most `limit + 1` rows (the extra one says
     /// whether another page exists).
-    pub async fn run(&self, db: &DatabaseConnection) -> Result<Page<PractitionerPublic>, sea_orm::DbErr> {
+    pub async fn run(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<Page<PractitionerPublic>, sea_orm::DbErr> {
         use practitioner::Column as P;
-        let mut query = practitioner::Entity::find().filter(P::VerificationStatus.eq(Verification::Approved.as_str()));
+        let mut query = practitioner::Entity::find()
+            .filter(P::VerificationStatus.eq(Verification::Approved.as_str()));
         if let Some(k) = self.kind {
             query = query.filter(P::Kind.eq(k.as_str()));
         }
@@ -185,7 +215,9 @@ impl Listing {
                     Query::select()
                         .column(practitioner_specialization::Column::PractitionerId)
                         .from(practitioner_specialization::Entity)
-                        .and_where(practitioner_specialization::Column::Specialization.eq(s.clone()))
+                        .and_where(
+                            practitioner_specialization::Column::Specialization.eq(s.clone()),
+                        )
                         .to_owned(),
                 ),
             );
@@ -219,7 +251,10 @@ impl Listing {
         }
         if let Some(text) = &self.q {
             for word in text.split_whitespace().take(5) {
-                let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let escaped = word
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
                 query = query.filter(
                     Expr::col((practitioner::Entity, P::SearchText))
                         .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
@@ -230,10 +265,22 @@ impl Listing {
         let ascending = self.sort == Sort::Price;
         if let Some((k, id)) = self.after {
             let beyond = if ascending { col.gt(k) } else { col.lt(k) };
-            query = query.filter(Condition::any().add(beyond).add(Condition::all().add(col.eq(k)).add(P::Id.gt(id))));
+            query = query.filter(
+                Condition::any()
+                    .add(beyond)
+                    .add(Condition::all().add(col.eq(k)).add(P::Id.gt(id))),
+            );
         }
-        query = if ascending { query.order_by_asc(col) } else { query.order_by_desc(col) };
-        let mut rows = query.order_by_asc(P::Id).limit(self.limit + 1).all(db).await?;
+        query = if ascending {
+            query.order_by_asc(col)
+        } else {
+            query.order_by_desc(col)
+        };
+        let mut rows = query
+            .order_by_asc(P::Id)
+            .limit(self.limit + 1)
+            .all(db)
+            .await?;
         let more = rows.len() as u64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if more {

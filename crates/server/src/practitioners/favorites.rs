@@ -4,7 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,14 +32,21 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("practitioner_id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn add_favorite(State(app): State<AppState>, auth: AuthUser, ApiPath(pid): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+async fn add_favorite(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiPath(pid): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
     let p = practitioner::Entity::find_by_id(pid)
         .filter(practitioner::Column::VerificationStatus.eq(Verification::Approved.as_str()))
         .one(&app.db)
         .await?
         .ok_or_else(|| ApiError::not_found("Practitioner"))?;
     if p.user_id == auth.id {
-        return Err(ApiError::conflict("cannot_favorite_self", "You cannot favorite yourself"));
+        return Err(ApiError::conflict(
+            "cannot_favorite_self",
+            "You cannot favorite yourself",
+        ));
     }
     let txn = app.db.begin().await?;
     let inserted = favorite::Entity::insert(favorite::ActiveModel {
@@ -44,12 +54,19 @@ async fn add_favorite(State(app): State<AppState>, auth: AuthUser, ApiPath(pid):
         practitioner_id: Set(pid),
         created_at: Set(app.clock.now()),
     })
-    .on_conflict(OnConflict::columns([favorite::Column::UserId, favorite::Column::PractitionerId]).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::columns([favorite::Column::UserId, favorite::Column::PractitionerId])
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(&txn)
     .await?;
     if inserted == 1 {
         practitioner::Entity::update_many()
-            .col_expr(practitioner::Column::FollowerCount, Expr::col(practitioner::Column::FollowerCount).add(1))
+            .col_expr(
+                practitioner::Column::FollowerCount,
+                Expr::col(practitioner::Column::FollowerCount).add(1),
+            )
             .filter(practitioner::Column::Id.eq(pid))
             .exec(&txn)
             .await?;
@@ -63,7 +80,11 @@ async fn add_favorite(State(app): State<AppState>, auth: AuthUser, ApiPath(pid):
     params(("practitioner_id" = Uuid, Path)),
     responses((status = 204)),
     security(("bearer" = [])))]
-async fn remove_favorite(State(app): State<AppState>, auth: AuthUser, ApiPath(pid): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+async fn remove_favorite(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiPath(pid): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
     let txn = app.db.begin().await?;
     let deleted = favorite::Entity::delete_many()
         .filter(favorite::Column::UserId.eq(auth.id))
@@ -72,7 +93,10 @@ async fn remove_favorite(State(app): State<AppState>, auth: AuthUser, ApiPath(pi
         .await?;
     if deleted.rows_affected == 1 {
         practitioner::Entity::update_many()
-            .col_expr(practitioner::Column::FollowerCount, Expr::col(practitioner::Column::FollowerCount).sub(1))
+            .col_expr(
+                practitioner::Column::FollowerCount,
+                Expr::col(practitioner::Column::FollowerCount).sub(1),
+            )
             .filter(practitioner::Column::Id.eq(pid))
             .exec(&txn)
             .await?;
@@ -111,7 +135,11 @@ async fn list_favorites(
         query = query.filter(
             Condition::any()
                 .add(favorite::Column::CreatedAt.lt(c.t))
-                .add(Condition::all().add(favorite::Column::CreatedAt.eq(c.t)).add(favorite::Column::PractitionerId.gt(c.i))),
+                .add(
+                    Condition::all()
+                        .add(favorite::Column::CreatedAt.eq(c.t))
+                        .add(favorite::Column::PractitionerId.gt(c.i)),
+                ),
         );
     }
     let mut favs = query
@@ -134,7 +162,12 @@ async fn list_favorites(
         .map(PractitionerPublic::from)
         .collect();
     let next_cursor = if more {
-        favs.last().map(|f| encode_cursor(&FavCursor { t: f.created_at, i: f.practitioner_id }))
+        favs.last().map(|f| {
+            encode_cursor(&FavCursor {
+                t: f.created_at,
+                i: f.practitioner_id,
+            })
+        })
     } else {
         None
     };

@@ -12,7 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{Availability, PractitionerKind, PractitionerPrivate, PractitionerPublic, Rates, Verification, search_text};
+use super::{
+    Availability, PractitionerKind, PractitionerPrivate, PractitionerPublic, Rates, Verification,
+    search_text,
+};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::entity::{practitioner, practitioner_language, practitioner_specialization};
@@ -49,8 +52,20 @@ pub struct ProfileInput {
 
 const MAX_RATE_MINOR: i64 = 10_000_000;
 
-fn clean_list(c: &mut Check, field: &str, items: &[String], max_items: usize, max_len: usize, lower: bool) -> Vec<String> {
-    c.ensure(items.len() <= max_items, field, "too_many", format!("at most {max_items} entries"));
+fn clean_list(
+    c: &mut Check,
+    field: &str,
+    items: &[String],
+    max_items: usize,
+    max_len: usize,
+    lower: bool,
+) -> Vec<String> {
+    c.ensure(
+        items.len() <= max_items,
+        field,
+        "too_many",
+        format!("at most {max_items} entries"),
+    );
     let mut out: Vec<String> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let v = c.text(&format!("{field}[{i}]"), item, 1, max_len);
@@ -63,11 +78,26 @@ fn clean_list(c: &mut Check, field: &str, items: &[String], max_items: usize, ma
 }
 
 fn check_rates(c: &mut Check, rates: &Rates) {
-    let currency_ok = rates.currency.len() == 3 && rates.currency.chars().all(|ch| ch.is_ascii_uppercase());
-    c.ensure(currency_ok, "rates.currency", "invalid_currency", "must be an ISO 4217 code such as INR");
-    for (name, v) in [("rates.chat", rates.chat), ("rates.call", rates.call), ("rates.video", rates.video)] {
+    let currency_ok =
+        rates.currency.len() == 3 && rates.currency.chars().all(|ch| ch.is_ascii_uppercase());
+    c.ensure(
+        currency_ok,
+        "rates.currency",
+        "invalid_currency",
+        "must be an ISO 4217 code such as INR",
+    );
+    for (name, v) in [
+        ("rates.chat", rates.chat),
+        ("rates.call", rates.call),
+        ("rates.video", rates.video),
+    ] {
         if let Some(v) = v {
-            c.ensure((1..=MAX_RATE_MINOR).contains(&v), name, "out_of_range", format!("must be between 1 and {MAX_RATE_MINOR} minor units"));
+            c.ensure(
+                (1..=MAX_RATE_MINOR).contains(&v),
+                name,
+                "out_of_range",
+                format!("must be between 1 and {MAX_RATE_MINOR} minor units"),
+            );
         }
     }
     c.ensure(
@@ -79,7 +109,11 @@ fn check_rates(c: &mut Check, rates: &Rates) {
 }
 
 /// Applies validated input to the row; returns the new language and specialization lists.
-fn apply_input(c: &mut Check, m: &mut practitioner::ActiveModel, input: &ProfileInput) -> (Option<Vec<String>>, Option<Vec<String>>) {
+fn apply_input(
+    c: &mut Check,
+    m: &mut practitioner::ActiveModel,
+    input: &ProfileInput,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
     if let Some(k) = input.kind {
         m.kind = Set(k.as_str().to_owned());
     }
@@ -138,9 +172,11 @@ async fn sync_derived<C: ConnectionTrait>(
             .exec(conn)
             .await?;
         if !langs.is_empty() {
-            practitioner_language::Entity::insert_many(langs.into_iter().map(|language| practitioner_language::ActiveModel {
-                practitioner_id: Set(row.id),
-                language: Set(language),
+            practitioner_language::Entity::insert_many(langs.into_iter().map(|language| {
+                practitioner_language::ActiveModel {
+                    practitioner_id: Set(row.id),
+                    language: Set(language),
+                }
             }))
             .exec(conn)
             .await?;
@@ -153,9 +189,11 @@ async fn sync_derived<C: ConnectionTrait>(
             .exec(conn)
             .await?;
         if !list.is_empty() {
-            practitioner_specialization::Entity::insert_many(list.into_iter().map(|s| practitioner_specialization::ActiveModel {
-                practitioner_id: Set(row.id),
-                specialization: Set(s),
+            practitioner_specialization::Entity::insert_many(list.into_iter().map(|s| {
+                practitioner_specialization::ActiveModel {
+                    practitioner_id: Set(row.id),
+                    specialization: Set(s),
+                }
             }))
             .exec(conn)
             .await?;
@@ -181,7 +219,12 @@ async fn apply(
 ) -> ApiResult<(StatusCode, ApiJson<PractitionerPrivate>)> {
     let mut c = Check::new();
     c.ensure(input.kind.is_some(), "kind", "required", "is required");
-    c.ensure(input.display_name.is_some(), "display_name", "required", "is required");
+    c.ensure(
+        input.display_name.is_some(),
+        "display_name",
+        "required",
+        "is required",
+    );
     c.ensure(input.bio.is_some(), "bio", "required", "is required");
     c.ensure(input.rates.is_some(), "rates", "required", "is required");
     let now = app.clock.now();
@@ -219,7 +262,10 @@ async fn apply(
     let (languages, specializations) = apply_input(&mut c, &mut m, &input);
     c.finish()?;
     if auth.is_admin() {
-        return Err(ApiError::conflict("admin_cannot_apply", "Admin accounts cannot be practitioners"));
+        return Err(ApiError::conflict(
+            "admin_cannot_apply",
+            "Admin accounts cannot be practitioners",
+        ));
     }
     let txn = app.db.begin().await?;
     let row = m.insert(&txn).await.map_err(|e| {
@@ -246,7 +292,10 @@ pub async fn find_by_user(app: &AppState, user_id: Uuid) -> ApiResult<practition
 #[utoipa::path(get, path = "/api/v1/practitioners/me", tag = "practitioners",
     responses((status = 200, body = PractitionerPrivate), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn get_mine(State(app): State<AppState>, auth: AuthUser) -> ApiResult<ApiJson<PractitionerPrivate>> {
+async fn get_mine(
+    State(app): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<ApiJson<PractitionerPrivate>> {
     let row = find_by_user(&app, auth.id).await?;
     Ok(ApiJson((&row).into()))
 }
@@ -278,7 +327,10 @@ async fn update_mine(
 #[utoipa::path(get, path = "/api/v1/practitioners/{id}", tag = "practitioners",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = PractitionerPublic), (status = 404, body = Problem)))]
-async fn get_public(State(app): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<ApiJson<PractitionerPublic>> {
+async fn get_public(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<ApiJson<PractitionerPublic>> {
     let row = practitioner::Entity::find_by_id(id)
         .filter(practitioner::Column::VerificationStatus.eq(Verification::Approved.as_str()))
         .one(&app.db)

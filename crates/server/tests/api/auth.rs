@@ -21,7 +21,10 @@ async fn register_login_refresh_and_logout(b: Backend) {
     let (access, refresh, id) = app.register("Asha@Example.com").await;
     let me = app.get("/api/v1/me", Some(&access)).await.expect(200);
     assert_eq!(me["id"], id.as_str());
-    assert_eq!(me["email"], "asha@example.com", "email is stored lower-cased");
+    assert_eq!(
+        me["email"], "asha@example.com",
+        "email is stored lower-cased"
+    );
     assert_eq!(me["role"], "client");
 
     let login = app.login("asha@example.com", PASSWORD).await.expect(200);
@@ -29,47 +32,94 @@ async fn register_login_refresh_and_logout(b: Backend) {
     assert_eq!(login["tokens"]["token_type"], "Bearer");
     assert_eq!(login["tokens"]["expires_in"], 900);
 
-    let pair = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": refresh})).await.expect(200);
+    let pair = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await
+        .expect(200);
     let new_access = pair["access_token"].as_str().unwrap();
     let new_refresh = pair["refresh_token"].as_str().unwrap();
     assert_ne!(new_refresh, refresh, "refresh tokens rotate");
     app.get("/api/v1/me", Some(new_access)).await.expect(200);
 
-    app.call(Method::POST, "/api/v1/auth/logout", Some(new_access), None).await.expect(204);
-    app.get("/api/v1/me", Some(new_access)).await.problem(401, "invalid_token");
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": new_refresh}))
+    app.call(Method::POST, "/api/v1/auth/logout", Some(new_access), None)
         .await
-        .problem(401, "session_revoked");
+        .expect(204);
+    app.get("/api/v1/me", Some(new_access))
+        .await
+        .problem(401, "invalid_token");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": new_refresh}),
+    )
+    .await
+    .problem(401, "session_revoked");
     // The other session (from the login) is untouched.
-    app.get("/api/v1/me", Some(login["tokens"]["access_token"].as_str().unwrap())).await.expect(200);
+    app.get(
+        "/api/v1/me",
+        Some(login["tokens"]["access_token"].as_str().unwrap()),
+    )
+    .await
+    .expect(200);
 }
 
 async fn refresh_token_reuse_revokes_the_whole_session(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (_, first, _) = app.register("reuse@example.com").await;
-    let second = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first})).await.expect(200);
+    let second = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": first}),
+        )
+        .await
+        .expect(200);
     let second_access = second["access_token"].as_str().unwrap().to_owned();
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
 
     // An attacker replays the first (already spent) token.
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first}))
-        .await
-        .problem(401, "refresh_token_reused");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": first}),
+    )
+    .await
+    .problem(401, "refresh_token_reused");
     // The legitimate holder's newer tokens die with the family.
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": second_refresh}))
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": second_refresh}),
+    )
+    .await
+    .problem(401, "session_revoked");
+    app.get("/api/v1/me", Some(&second_access))
         .await
-        .problem(401, "session_revoked");
-    app.get("/api/v1/me", Some(&second_access)).await.problem(401, "invalid_token");
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": "not-a-token"}))
-        .await
-        .problem(401, "invalid_refresh_token");
+        .problem(401, "invalid_token");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": "not-a-token"}),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
 }
 
 async fn wrong_password_and_unknown_email_answer_alike(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.register("known@example.com").await;
-    let wrong = app.login("known@example.com", "wrong password here").await.problem(401, "invalid_credentials");
-    let unknown = app.login("nobody@example.com", "wrong password here").await.problem(401, "invalid_credentials");
+    let wrong = app
+        .login("known@example.com", "wrong password here")
+        .await
+        .problem(401, "invalid_credentials");
+    let unknown = app
+        .login("nobody@example.com", "wrong password here")
+        .await
+        .problem(401, "invalid_credentials");
     assert_eq!(wrong["detail"], unknown["detail"]);
     assert_eq!(wrong["title"], unknown["title"]);
 }
@@ -84,14 +134,26 @@ async fn registration_validates_every_field(b: Backend) {
         )
         .await
         .problem(422, "validation_failed");
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     for f in ["email", "password", "first_name", "phone", "time_zone"] {
         assert!(fields.contains(&f), "{f} should be reported: {body}");
     }
-    let pw = body["errors"].as_array().unwrap().iter().find(|e| e["field"] == "password").unwrap();
+    let pw = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["field"] == "password")
+        .unwrap();
     assert_eq!(pw["code"], "password_too_short");
     // Wrong types and unknown fields are refused too.
-    app.post("/api/v1/auth/register", None, json!({"email": 5})).await.problem(422, "invalid_body");
+    app.post("/api/v1/auth/register", None, json!({"email": 5}))
+        .await
+        .problem(422, "invalid_body");
     app.post(
         "/api/v1/auth/register",
         None,
@@ -121,15 +183,28 @@ async fn login_is_rate_limited_per_identifier_and_ip(b: Backend) {
     .await;
     app.register("limited@example.com").await;
     for _ in 0..3 {
-        app.login("limited@example.com", "wrong password here").await.problem(401, "invalid_credentials");
+        app.login("limited@example.com", "wrong password here")
+            .await
+            .problem(401, "invalid_credentials");
     }
     let res = app.login("limited@example.com", PASSWORD).await;
-    let retry: u64 = res.headers.get("retry-after").expect("Retry-After header").to_str().unwrap().parse().unwrap();
+    let retry: u64 = res
+        .headers
+        .get("retry-after")
+        .expect("Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
     res.problem(429, "rate_limited");
     // Another identifier from the same IP still has IP budget left (register used one hit).
-    app.login("other@example.com", "wrong password here").await.problem(401, "invalid_credentials");
-    app.login("third@example.com", "wrong password here").await.problem(429, "rate_limited");
+    app.login("other@example.com", "wrong password here")
+        .await
+        .problem(401, "invalid_credentials");
+    app.login("third@example.com", "wrong password here")
+        .await
+        .problem(429, "rate_limited");
     // A new window restores access.
     app.advance(61);
     app.login("limited@example.com", PASSWORD).await.expect(200);
@@ -139,12 +214,19 @@ async fn sessions_can_be_listed_and_revoked(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (phone_access, _, _) = app.register("devices@example.com").await;
     let laptop = app
-        .post("/api/v1/auth/login", None, json!({"email": "devices@example.com", "password": PASSWORD, "device": "laptop"}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "devices@example.com", "password": PASSWORD, "device": "laptop"}),
+        )
         .await
         .expect(200);
     let laptop_access = laptop["tokens"]["access_token"].as_str().unwrap();
     let laptop_session = laptop["tokens"]["session_id"].as_str().unwrap();
-    let list = app.get("/api/v1/me/sessions", Some(&phone_access)).await.expect(200);
+    let list = app
+        .get("/api/v1/me/sessions", Some(&phone_access))
+        .await
+        .expect(200);
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2);
     let laptop_row = list.iter().find(|s| s["id"] == laptop_session).unwrap();
@@ -154,29 +236,69 @@ async fn sessions_can_be_listed_and_revoked(b: Backend) {
 
     // Someone else cannot end my session, and learns nothing about it.
     let (stranger, _, _) = app.register("stranger@example.com").await;
-    app.call(Method::DELETE, &format!("/api/v1/me/sessions/{laptop_session}"), Some(&stranger), None)
-        .await
-        .problem(404, "not_found");
+    app.call(
+        Method::DELETE,
+        &format!("/api/v1/me/sessions/{laptop_session}"),
+        Some(&stranger),
+        None,
+    )
+    .await
+    .problem(404, "not_found");
     app.get("/api/v1/me", Some(laptop_access)).await.expect(200);
 
-    app.call(Method::DELETE, &format!("/api/v1/me/sessions/{laptop_session}"), Some(&phone_access), None)
+    app.call(
+        Method::DELETE,
+        &format!("/api/v1/me/sessions/{laptop_session}"),
+        Some(&phone_access),
+        None,
+    )
+    .await
+    .expect(204);
+    app.get("/api/v1/me", Some(laptop_access))
         .await
-        .expect(204);
-    app.get("/api/v1/me", Some(laptop_access)).await.problem(401, "invalid_token");
-    assert_eq!(app.get("/api/v1/me/sessions", Some(&phone_access)).await.expect(200).as_array().unwrap().len(), 1);
+        .problem(401, "invalid_token");
+    assert_eq!(
+        app.get("/api/v1/me/sessions", Some(&phone_access))
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn suspended_account_can_do_nothing(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.admin_token().await;
     let (access, refresh, id) = app.register("bad@example.com").await;
-    app.post(&format!("/api/v1/admin/users/{id}/suspend"), Some(&admin), json!({"reason": "fraud"}))
+    app.post(
+        &format!("/api/v1/admin/users/{id}/suspend"),
+        Some(&admin),
+        json!({"reason": "fraud"}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/me", Some(&access))
         .await
-        .expect(200);
-    app.get("/api/v1/me", Some(&access)).await.problem(401, "invalid_token");
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": refresh})).await.problem(401, "session_revoked");
-    app.login("bad@example.com", PASSWORD).await.problem(403, "account_suspended");
-    app.post(&format!("/api/v1/admin/users/{id}/reactivate"), Some(&admin), json!({})).await.expect(200);
+        .problem(401, "invalid_token");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await
+    .problem(401, "session_revoked");
+    app.login("bad@example.com", PASSWORD)
+        .await
+        .problem(403, "account_suspended");
+    app.post(
+        &format!("/api/v1/admin/users/{id}/reactivate"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .expect(200);
     app.login("bad@example.com", PASSWORD).await.expect(200);
 }
 
@@ -184,9 +306,24 @@ async fn expired_access_token_is_refused(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (access, refresh, _) = app.register("late@example.com").await;
     app.advance(15 * 60 + 1);
-    app.get("/api/v1/me", Some(&access)).await.problem(401, "token_expired");
-    let pair = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": refresh})).await.expect(200);
-    app.get("/api/v1/me", pair["access_token"].as_str()).await.expect(200);
-    app.get("/api/v1/me", Some("garbage.token.here")).await.problem(401, "invalid_token");
-    app.get("/api/v1/me", None).await.problem(401, "missing_token");
+    app.get("/api/v1/me", Some(&access))
+        .await
+        .problem(401, "token_expired");
+    let pair = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await
+        .expect(200);
+    app.get("/api/v1/me", pair["access_token"].as_str())
+        .await
+        .expect(200);
+    app.get("/api/v1/me", Some("garbage.token.here"))
+        .await
+        .problem(401, "invalid_token");
+    app.get("/api/v1/me", None)
+        .await
+        .problem(401, "missing_token");
 }

@@ -13,12 +13,24 @@ both_backends!(
 async fn errors_are_problem_json_with_request_ids(b: Backend) {
     let app = TestApp::spawn(b).await;
     let res = app.get("/api/v1/nothing-here", None).await;
-    let rid = res.headers.get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let rid = res
+        .headers
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body = res.problem(404, "not_found");
-    assert_eq!(body["request_id"], rid.as_str(), "the body names the request");
+    assert_eq!(
+        body["request_id"],
+        rid.as_str(),
+        "the body names the request"
+    );
     assert!(body["type"].as_str().unwrap().starts_with("https://"));
 
-    app.call(Method::DELETE, "/api/v1/auth/login", None, None).await.problem(405, "method_not_allowed");
+    app.call(Method::DELETE, "/api/v1/auth/login", None, None)
+        .await
+        .problem(405, "method_not_allowed");
     // A caller-supplied request id is kept.
     let res = app
         .client
@@ -32,10 +44,24 @@ async fn errors_are_problem_json_with_request_ids(b: Backend) {
 
 async fn health_metrics_openapi_and_docs_are_served(b: Backend) {
     let app = TestApp::spawn(b).await;
-    assert_eq!(app.get("/health/live", None).await.expect(200)["status"], "ok");
-    assert_eq!(app.get("/health/ready", None).await.expect(200)["status"], "ok");
+    assert_eq!(
+        app.get("/health/live", None).await.expect(200)["status"],
+        "ok"
+    );
+    assert_eq!(
+        app.get("/health/ready", None).await.expect(200)["status"],
+        "ok"
+    );
     app.get("/api/v1/practitioners", None).await.expect(200);
-    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains(r#"augur_http_requests_total{method="GET",route="/api/v1/practitioners",status="200"} 1"#),
         "{metrics}"
@@ -55,19 +81,37 @@ async fn health_metrics_openapi_and_docs_are_served(b: Backend) {
         "/api/v1/practitioners",
         "/api/v1/practitioners/{id}",
     ] {
-        assert!(spec["paths"].get(path).is_some(), "{path} missing from OpenAPI");
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
     }
     assert!(spec["components"]["schemas"].get("Problem").is_some());
-    let docs = app.client.get(format!("{}/docs", app.base)).send().await.unwrap();
-    assert!(docs.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let docs = app
+        .client
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        docs.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = docs.text().await.unwrap();
-    assert!(html.contains("/api/openapi.json") && !html.contains("cdn."), "docs load nothing from a CDN");
+    assert!(
+        html.contains("/api/openapi.json") && !html.contains("cdn."),
+        "docs load nothing from a CDN"
+    );
 }
 
 async fn oversized_and_malformed_bodies_are_refused(b: Backend) {
     let app = TestApp::spawn_with(b, |c| c.max_body_bytes = 2048).await;
     let big = "x".repeat(10_000);
-    app.post("/api/v1/auth/register", None, json!({"email": big})).await.problem(413, "payload_too_large");
+    app.post("/api/v1/auth/register", None, json!({"email": big}))
+        .await
+        .problem(413, "payload_too_large");
     let res = app
         .client
         .post(format!("{}/api/v1/auth/login", app.base))
@@ -80,6 +124,12 @@ async fn oversized_and_malformed_bodies_are_refused(b: Backend) {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "invalid_json");
-    let res = app.client.post(format!("{}/api/v1/auth/login", app.base)).body("email=a").send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
 }

@@ -54,8 +54,14 @@ impl Backend {
 }
 
 fn unique_name() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    format!("augur_t_{secs}_{}", &uuid::Uuid::now_v7().simple().to_string()[16..])
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!(
+        "augur_t_{secs}_{}",
+        &uuid::Uuid::now_v7().simple().to_string()[16..]
+    )
 }
 
 /// Replaces the database name in a PostgreSQL URL.
@@ -76,7 +82,11 @@ static PG_CLEANUP: OnceCell<()> = OnceCell::const_new();
 
 /// Drops test databases left by runs that ended more than two hours ago.
 async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
-    let cutoff = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 7200;
+    let cutoff = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 7200;
     let rows = admin
         .query_all_raw(sea_orm::Statement::from_string(
             sea_orm::DatabaseBackend::Postgres,
@@ -85,10 +95,18 @@ async fn drop_stale_databases(admin: &sea_orm::DatabaseConnection) {
         .await
         .unwrap_or_default();
     for row in rows {
-        let Ok(name) = row.try_get::<String>("", "datname") else { continue };
-        let stamp = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(u64::MAX);
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        let stamp = name
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
         if stamp < cutoff {
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .await;
         }
     }
 }
@@ -99,11 +117,18 @@ pub async fn fresh_database_url(backend: &Backend) -> String {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join("augur-tests");
             std::fs::create_dir_all(&dir).unwrap();
-            format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.join(format!("{name}.db")).display()
+            )
         }
         Backend::Postgres(url) => {
-            let admin = Database::connect(url.as_str()).await.expect("connect to AUGUR_TEST_POSTGRES_URL");
-            PG_CLEANUP.get_or_init(|| drop_stale_databases(&admin)).await;
+            let admin = Database::connect(url.as_str())
+                .await
+                .expect("connect to AUGUR_TEST_POSTGRES_URL");
+            PG_CLEANUP
+                .get_or_init(|| drop_stale_databases(&admin))
+                .await;
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
@@ -131,17 +156,38 @@ pub struct Resp {
 impl Resp {
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
     /// Asserts a problem+json answer with this status and code.
     #[track_caller]
     pub fn problem(self, status: u16, code: &str) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
-        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        assert_eq!(ct, "application/problem+json", "errors must be problem+json");
-        assert_eq!(self.body["code"], code, "unexpected code; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(
+            ct, "application/problem+json",
+            "errors must be problem+json"
+        );
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected code; body: {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
         self.body
     }
@@ -159,13 +205,17 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             database_url: fresh_database_url(&backend).await,
             database_max_connections: 8,
-            jwt_secret: Some(SecretString::from("test-secret-test-secret-test-secret-0123")),
+            jwt_secret: Some(SecretString::from(
+                "test-secret-test-secret-test-secret-0123",
+            )),
             job_workers: 0,
             ..Config::default()
         };
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let app = Application::build_with_clock(config, clock.clone()).await.expect("build app");
+        let app = Application::build_with_clock(config, clock.clone())
+            .await
+            .expect("build app");
         let base = format!("http://{}", app.addr());
         let state = app.state.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -181,8 +231,16 @@ impl TestApp {
         }
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -194,7 +252,11 @@ impl TestApp {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -222,21 +284,37 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Resp {
-        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Creates an admin account directly and returns its access token.
     pub async fn admin_token(&self) -> String {
         let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
-        augur::demo::create_admin(&self.state, &email, PASSWORD, "Admin").await.expect("create admin");
-        self.login(&email, PASSWORD).await.expect(200)["tokens"]["access_token"].as_str().unwrap().to_owned()
+        augur::demo::create_admin(&self.state, &email, PASSWORD, "Admin")
+            .await
+            .expect("create admin");
+        self.login(&email, PASSWORD).await.expect(200)["tokens"]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Runs queued jobs, then returns the last SMS code sent to `phone`.
     pub async fn last_sms_code(&self, phone: &str) -> String {
-        augur::jobs::run_pending(&self.state).await.expect("run jobs");
+        augur::jobs::run_pending(&self.state)
+            .await
+            .expect("run jobs");
         let sent = self.state.sandbox_sms.as_ref().expect("sandbox sms").sent();
-        let msg = sent.iter().rev().find(|m| m.to == phone).expect("an SMS to this phone");
+        let msg = sent
+            .iter()
+            .rev()
+            .find(|m| m.to == phone)
+            .expect("an SMS to this phone");
         msg.body.split_whitespace().next().unwrap().to_owned()
     }
 
@@ -260,17 +338,44 @@ pub fn application(name: &str) -> Value {
 }
 
 /// Registers a user, applies and gets approved; returns (user token, practitioner id).
-pub async fn approved_practitioner(app: &TestApp, admin: &str, email: &str, name: &str) -> (String, String) {
+pub async fn approved_practitioner(
+    app: &TestApp,
+    admin: &str,
+    email: &str,
+    name: &str,
+) -> (String, String) {
     let (token, _, _) = app.register(email).await;
-    let p = app.post("/api/v1/practitioners/apply", Some(&token), application(name)).await.expect(201);
+    let p = app
+        .post(
+            "/api/v1/practitioners/apply",
+            Some(&token),
+            application(name),
+        )
+        .await
+        .expect(201);
     let id = p["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/api/v1/admin/practitioners/{id}/approve"), Some(admin), json!({})).await.expect(200);
+    app.post(
+        &format!("/api/v1/admin/practitioners/{id}/approve"),
+        Some(admin),
+        json!({}),
+    )
+    .await
+    .expect(200);
     (token, id)
 }
 
 #[test]
 fn database_name_is_replaced_in_urls() {
-    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
 }
