@@ -2,8 +2,10 @@
 
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,15 +15,17 @@ use uuid::Uuid;
 
 use super::{GENDERS, UserView};
 use crate::app::AppState;
-use crate::auth::{AuthUser, session};
-use crate::db::entity::{auth_session, birth_detail, user};
+use crate::audit::{self, Actor, Change};
+use crate::auth::{AccountStatus, AuthUser, password, session};
+use crate::db::entity::{auth_session, birth_detail, favorite, practitioner, user};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{ApiJson, ApiPath};
+use crate::http::{ApiJson, ApiPath, ClientMeta};
+use crate::practitioners::{Availability, Verification};
 use crate::validate::Check;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_me, update_me))
+        .routes(routes!(get_me, update_me, delete_me))
         .routes(routes!(get_birth_details, put_birth_details))
         .routes(routes!(list_sessions))
         .routes(routes!(revoke_session))
@@ -308,4 +312,92 @@ pub async fn load_user(app: &AppState, id: Uuid) -> ApiResult<user::Model> {
         .one(&app.db)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMe {
+    /// Required when the account has a password.
+    pub password: Option<String>,
+}
+
+/// Delete my account: personal data is erased, every session ends, a practitioner profile
+/// leaves discovery. The row stays (status `deleted`) so past records keep their reference.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "me", request_body(content = Option<DeleteMe>),
+    responses((status = 204), (status = 401, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+async fn delete_me(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    auth: AuthUser,
+    meta: ClientMeta,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    // The body is optional (phone-only accounts have no password to confirm).
+    let body: DeleteMe = if body.is_empty() {
+        DeleteMe::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?
+    };
+    if let Some(hash) = auth.user.password_hash.clone() {
+        let given = body.password.unwrap_or_default();
+        if given.is_empty() || !password::verify(given, Some(hash)).await? {
+            return Err(ApiError::unauthorized("invalid_credentials", "Confirm with your current password"));
+        }
+    }
+    let now = app.clock.now();
+    let txn = app.db.begin().await?;
+    let mut m = auth.user.clone().into_active_model();
+    m.status = Set(AccountStatus::Deleted.as_str().to_owned());
+    m.email = Set(None);
+    m.phone = Set(None);
+    m.password_hash = Set(None);
+    m.first_name = Set("Deleted".to_owned());
+    m.last_name = Set(String::new());
+    m.gender = Set(None);
+    m.date_of_birth = Set(None);
+    m.city = Set(None);
+    m.state = Set(None);
+    m.country = Set(None);
+    m.avatar_url = Set(None);
+    m.updated_at = Set(now);
+    m.update(&txn).await?;
+    birth_detail::Entity::delete_by_id(auth.id).exec(&txn).await?;
+    let favs = favorite::Entity::find().filter(favorite::Column::UserId.eq(auth.id)).all(&txn).await?;
+    for f in &favs {
+        practitioner::Entity::update_many()
+            .col_expr(practitioner::Column::FollowerCount, Expr::col(practitioner::Column::FollowerCount).sub(1))
+            .filter(practitioner::Column::Id.eq(f.practitioner_id))
+            .exec(&txn)
+            .await?;
+    }
+    favorite::Entity::delete_many().filter(favorite::Column::UserId.eq(auth.id)).exec(&txn).await?;
+    practitioner::Entity::update_many()
+        .col_expr(practitioner::Column::VerificationStatus, Expr::value(Verification::Suspended.as_str()))
+        .col_expr(practitioner::Column::AvailabilityStatus, Expr::value(Availability::Offline.as_str()))
+        .col_expr(practitioner::Column::StatusReason, Expr::value("account_deleted"))
+        .filter(practitioner::Column::UserId.eq(auth.id))
+        .exec(&txn)
+        .await?;
+    auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
+        .col_expr(auth_session::Column::RevokedReason, Expr::value("account_deleted"))
+        .filter(auth_session::Column::UserId.eq(auth.id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &Actor::user(&auth, &meta),
+        Change {
+            action: "user.delete",
+            target_type: "user",
+            target_id: auth.id.to_string(),
+            before: Some(serde_json::json!({"status": auth.user.status})),
+            after: Some(serde_json::json!({"status": AccountStatus::Deleted.as_str()})),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ both_backends!(
     practitioner_application_is_reviewed_before_listing,
     practitioners_edit_only_their_own_profile,
     favorites_are_idempotent_and_counted,
+    deleting_my_account_erases_it_and_ends_sessions,
 );
 
 async fn profile_fields_can_be_edited_and_cleared(b: Backend) {
@@ -376,4 +377,24 @@ async fn favorites_are_idempotent_and_counted(b: Backend) {
     )
     .await
     .problem(404, "not_found");
+}
+
+async fn deleting_my_account_erases_it_and_ends_sessions(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (_, pid) = approved_practitioner(&app, &admin, "liked@example.com", "Liked Reader").await;
+    let (t, refresh, _) = app.register("leaving@example.com").await;
+    app.call(Method::PUT, &format!("/api/v1/me/favorites/{pid}"), Some(&t), None).await.expect(204);
+    app.call(Method::DELETE, "/api/v1/me", Some(&t), Some(json!({"password": "not my password"})))
+        .await
+        .problem(401, "invalid_credentials");
+    app.call(Method::DELETE, "/api/v1/me", Some(&t), Some(json!({"password": crate::helpers::PASSWORD})))
+        .await
+        .expect(204);
+    app.get("/api/v1/me", Some(&t)).await.problem(401, "invalid_token");
+    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": refresh})).await.problem(401, "session_revoked");
+    app.login("leaving@example.com", crate::helpers::PASSWORD).await.problem(401, "invalid_credentials");
+    assert_eq!(app.get(&format!("/api/v1/practitioners/{pid}"), None).await.expect(200)["follower_count"], 0);
+    // The address is free again.
+    app.register("leaving@example.com").await;
 }
