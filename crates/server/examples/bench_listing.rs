@@ -133,6 +133,9 @@ async fn seed(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
         .await?;
     }
     txn.commit().await?;
+    // Fresh statistics, as autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) would give
+    // a live database; without them the planner guesses on an empty table.
+    db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }
 
@@ -316,7 +319,11 @@ async fn main() -> anyhow::Result<()> {
         secs,
     )
     .await?;
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var("AUGUR_BENCH_KEEP").is_ok() {
+        println!("SQLite database kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     let pg = std::env::var("AUGUR_BENCH_POSTGRES_URL")
         .or_else(|_| std::env::var("AUGUR_TEST_POSTGRES_URL"));
@@ -335,10 +342,12 @@ async fn main() -> anyhow::Result<()> {
             _ => format!("{url}/{name}"),
         };
         let result = bench("PostgreSQL", db_url, secs).await;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .ok();
+        if std::env::var("AUGUR_BENCH_KEEP").is_ok() {
+            println!("PostgreSQL database kept: {name}");
+        } else {
+            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            admin.execute_unprepared(&drop).await.ok();
+        }
         result?;
     } else {
         println!("PostgreSQL: skipped (set AUGUR_BENCH_POSTGRES_URL=postgres://…)");

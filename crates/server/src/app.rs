@@ -127,6 +127,13 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         version = "1"
     ),
     modifiers(&BearerAuth),
+    // Enums used only in query parameters are referenced by name, so list them here.
+    components(schemas(
+        crate::practitioners::Verification,
+        crate::practitioners::Channel,
+        crate::practitioners::discovery::Sort,
+        crate::practitioners::PractitionerKind,
+    )),
     tags(
         (name = "auth", description = "Sign up, sign in, tokens, phone OTP"),
         (name = "me", description = "My profile, birth details, sessions, favorites"),

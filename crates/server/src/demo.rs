@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::auth::{AccountStatus, Role, password};
 use crate::db::entity::{practitioner, practitioner_language, practitioner_specialization, user};
 use crate::error::{ApiError, ApiResult};
-use crate::practitioners::{Availability, Verification, search_text};
+use crate::practitioners::{Availability, Verification, refresh_card, search_text};
 use crate::validate::{Check, check_password};
 
 pub const DEMO_PASSWORD: &str = "augur-demo-password";
@@ -431,6 +431,7 @@ pub async fn insert_practitioner<C: sea_orm::ConnectionTrait>(
         follower_count: Set(0),
         missed_requests: Set(0),
         search_text: Set(search_text(s.name, s.bio, &specs)),
+        listing_card: Set(String::new()),
         approved_at: Set((s.verification == Verification::Approved).then_some(created)),
         created_at: Set(created),
         updated_at: Set(created),
@@ -453,5 +454,6 @@ pub async fn insert_practitioner<C: sea_orm::ConnectionTrait>(
     }))
     .exec(conn)
     .await?;
+    refresh_card(conn, id).await?;
     Ok(id)
 }

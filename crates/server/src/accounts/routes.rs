@@ -20,7 +20,7 @@ use crate::auth::{AccountStatus, AuthUser, password, session};
 use crate::db::entity::{auth_session, birth_detail, favorite, practitioner, user};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
-use crate::practitioners::{Availability, Verification};
+use crate::practitioners::{Availability, Verification, refresh_card};
 use crate::validate::Check;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -336,12 +336,16 @@ async fn delete_me(
     let body: DeleteMe = if body.is_empty() {
         DeleteMe::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?
     };
     if let Some(hash) = auth.user.password_hash.clone() {
         let given = body.password.unwrap_or_default();
         if given.is_empty() || !password::verify(given, Some(hash)).await? {
-            return Err(ApiError::unauthorized("invalid_credentials", "Confirm with your current password"));
+            return Err(ApiError::unauthorized(
+                "invalid_credentials",
+                "Confirm with your current password",
+            ));
         }
     }
     let now = app.clock.now();
@@ -361,26 +365,57 @@ async fn delete_me(
     m.avatar_url = Set(None);
     m.updated_at = Set(now);
     m.update(&txn).await?;
-    birth_detail::Entity::delete_by_id(auth.id).exec(&txn).await?;
-    let favs = favorite::Entity::find().filter(favorite::Column::UserId.eq(auth.id)).all(&txn).await?;
+    birth_detail::Entity::delete_by_id(auth.id)
+        .exec(&txn)
+        .await?;
+    let favs = favorite::Entity::find()
+        .filter(favorite::Column::UserId.eq(auth.id))
+        .all(&txn)
+        .await?;
     for f in &favs {
         practitioner::Entity::update_many()
-            .col_expr(practitioner::Column::FollowerCount, Expr::col(practitioner::Column::FollowerCount).sub(1))
+            .col_expr(
+                practitioner::Column::FollowerCount,
+                Expr::col(practitioner::Column::FollowerCount).sub(1),
+            )
             .filter(practitioner::Column::Id.eq(f.practitioner_id))
             .exec(&txn)
             .await?;
+        refresh_card(&txn, f.practitioner_id).await?;
     }
-    favorite::Entity::delete_many().filter(favorite::Column::UserId.eq(auth.id)).exec(&txn).await?;
+    favorite::Entity::delete_many()
+        .filter(favorite::Column::UserId.eq(auth.id))
+        .exec(&txn)
+        .await?;
     practitioner::Entity::update_many()
-        .col_expr(practitioner::Column::VerificationStatus, Expr::value(Verification::Suspended.as_str()))
-        .col_expr(practitioner::Column::AvailabilityStatus, Expr::value(Availability::Offline.as_str()))
-        .col_expr(practitioner::Column::StatusReason, Expr::value("account_deleted"))
+        .col_expr(
+            practitioner::Column::VerificationStatus,
+            Expr::value(Verification::Suspended.as_str()),
+        )
+        .col_expr(
+            practitioner::Column::AvailabilityStatus,
+            Expr::value(Availability::Offline.as_str()),
+        )
+        .col_expr(
+            practitioner::Column::StatusReason,
+            Expr::value("account_deleted"),
+        )
         .filter(practitioner::Column::UserId.eq(auth.id))
         .exec(&txn)
         .await?;
+    if let Some(p) = practitioner::Entity::find()
+        .filter(practitioner::Column::UserId.eq(auth.id))
+        .one(&txn)
+        .await?
+    {
+        refresh_card(&txn, p.id).await?;
+    }
     auth_session::Entity::update_many()
         .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
-        .col_expr(auth_session::Column::RevokedReason, Expr::value("account_deleted"))
+        .col_expr(
+            auth_session::Column::RevokedReason,
+            Expr::value("account_deleted"),
+        )
         .filter(auth_session::Column::UserId.eq(auth.id))
         .filter(auth_session::Column::RevokedAt.is_null())
         .exec(&txn)

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
-use crate::practitioners::{Availability, PractitionerPrivate, Verification};
+use crate::practitioners::{Availability, PractitionerPrivate, Verification, refresh_card};
 use crate::validate::Check;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -141,6 +141,7 @@ async fn review(
         m.availability_status = Set(Availability::Offline.as_str().to_owned());
     }
     let row = m.update(&txn).await?;
+    refresh_card(&txn, row.id).await?;
     // The practitioner role follows approval, so role extractors need no extra lookup.
     let role = if to == Verification::Approved {
         Role::Practitioner

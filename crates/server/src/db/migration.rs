@@ -131,6 +131,7 @@ impl MigrationTrait for Foundation {
                 .col(integer("follower_count"))
                 .col(integer("missed_requests"))
                 .col(text("search_text"))
+                .col(text("listing_card"))
                 .col(ts_null("approved_at"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))

@@ -3,11 +3,14 @@
 //! nor skip rows when practitioners are added or removed between requests.
 
 use axum::extract::State;
+use sea_orm::sea_query::Order;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, IdenStatic, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -183,55 +186,51 @@ impl Listing {
         }
     }
 
-    fn sort_key(&self, p: &practitioner::Model) -> i64 {
-        match self.sort {
-            Sort::Rating => i64::from(p.rating_avg_centi),
-            Sort::Price => match self.channel {
-                Channel::Chat => p.rate_chat_minor,
-                Channel::Call => p.rate_call_minor,
-                Channel::Video => p.rate_video_minor,
-            }
-            .unwrap_or_default(),
-            Sort::Experience => i64::from(p.experience_years),
-            Sort::Popularity => i64::from(p.total_consultations),
-        }
-    }
-
     /// Runs the query: one round trip, at most `limit + 1` rows (the extra one says
     /// whether another page exists).
     pub async fn run(
         &self,
         db: &DatabaseConnection,
-    ) -> Result<Page<PractitionerPublic>, sea_orm::DbErr> {
+    ) -> Result<Page<Box<RawValue>>, sea_orm::DbErr> {
         use practitioner::Column as P;
         let mut query = practitioner::Entity::find()
             .filter(P::VerificationStatus.eq(Verification::Approved.as_str()));
         if let Some(k) = self.kind {
             query = query.filter(P::Kind.eq(k.as_str()));
         }
+        // Correlated EXISTS (not IN): the planner keeps walking the sort index and probes the
+        // filter table's primary key per row, instead of sorting every match first.
         if let Some(s) = &self.specialization {
-            query = query.filter(
-                P::Id.in_subquery(
-                    Query::select()
-                        .column(practitioner_specialization::Column::PractitionerId)
-                        .from(practitioner_specialization::Entity)
-                        .and_where(
-                            practitioner_specialization::Column::Specialization.eq(s.clone()),
-                        )
-                        .to_owned(),
-                ),
-            );
+            query = query.filter(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(practitioner_specialization::Entity)
+                    .and_where(
+                        Expr::col((
+                            practitioner_specialization::Entity,
+                            practitioner_specialization::Column::PractitionerId,
+                        ))
+                        .equals((practitioner::Entity, P::Id)),
+                    )
+                    .and_where(practitioner_specialization::Column::Specialization.eq(s.clone()))
+                    .to_owned(),
+            ));
         }
         if let Some(l) = &self.language {
-            query = query.filter(
-                P::Id.in_subquery(
-                    Query::select()
-                        .column(practitioner_language::Column::PractitionerId)
-                        .from(practitioner_language::Entity)
-                        .and_where(practitioner_language::Column::Language.eq(l.clone()))
-                        .to_owned(),
-                ),
-            );
+            query = query.filter(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(practitioner_language::Entity)
+                    .and_where(
+                        Expr::col((
+                            practitioner_language::Entity,
+                            practitioner_language::Column::PractitionerId,
+                        ))
+                        .equals((practitioner::Entity, P::Id)),
+                    )
+                    .and_where(practitioner_language::Column::Language.eq(l.clone()))
+                    .to_owned(),
+            ));
         }
         if let Some(r) = self.min_rating_centi {
             query = query.filter(P::RatingAvgCenti.gte(r));
@@ -264,40 +263,51 @@ impl Listing {
         let col = self.sort_column();
         let ascending = self.sort == Sort::Price;
         if let Some((k, id)) = self.after {
-            let beyond = if ascending { col.gt(k) } else { col.lt(k) };
+            // The id tie-break runs in the same direction as the sort, so one index serves
+            // the whole ORDER BY (no sort step).
+            let (beyond, tie) = if ascending {
+                (col.gt(k), P::Id.gt(id))
+            } else {
+                (col.lt(k), P::Id.lt(id))
+            };
             query = query.filter(
                 Condition::any()
                     .add(beyond)
-                    .add(Condition::all().add(col.eq(k)).add(P::Id.gt(id))),
+                    .add(Condition::all().add(col.eq(k)).add(tie)),
             );
         }
-        query = if ascending {
-            query.order_by_asc(col)
-        } else {
-            query.order_by_desc(col)
-        };
-        let mut rows = query
-            .order_by_asc(P::Id)
+        let order = if ascending { Order::Asc } else { Order::Desc };
+        let rows: Vec<(Uuid, i64, String)> = query
+            .select_only()
+            .column(P::Id)
+            .expr_as(
+                Expr::cust(format!("CAST({} AS BIGINT)", col.as_str())),
+                "sort_key",
+            )
+            .column(P::ListingCard)
+            .order_by(col, order.clone())
+            .order_by(P::Id, order)
             .limit(self.limit + 1)
+            .into_tuple()
             .all(db)
             .await?;
         let more = rows.len() as u64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|p| {
-                encode_cursor(&Cursor {
-                    s: self.sort,
-                    k: self.sort_key(p),
-                    i: p.id,
-                })
+        let rows = &rows[..rows.len().min(self.limit as usize)];
+        let next_cursor = more.then(|| rows.last()).flatten().map(|(id, key, _)| {
+            encode_cursor(&Cursor {
+                s: self.sort,
+                k: *key,
+                i: *id,
             })
-        } else {
-            None
-        };
-        Ok(Page {
-            items: rows.iter().map(PractitionerPublic::from).collect(),
-            next_cursor,
-        })
+        });
+        let items = rows
+            .iter()
+            .map(|(_, _, card)| {
+                RawValue::from_string(card.clone())
+                    .map_err(|e| sea_orm::DbErr::Custom(format!("listing card is not JSON: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
     }
 }
 
@@ -307,7 +317,7 @@ impl Listing {
 async fn list(
     State(app): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<ApiJson<Page<PractitionerPublic>>> {
+) -> ApiResult<ApiJson<Page<Box<RawValue>>>> {
     let listing = Listing::parse(q)?;
     Ok(ApiJson(listing.run(&app.db).await?))
 }

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{PractitionerPublic, Verification};
+use super::{PractitionerPublic, Verification, refresh_card};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::entity::{favorite, practitioner};
@@ -70,6 +70,7 @@ async fn add_favorite(
             .filter(practitioner::Column::Id.eq(pid))
             .exec(&txn)
             .await?;
+        refresh_card(&txn, pid).await?;
     }
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -100,6 +101,7 @@ async fn remove_favorite(
             .filter(practitioner::Column::Id.eq(pid))
             .exec(&txn)
             .await?;
+        refresh_card(&txn, pid).await?;
     }
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -6,6 +6,8 @@ pub mod favorites;
 pub mod profile;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -185,4 +187,22 @@ impl From<&practitioner::Model> for PractitionerPrivate {
 /// Lower-cased text the `q` search matches against.
 pub fn search_text(display_name: &str, bio: &str, specializations: &[String]) -> String {
     format!("{display_name} {bio} {}", specializations.join(" ")).to_lowercase()
+}
+
+/// Rewrites the stored listing card of one practitioner from its row. Every change to a
+/// field of `PractitionerPublic` calls this in the same transaction.
+pub async fn refresh_card<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<(), sea_orm::DbErr> {
+    let Some(row) = practitioner::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(());
+    };
+    let card = serde_json::to_string(&PractitionerPublic::from(&row))
+        .map_err(|e| sea_orm::DbErr::Custom(format!("rendering listing card: {e}")))?;
+    if card != row.listing_card {
+        practitioner::Entity::update_many()
+            .col_expr(practitioner::Column::ListingCard, Expr::value(card))
+            .filter(practitioner::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     Availability, PractitionerKind, PractitionerPrivate, PractitionerPublic, Rates, Verification,
-    search_text,
+    refresh_card, search_text,
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
@@ -200,12 +200,15 @@ async fn sync_derived<C: ConnectionTrait>(
         }
     }
     let text = search_text(&row.display_name, &row.bio, &specs);
-    if text != row.search_text {
+    let row = if text != row.search_text {
         let mut m = row.clone().into_active_model();
         m.search_text = Set(text);
-        return Ok(m.update(conn).await?);
-    }
-    Ok(row.clone())
+        m.update(conn).await?
+    } else {
+        row.clone()
+    };
+    refresh_card(conn, row.id).await?;
+    Ok(row)
 }
 
 /// Apply to become a practitioner. An admin reviews the application.
@@ -255,6 +258,7 @@ async fn apply(
         follower_count: Set(0),
         missed_requests: Set(0),
         search_text: Set(String::new()),
+        listing_card: Set(String::new()),
         approved_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -87,6 +87,15 @@ async fn health_metrics_openapi_and_docs_are_served(b: Backend) {
         );
     }
     assert!(spec["components"]["schemas"].get("Problem").is_some());
+    // Every $ref in the document resolves.
+    let text = spec.to_string();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap();
+        assert!(
+            spec["components"]["schemas"].get(name).is_some(),
+            "dangling $ref to {name}"
+        );
+    }
     let docs = app
         .client
         .get(format!("{}/docs", app.base))

@@ -13,6 +13,7 @@ both_backends!(
     sorts_order_the_listing,
     pages_neither_repeat_nor_skip_while_rows_are_added,
     bad_listing_parameters_are_explained,
+    listing_matches_public_profile,
 );
 
 #[expect(
@@ -381,4 +382,82 @@ async fn bad_listing_parameters_are_explained(b: Backend) {
     )
     .await
     .problem(422, "validation_failed");
+}
+
+async fn listing_matches_public_profile(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    fixture(&app).await;
+    // Edge values: a null rate, a perfect and a zero rating, quotes and unicode in text.
+    seed(
+        &app,
+        "Élodie \"Star\" Ñandú",
+        "other",
+        &["fr"],
+        &["tarot"],
+        0,
+        None,
+        500,
+        0,
+        true,
+    )
+    .await;
+    seed(
+        &app,
+        "Zero Rated",
+        "healer",
+        &[],
+        &[],
+        1,
+        Some(1),
+        0,
+        0,
+        false,
+    )
+    .await;
+    let page = app
+        .get("/api/v1/practitioners?limit=100", None)
+        .await
+        .expect(200);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    for item in items {
+        let id = item["id"].as_str().unwrap();
+        let profile = app
+            .get(&format!("/api/v1/practitioners/{id}"), None)
+            .await
+            .expect(200);
+        assert_eq!(
+            item, &profile,
+            "listing item and public profile must be the same JSON"
+        );
+    }
+    // Counters and edits reach the listing at once.
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    let (fan, _, _) = app.register("fan@example.com").await;
+    app.call(
+        reqwest::Method::PUT,
+        &format!("/api/v1/me/favorites/{id}"),
+        Some(&fan),
+        None,
+    )
+    .await
+    .expect(204);
+    let page = app
+        .get("/api/v1/practitioners?limit=100", None)
+        .await
+        .expect(200);
+    let item = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(item["follower_count"], 1);
+    assert_eq!(
+        item,
+        app.get(&format!("/api/v1/practitioners/{id}"), None)
+            .await
+            .expect(200)
+    );
 }

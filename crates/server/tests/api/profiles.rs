@@ -384,17 +384,49 @@ async fn deleting_my_account_erases_it_and_ends_sessions(b: Backend) {
     let admin = app.admin_token().await;
     let (_, pid) = approved_practitioner(&app, &admin, "liked@example.com", "Liked Reader").await;
     let (t, refresh, _) = app.register("leaving@example.com").await;
-    app.call(Method::PUT, &format!("/api/v1/me/favorites/{pid}"), Some(&t), None).await.expect(204);
-    app.call(Method::DELETE, "/api/v1/me", Some(&t), Some(json!({"password": "not my password"})))
+    app.call(
+        Method::PUT,
+        &format!("/api/v1/me/favorites/{pid}"),
+        Some(&t),
+        None,
+    )
+    .await
+    .expect(204);
+    app.call(
+        Method::DELETE,
+        "/api/v1/me",
+        Some(&t),
+        Some(json!({"password": "not my password"})),
+    )
+    .await
+    .problem(401, "invalid_credentials");
+    app.call(
+        Method::DELETE,
+        "/api/v1/me",
+        Some(&t),
+        Some(json!({"password": crate::helpers::PASSWORD})),
+    )
+    .await
+    .expect(204);
+    app.get("/api/v1/me", Some(&t))
+        .await
+        .problem(401, "invalid_token");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await
+    .problem(401, "session_revoked");
+    app.login("leaving@example.com", crate::helpers::PASSWORD)
         .await
         .problem(401, "invalid_credentials");
-    app.call(Method::DELETE, "/api/v1/me", Some(&t), Some(json!({"password": crate::helpers::PASSWORD})))
-        .await
-        .expect(204);
-    app.get("/api/v1/me", Some(&t)).await.problem(401, "invalid_token");
-    app.post("/api/v1/auth/refresh", None, json!({"refresh_token": refresh})).await.problem(401, "session_revoked");
-    app.login("leaving@example.com", crate::helpers::PASSWORD).await.problem(401, "invalid_credentials");
-    assert_eq!(app.get(&format!("/api/v1/practitioners/{pid}"), None).await.expect(200)["follower_count"], 0);
+    assert_eq!(
+        app.get(&format!("/api/v1/practitioners/{pid}"), None)
+            .await
+            .expect(200)["follower_count"],
+        0
+    );
     // The address is free again.
     app.register("leaving@example.com").await;
 }

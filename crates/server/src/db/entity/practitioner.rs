@@ -35,6 +35,10 @@ pub struct Model {
     pub missed_requests: i32,
     /// Lower-cased name + bio + specializations, so one LIKE works on both backends.
     pub search_text: String,
+    /// The public profile as JSON (`PractitionerPublic`), rewritten by
+    /// `practitioners::refresh_card` whenever a field in it changes, so a listing page is
+    /// three values a row.
+    pub listing_card: String,
     pub approved_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
