@@ -139,6 +139,12 @@ async fn seed(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which workload entry call `i` uses: every caller walks the whole mix, starting at a
+/// different place, identically in both phases.
+fn mix(i: usize) -> usize {
+    i + i / CONCURRENCY
+}
+
 struct Figures {
     requests: usize,
     secs: f64,
@@ -208,7 +214,10 @@ async fn bench(label: &str, database_url: String, secs: f64) -> anyhow::Result<(
     let config = Config {
         bind: "127.0.0.1:0".parse()?,
         database_url,
-        database_max_connections: 16,
+        database_max_connections: std::env::var("AUGUR_BENCH_POOL")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(16),
         jwt_secret: Some(SecretString::from(
             "bench-secret-bench-secret-bench-secret-00",
         )),
@@ -219,38 +228,52 @@ async fn bench(label: &str, database_url: String, secs: f64) -> anyhow::Result<(
     let app = Application::build(config).await?;
     let db = app.state.db.clone();
     seed(&db).await?;
-    let base = format!("http://{}/api/v1/practitioners?", app.addr());
+    let base_addr = app.addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
 
-    let work = Arc::new(workload());
-    // One HTTP/1.1 keep-alive connection per concurrent client.
-    let clients: Arc<Vec<reqwest::Client>> = Arc::new(
-        (0..CONCURRENCY)
-            .map(|_| {
-                reqwest::Client::builder()
-                    .pool_max_idle_per_host(1)
-                    .build()
-                    .expect("client")
-            })
+    // A lean client: one raw HTTP/1.1 keep-alive connection per concurrent caller, so the
+    // load generator takes as little of the shared CPU as possible.
+    let addr = base_addr;
+    let paths: Arc<Vec<String>> = Arc::new(
+        workload()
+            .iter()
+            .map(|(q, _)| format!("/api/v1/practitioners?{q}"))
             .collect(),
     );
-    let urls: Arc<Vec<String>> = Arc::new(work.iter().map(|(q, _)| format!("{base}{q}")).collect());
+    let mut senders = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        senders.push(tokio::sync::Mutex::new(sender));
+    }
+    let senders = Arc::new(senders);
     let http = {
-        let (clients, urls) = (clients.clone(), urls.clone());
+        let (senders, paths) = (senders.clone(), paths.clone());
         drive(secs, move |i| {
-            let client = clients[i % CONCURRENCY].clone();
-            let url = urls[i % urls.len()].clone();
+            let senders = senders.clone();
+            let path = paths[mix(i) % paths.len()].clone();
             async move {
-                let res = client.get(url).send().await.expect("request");
+                let mut sender = senders[i % CONCURRENCY].lock().await;
+                let req = hyper::Request::get(path)
+                    .header("host", "bench")
+                    .body(http_body_util::Empty::<axum::body::Bytes>::new())
+                    .expect("request");
+                let res = sender.send_request(req).await.expect("response");
                 assert!(
                     res.status().is_success(),
                     "listing failed: {}",
                     res.status()
                 );
-                let _ = res.bytes().await.expect("body");
+                let body = http_body_util::BodyExt::collect(res.into_body())
+                    .await
+                    .expect("body");
+                assert!(!body.to_bytes().is_empty());
             }
         })
         .await
@@ -267,7 +290,10 @@ async fn bench(label: &str, database_url: String, secs: f64) -> anyhow::Result<(
             let db = db.clone();
             let listings = listings.clone();
             async move {
-                let page = listings[i % listings.len()].run(&db).await.expect("query");
+                let page = listings[mix(i) % listings.len()]
+                    .run(&db)
+                    .await
+                    .expect("query");
                 assert!(!page.items.is_empty());
             }
         })
