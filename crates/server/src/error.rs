@@ -135,7 +135,11 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)?;
+        for e in &self.fields {
+            write!(f, "; {} {}", e.field, e.message)?;
+        }
+        Ok(())
     }
 }
 
