@@ -9,12 +9,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use augur::accounts::NewUser;
 use augur::app::Application;
+use augur::auth::Role;
 use augur::config::Config;
 use augur::demo::{PractitionerSeed, insert_practitioner};
 use augur::practitioners::discovery::{ListQuery, Listing, Sort};
 use augur::practitioners::{Availability, Channel, PractitionerKind, Verification};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, TransactionTrait};
 use secrecy::SecretString;
 
 const PRACTITIONERS: usize = 1_000;
@@ -75,29 +77,11 @@ async fn seed(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let txn = db.begin().await?;
     for i in 0..PRACTITIONERS {
-        let user = augur::db::entity::user::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            email: Set(Some(format!("bench{i}@example.com"))),
-            phone: Set(None),
-            password_hash: Set(None),
-            role: Set("practitioner".into()),
-            status: Set("active".into()),
-            first_name: Set(format!("Bench {i}")),
-            last_name: Set(String::new()),
-            email_verified: Set(true),
-            phone_verified: Set(false),
-            gender: Set(None),
-            date_of_birth: Set(None),
-            city: Set(None),
-            state: Set(None),
-            country: Set(None),
-            avatar_url: Set(None),
-            language: Set("en".into()),
-            time_zone: Set("UTC".into()),
-            last_login_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        let user = NewUser {
+            email: Some(format!("bench{i}@example.com")),
+            ..NewUser::new(Role::Practitioner, format!("Bench {i}"))
         }
+        .into_active_model(now)
         .insert(&txn)
         .await?;
         let name = format!("Practitioner {i:04}");

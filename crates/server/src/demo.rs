@@ -3,11 +3,12 @@
 //! Demo accounts all use the password in `DEMO_PASSWORD`; the README lists them.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use uuid::Uuid;
 
+use crate::accounts::NewUser;
 use crate::app::AppState;
-use crate::auth::{AccountStatus, Role, password};
+use crate::auth::{Role, password};
 use crate::db::entity::{practitioner, practitioner_language, practitioner_specialization, user};
 use crate::error::{ApiError, ApiResult};
 use crate::practitioners::{Availability, Verification, refresh_card, search_text};
@@ -24,29 +25,17 @@ fn new_user(
     last: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> user::ActiveModel {
-    user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(Some(email.to_owned())),
-        phone: Set(None),
-        password_hash: Set(Some(hash.to_owned())),
-        role: Set(role.as_str().to_owned()),
-        status: Set(AccountStatus::Active.as_str().to_owned()),
-        first_name: Set(first.to_owned()),
-        last_name: Set(last.to_owned()),
-        email_verified: Set(true),
-        phone_verified: Set(false),
-        gender: Set(None),
-        date_of_birth: Set(None),
-        city: Set(None),
-        state: Set(None),
-        country: Set(Some("IN".to_owned())),
-        avatar_url: Set(None),
-        language: Set("en".to_owned()),
-        time_zone: Set("Asia/Kolkata".to_owned()),
-        last_login_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let mut m = NewUser {
+        email: Some(email.to_owned()),
+        password_hash: Some(hash.to_owned()),
+        last_name: last.to_owned(),
+        email_verified: true,
+        time_zone: "Asia/Kolkata".to_owned(),
+        ..NewUser::new(role, first)
     }
+    .into_active_model(now);
+    m.country = Set(Some("IN".to_owned()));
+    m
 }
 
 pub async fn create_admin(
@@ -276,7 +265,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
     }
     let hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     new_user(DEMO_ADMIN_EMAIL, &hash, Role::Admin, "Demo", "Admin", now)
         .insert(&txn)
         .await?;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::{AccountStatus, Role};
 use crate::db::entity::user;
 
 /// A user as they (or an admin) see themselves.
@@ -61,3 +62,62 @@ impl From<user::Model> for UserView {
 }
 
 pub const GENDERS: &[&str] = &["female", "male", "non_binary", "other", "prefer_not_to_say"];
+
+/// What a new account starts with; every other profile field starts empty.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub role: Role,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+    pub language: String,
+    pub time_zone: String,
+}
+
+impl NewUser {
+    pub fn new(role: Role, first_name: impl Into<String>) -> Self {
+        Self {
+            role,
+            email: None,
+            phone: None,
+            password_hash: None,
+            first_name: first_name.into(),
+            last_name: String::new(),
+            email_verified: false,
+            phone_verified: false,
+            language: "en".to_owned(),
+            time_zone: "UTC".to_owned(),
+        }
+    }
+
+    pub fn into_active_model(self, now: DateTime<Utc>) -> user::ActiveModel {
+        use sea_orm::Set;
+        user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(self.email),
+            phone: Set(self.phone),
+            password_hash: Set(self.password_hash),
+            role: Set(self.role.as_str().to_owned()),
+            status: Set(AccountStatus::Active.as_str().to_owned()),
+            first_name: Set(self.first_name),
+            last_name: Set(self.last_name),
+            email_verified: Set(self.email_verified),
+            phone_verified: Set(self.phone_verified),
+            gender: Set(None),
+            date_of_birth: Set(None),
+            city: Set(None),
+            state: Set(None),
+            country: Set(None),
+            avatar_url: Set(None),
+            language: Set(self.language),
+            time_zone: Set(self.time_zone),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}

@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -349,7 +348,7 @@ async fn delete_me(
         }
     }
     let now = app.clock.now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let mut m = auth.user.clone().into_active_model();
     m.status = Set(AccountStatus::Deleted.as_str().to_owned());
     m.email = Set(None);

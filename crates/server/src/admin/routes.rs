@@ -4,7 +4,7 @@ use axum::extract::State;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -111,7 +111,7 @@ async fn review(
         Verification::Pending => &[],
     };
     let now = app.clock.now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = practitioner::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -266,7 +266,7 @@ async fn set_user_status(
         ));
     }
     let now = app.clock.now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = user::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -4,9 +4,7 @@
 use chrono::Duration;
 use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -46,7 +44,7 @@ pub async fn issue(app: &AppState, phone: &PhoneNumber) -> ApiResult<OtpIssued> 
         }
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     // Only the newest code is valid: older ones are spent when a new one is sent.
     otp_code::Entity::update_many()
         .col_expr(otp_code::Column::ConsumedAt, Expr::value(now))

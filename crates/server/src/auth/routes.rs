@@ -2,18 +2,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::session::{self, TokenPair};
 use super::{AccountStatus, AuthUser, Role, otp, password};
-use crate::accounts::UserView;
+use crate::accounts::{NewUser, UserView};
 use crate::app::AppState;
 use crate::db::entity::user;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -110,36 +107,22 @@ async fn register(
 
     let hash = password::hash(body.password).await?;
     let now = app.clock.now();
-    let user = insert_user(
-        &app,
-        user::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            email: Set(Some(email.into_inner())),
-            phone: Set(phone.map(|p| p.as_str().to_owned())),
-            password_hash: Set(Some(hash)),
-            role: Set(Role::Client.as_str().to_owned()),
-            status: Set(AccountStatus::Active.as_str().to_owned()),
-            first_name: Set(first_name),
-            last_name: Set(last_name),
-            email_verified: Set(false),
-            phone_verified: Set(false),
-            gender: Set(None),
-            date_of_birth: Set(None),
-            city: Set(None),
-            state: Set(None),
-            country: Set(None),
-            avatar_url: Set(None),
-            language: Set(language.unwrap_or_else(|| "en".into())),
-            time_zone: Set(body
-                .time_zone
-                .map(|t| t.trim().to_owned())
-                .unwrap_or_else(|| "UTC".into())),
-            last_login_at: Set(Some(now)),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
+    let mut m = NewUser {
+        email: Some(email.into_inner()),
+        phone: phone.map(|p| p.as_str().to_owned()),
+        password_hash: Some(hash),
+        last_name,
+        ..NewUser::new(Role::Client, first_name)
+    };
+    if let Some(l) = language {
+        m.language = l;
+    }
+    if let Some(tz) = body.time_zone {
+        m.time_zone = tz.trim().to_owned();
+    }
+    let mut m = m.into_active_model(now);
+    m.last_login_at = Set(Some(now));
+    let user = insert_user(&app, m).await?;
     let tokens = session::start(&app.db, &app, &user, &meta, device).await?;
     Ok((
         StatusCode::CREATED,
@@ -353,7 +336,7 @@ async fn otp_verify(
     otp::verify(&app, &phone, code).await?;
 
     let now = app.clock.now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let existing = user::Entity::find()
         .filter(user::Column::Phone.eq(phone.as_str()))
         .one(&txn)
@@ -372,28 +355,15 @@ async fn otp_verify(
             (m.update(&txn).await?, false)
         }
         None => (
-            user::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                email: Set(None),
-                phone: Set(Some(phone.as_str().to_owned())),
-                password_hash: Set(None),
-                role: Set(Role::Client.as_str().to_owned()),
-                status: Set(AccountStatus::Active.as_str().to_owned()),
-                first_name: Set(first_name.unwrap_or_default()),
-                last_name: Set(String::new()),
-                email_verified: Set(false),
-                phone_verified: Set(true),
-                gender: Set(None),
-                date_of_birth: Set(None),
-                city: Set(None),
-                state: Set(None),
-                country: Set(None),
-                avatar_url: Set(None),
-                language: Set("en".into()),
-                time_zone: Set("UTC".into()),
-                last_login_at: Set(Some(now)),
-                created_at: Set(now),
-                updated_at: Set(now),
+            {
+                let mut m = NewUser {
+                    phone: Some(phone.as_str().to_owned()),
+                    phone_verified: true,
+                    ..NewUser::new(Role::Client, first_name.unwrap_or_default())
+                }
+                .into_active_model(now);
+                m.last_login_at = Set(Some(now));
+                m
             }
             .insert(&txn)
             .await?,

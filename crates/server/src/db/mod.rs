@@ -42,6 +42,21 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     Ok(db)
 }
 
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock
+/// is taken (waiting up to the busy timeout) before the first read, so a transaction that
+/// reads and then writes cannot fail with SQLITE_BUSY when another writer got in between.
+/// PostgreSQL needs nothing special.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None)
         .await

@@ -4,10 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -48,7 +45,7 @@ async fn add_favorite(
             "You cannot favorite yourself",
         ));
     }
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let inserted = favorite::Entity::insert(favorite::ActiveModel {
         user_id: Set(auth.id),
         practitioner_id: Set(pid),
@@ -86,7 +83,7 @@ async fn remove_favorite(
     auth: AuthUser,
     ApiPath(pid): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let deleted = favorite::Entity::delete_many()
         .filter(favorite::Column::UserId.eq(auth.id))
         .filter(favorite::Column::PractitionerId.eq(pid))

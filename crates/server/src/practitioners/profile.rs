@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -271,7 +270,7 @@ async fn apply(
             "Admin accounts cannot be practitioners",
         ));
     }
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = m.insert(&txn).await.map_err(|e| {
         if crate::error::unique_violation(&e).is_some() {
             ApiError::conflict("already_applied", "You already have a practitioner profile")
@@ -320,7 +319,7 @@ async fn update_mine(
     let (languages, specializations) = apply_input(&mut c, &mut m, &input);
     c.finish()?;
     m.updated_at = Set(app.clock.now());
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = m.update(&txn).await?;
     let row = sync_derived(&txn, &row, languages, specializations).await?;
     txn.commit().await?;

@@ -1,8 +1,10 @@
 use std::collections::HashSet;
 
+use augur::accounts::NewUser;
+use augur::auth::Role;
 use augur::demo::{PractitionerSeed, insert_practitioner};
 use augur::practitioners::{Availability, Verification};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::ActiveModelTrait;
 use serde_json::Value;
 
 use crate::both_backends;
@@ -33,32 +35,11 @@ async fn seed(
     online: bool,
 ) -> String {
     let now = app.state.clock.now();
-    let user = augur::db::entity::user::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        email: Set(Some(format!(
-            "{}@example.com",
-            uuid::Uuid::now_v7().simple()
-        ))),
-        phone: Set(None),
-        password_hash: Set(None),
-        role: Set("practitioner".into()),
-        status: Set("active".into()),
-        first_name: Set(name.into()),
-        last_name: Set(String::new()),
-        email_verified: Set(false),
-        phone_verified: Set(false),
-        gender: Set(None),
-        date_of_birth: Set(None),
-        city: Set(None),
-        state: Set(None),
-        country: Set(None),
-        avatar_url: Set(None),
-        language: Set("en".into()),
-        time_zone: Set("UTC".into()),
-        last_login_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let user = NewUser {
+        email: Some(format!("{}@example.com", uuid::Uuid::now_v7().simple())),
+        ..NewUser::new(Role::Practitioner, name)
     }
+    .into_active_model(now)
     .insert(&app.state.db)
     .await
     .unwrap();
