@@ -182,6 +182,29 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// Builds a page from rows fetched with `LIMIT limit + 1`: the extra row only says that
+    /// another page exists; the cursor is made from the last row kept.
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: u64,
+        cursor_of: impl Fn(&R) -> String,
+        item: impl FnMut(R) -> T,
+    ) -> Self {
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        Self {
+            items: rows.into_iter().map(item).collect(),
+            next_cursor,
+        }
+    }
+}
+
 /// For PATCH bodies: a missing field is `None`, an explicit `null` is `Some(None)`.
 pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

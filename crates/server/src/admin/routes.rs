@@ -64,21 +64,17 @@ async fn list_practitioners(
         let after: Uuid = decode_cursor(raw)?;
         query = query.filter(practitioner::Column::Id.gt(after));
     }
-    let mut rows = query
+    let rows = query
         .order_by_asc(practitioner::Column::Id)
         .limit(limit + 1)
         .all(&app.db)
         .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok(ApiJson(Page {
-        next_cursor: if more {
-            rows.last().map(|r| encode_cursor(&r.id))
-        } else {
-            None
-        },
-        items: rows.iter().map(PractitionerPrivate::from).collect(),
-    }))
+    Ok(ApiJson(Page::from_rows(
+        rows,
+        limit,
+        |r| encode_cursor(&r.id),
+        |r| PractitionerPrivate::from(&r),
+    )))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -398,21 +394,17 @@ async fn list_audit(
         let before: Uuid = decode_cursor(raw)?;
         query = query.filter(audit_log::Column::Id.lt(before));
     }
-    let mut rows = query
+    let rows = query
         .order_by_desc(audit_log::Column::Id)
         .limit(limit + 1)
         .all(&app.db)
         .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok(ApiJson(Page {
-        next_cursor: if more {
-            rows.last().map(|r| encode_cursor(&r.id))
-        } else {
-            None
-        },
-        items: rows.into_iter().map(AuditEntry::from).collect(),
-    }))
+    Ok(ApiJson(Page::from_rows(
+        rows,
+        limit,
+        |r| encode_cursor(&r.id),
+        AuditEntry::from,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

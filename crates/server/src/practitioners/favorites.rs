@@ -141,34 +141,36 @@ async fn list_favorites(
                 ),
         );
     }
-    let mut favs = query
+    let favs = query
         .order_by_desc(favorite::Column::CreatedAt)
         .order_by_asc(favorite::Column::PractitionerId)
         .limit(limit + 1)
         .all(&app.db)
         .await?;
-    let more = favs.len() as u64 > limit;
-    favs.truncate(limit as usize);
-    let ids: Vec<Uuid> = favs.iter().map(|f| f.practitioner_id).collect();
+    let ids = Page::from_rows(
+        favs,
+        limit,
+        |f| {
+            encode_cursor(&FavCursor {
+                t: f.created_at,
+                i: f.practitioner_id,
+            })
+        },
+        |f| f.practitioner_id,
+    );
     let profiles = practitioner::Entity::find()
-        .filter(practitioner::Column::Id.is_in(ids.clone()))
+        .filter(practitioner::Column::Id.is_in(ids.items.clone()))
         .all(&app.db)
         .await?;
     let items = ids
+        .items
         .iter()
         .filter_map(|id| profiles.iter().find(|p| p.id == *id))
         .filter(|p| p.verification_status == Verification::Approved.as_str())
         .map(PractitionerPublic::from)
         .collect();
-    let next_cursor = if more {
-        favs.last().map(|f| {
-            encode_cursor(&FavCursor {
-                t: f.created_at,
-                i: f.practitioner_id,
-            })
-        })
-    } else {
-        None
-    };
-    Ok(ApiJson(Page { items, next_cursor }))
+    Ok(ApiJson(Page {
+        items,
+        next_cursor: ids.next_cursor,
+    }))
 }
