@@ -35,6 +35,8 @@ pub struct Config {
     pub otp_ttl_secs: i64,
     pub otp_max_attempts: i32,
     pub otp_resend_cooldown_secs: i64,
+    /// Codes sent to one number per 24 h; bounds guessing across codes and SMS cost.
+    pub otp_max_sends_per_day: u64,
     /// Login attempts allowed per window, per client IP and per identifier.
     pub login_limit_per_ip: u32,
     pub login_limit_per_identifier: u32,
@@ -69,6 +71,7 @@ impl Default for Config {
             otp_ttl_secs: 5 * 60,
             otp_max_attempts: 5,
             otp_resend_cooldown_secs: 60,
+            otp_max_sends_per_day: 10,
             login_limit_per_ip: 30,
             login_limit_per_identifier: 10,
             otp_limit_per_ip: 20,

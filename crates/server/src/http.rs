@@ -119,7 +119,9 @@ where
                     .headers
                     .get("x-forwarded-for")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.split(',').next())
+                    // The proxy appends the address it saw; entries to its left come from
+                    // the client and can be forged.
+                    .and_then(|v| v.rsplit(',').next())
                     .and_then(|v| v.trim().parse::<IpAddr>().ok())
             })
             .flatten();

@@ -26,6 +26,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        // Any other method string would add a label value per request.
+        let method = match method {
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => method,
+            _ => "OTHER",
+        };
         {
             let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
             *map.entry((method.to_owned(), route.to_owned(), status))

@@ -118,6 +118,7 @@ impl Check {
         if !(v.starts_with("https://") || v.starts_with("http://"))
             || v.len() > 2048
             || v.contains(char::is_whitespace)
+            || v.contains(char::is_control)
         {
             self.fail(field, "invalid_url", "must be an http(s) URL");
         }
@@ -156,6 +157,7 @@ impl Email {
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains(char::is_whitespace)
+            && !local.contains(char::is_control)
             && !local.contains('@');
         if domain_ok && local_ok {
             Ok(Self(v))
@@ -232,6 +234,7 @@ mod tests {
         );
         for bad in [
             "",
+            "a\u{0}b@example.com",
             "asha",
             "asha@",
             "@example.com",

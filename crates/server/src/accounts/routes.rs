@@ -213,6 +213,13 @@ async fn put_birth_details(
         "required",
         "is required when time_known is true",
     );
+    c.ensure(
+        body.birth_time
+            .is_none_or(|t| chrono::Timelike::nanosecond(&t) < 1_000_000_000),
+        "birth_time",
+        "out_of_range",
+        "must be a clock time without a leap second",
+    );
     let place = c.text("place_name", &body.place_name, 1, 200);
     c.time_zone("time_zone", &body.time_zone);
     c.finish()?;
@@ -367,9 +374,11 @@ async fn delete_me(
     birth_detail::Entity::delete_by_id(auth.id)
         .exec(&txn)
         .await?;
-    let favs = favorite::Entity::find()
+    // Delete first and decrement for exactly the rows deleted, so a favorite added or
+    // removed concurrently cannot leave a count off by one.
+    let favs = favorite::Entity::delete_many()
         .filter(favorite::Column::UserId.eq(auth.id))
-        .all(&txn)
+        .exec_with_returning(&txn)
         .await?;
     for f in &favs {
         practitioner::Entity::update_many()
@@ -382,10 +391,7 @@ async fn delete_me(
             .await?;
         refresh_card(&txn, f.practitioner_id).await?;
     }
-    favorite::Entity::delete_many()
-        .filter(favorite::Column::UserId.eq(auth.id))
-        .exec(&txn)
-        .await?;
+
     practitioner::Entity::update_many()
         .col_expr(
             practitioner::Column::VerificationStatus,
@@ -399,6 +405,18 @@ async fn delete_me(
             practitioner::Column::StatusReason,
             Expr::value("account_deleted"),
         )
+        // The person's own words and face leave with them.
+        .col_expr(
+            practitioner::Column::DisplayName,
+            Expr::value("Deleted practitioner"),
+        )
+        .col_expr(practitioner::Column::Bio, Expr::value(""))
+        .col_expr(
+            practitioner::Column::AvatarUrl,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(practitioner::Column::Education, Expr::value(""))
+        .col_expr(practitioner::Column::SearchText, Expr::value(""))
         .filter(practitioner::Column::UserId.eq(auth.id))
         .exec(&txn)
         .await?;

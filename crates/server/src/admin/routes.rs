@@ -108,10 +108,21 @@ async fn review(
     };
     let now = app.clock.now();
     let txn = crate::db::begin_write(&app.db).await?;
+    // Locked (PostgreSQL) so two admins cannot both pass the transition check.
     let row = practitioner::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("Practitioner"))?;
+    if to == Verification::Approved {
+        let owner = user::Entity::find_by_id(row.user_id).one(&txn).await?;
+        if owner.is_none_or(|u| u.status != AccountStatus::Active.as_str()) {
+            return Err(ApiError::conflict(
+                "account_not_active",
+                "The practitioner's account is suspended or deleted",
+            ));
+        }
+    }
     if !allowed_from
         .iter()
         .any(|s| s.as_str() == row.verification_status)
@@ -264,6 +275,7 @@ async fn set_user_status(
     let now = app.clock.now();
     let txn = crate::db::begin_write(&app.db).await?;
     let row = user::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
@@ -279,6 +291,33 @@ async fn set_user_status(
     m.updated_at = Set(now);
     let row = m.update(&txn).await?;
     if to != AccountStatus::Active {
+        // A suspended account leaves discovery; reactivating does not list it again until
+        // an admin approves the profile anew.
+        practitioner::Entity::update_many()
+            .col_expr(
+                practitioner::Column::VerificationStatus,
+                Expr::value(Verification::Suspended.as_str()),
+            )
+            .col_expr(
+                practitioner::Column::AvailabilityStatus,
+                Expr::value(Availability::Offline.as_str()),
+            )
+            .col_expr(
+                practitioner::Column::StatusReason,
+                Expr::value("account_suspended"),
+            )
+            .col_expr(practitioner::Column::UpdatedAt, Expr::value(now))
+            .filter(practitioner::Column::UserId.eq(id))
+            .filter(practitioner::Column::VerificationStatus.eq(Verification::Approved.as_str()))
+            .exec(&txn)
+            .await?;
+        if let Some(p) = practitioner::Entity::find()
+            .filter(practitioner::Column::UserId.eq(id))
+            .one(&txn)
+            .await?
+        {
+            refresh_card(&txn, p.id).await?;
+        }
         // A suspended account keeps no live session.
         auth_session::Entity::update_many()
             .col_expr(auth_session::Column::RevokedAt, Expr::value(now))
@@ -376,17 +415,28 @@ async fn list_audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<ApiJson<Page<AuditEntry>>> {
     let limit = page_limit(q.limit)?;
+    let mut c = Check::new();
+    let target_type = q
+        .target_type
+        .as_deref()
+        .map(|v| c.text("target_type", v, 1, 100));
+    let target_id = q
+        .target_id
+        .as_deref()
+        .map(|v| c.text("target_id", v, 1, 100));
+    let action = q.action.as_deref().map(|v| c.text("action", v, 1, 100));
+    c.finish()?;
     let mut query = audit_log::Entity::find();
-    if let Some(t) = q.target_type {
+    if let Some(t) = target_type {
         query = query.filter(audit_log::Column::TargetType.eq(t));
     }
-    if let Some(t) = q.target_id {
+    if let Some(t) = target_id {
         query = query.filter(audit_log::Column::TargetId.eq(t));
     }
     if let Some(a) = q.actor_id {
         query = query.filter(audit_log::Column::ActorId.eq(a));
     }
-    if let Some(a) = q.action {
+    if let Some(a) = action {
         query = query.filter(audit_log::Column::Action.eq(a));
     }
     if let Some(raw) = q.cursor.as_deref() {

@@ -43,6 +43,22 @@ pub async fn issue(app: &AppState, phone: &PhoneNumber) -> ApiResult<OtpIssued> 
             return Err(err);
         }
     }
+    let day_ago = now - Duration::hours(24);
+    let recent = otp_code::Entity::find()
+        .filter(otp_code::Column::Phone.eq(phone.as_str()))
+        .filter(otp_code::Column::CreatedAt.gt(day_ago))
+        .order_by_asc(otp_code::Column::CreatedAt)
+        .all(&app.db)
+        .await?;
+    if recent.len() as u64 >= app.config.otp_max_sends_per_day {
+        // With five guesses a code, this caps guesses at a number a day.
+        let oldest = recent.first().map(|c| c.created_at).unwrap_or(now);
+        let wait = std::cmp::max((oldest + Duration::hours(24) - now).num_seconds(), 1);
+        let mut err = ApiError::rate_limited(wait as u64);
+        err.code = "otp_daily_limit";
+        err.detail = "Too many codes were sent to this number today".into();
+        return Err(err);
+    }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let txn = crate::db::begin_write(&app.db).await?;
     // Only the newest code is valid: older ones are spent when a new one is sent.

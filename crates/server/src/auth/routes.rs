@@ -44,8 +44,6 @@ pub struct RegisterRequest {
     pub first_name: String,
     #[serde(default)]
     pub last_name: String,
-    /// Optional E.164 phone number.
-    pub phone: Option<String>,
     pub language: Option<String>,
     pub time_zone: Option<String>,
     /// A name for this device, shown in the session list.
@@ -67,10 +65,6 @@ fn ip_key(meta: &ClientMeta) -> String {
     meta.ip_string().unwrap_or_else(|| "unknown".into())
 }
 
-async fn insert_user(app: &AppState, model: user::ActiveModel) -> ApiResult<user::Model> {
-    Ok(model.insert(&app.db).await?)
-}
-
 /// Create a client account with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = AuthResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -89,11 +83,6 @@ async fn register(
     check_password(&mut c, "password", &body.password);
     let first_name = c.text("first_name", &body.first_name, 1, 100);
     let last_name = c.text("last_name", &body.last_name, 0, 100);
-    let phone = body
-        .phone
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .and_then(|p| c.phone("phone", p));
     let language = body
         .language
         .as_deref()
@@ -109,7 +98,6 @@ async fn register(
     let now = app.clock.now();
     let mut m = NewUser {
         email: Some(email.into_inner()),
-        phone: phone.map(|p| p.as_str().to_owned()),
         password_hash: Some(hash),
         last_name,
         ..NewUser::new(Role::Client, first_name)
@@ -122,8 +110,11 @@ async fn register(
     }
     let mut m = m.into_active_model(now);
     m.last_login_at = Set(Some(now));
-    let user = insert_user(&app, m).await?;
-    let tokens = session::start(&app.db, &app, &user, &meta, device).await?;
+    // The account and its first session exist together or not at all.
+    let txn = crate::db::begin_write(&app.db).await?;
+    let user = m.insert(&txn).await?;
+    let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    txn.commit().await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(AuthResponse {
@@ -151,6 +142,10 @@ async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<AuthResponse>> {
     let identifier = body.email.trim().to_lowercase();
+    // Refused before counting: an unbounded identifier would become an unbounded limiter key.
+    if identifier.len() > 254 || identifier.chars().any(char::is_control) {
+        return Err(invalid_credentials());
+    }
     limit(
         &app,
         format!("login:ip:{}", ip_key(&meta)),
@@ -201,10 +196,12 @@ async fn login(
         ));
     }
     let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
     let mut m = user.into_active_model();
     m.last_login_at = Set(Some(now));
-    let user = m.update(&app.db).await?;
-    let tokens = session::start(&app.db, &app, &user, &meta, device).await?;
+    let user = m.update(&txn).await?;
+    let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    txn.commit().await?;
     Ok(ApiJson(AuthResponse {
         user: user.into(),
         tokens,
@@ -337,8 +334,11 @@ async fn otp_verify(
 
     let now = app.clock.now();
     let txn = crate::db::begin_write(&app.db).await?;
+    // Only OTP ever stores a number, so a stored number is a verified one; the filter keeps
+    // it that way should another path store one unverified.
     let existing = user::Entity::find()
         .filter(user::Column::Phone.eq(phone.as_str()))
+        .filter(user::Column::PhoneVerified.eq(true))
         .one(&txn)
         .await?;
     let (user, created) = match existing {

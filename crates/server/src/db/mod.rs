@@ -6,7 +6,7 @@ pub mod migration;
 use std::time::Duration;
 
 use anyhow::Context;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 pub use sea_orm::DatabaseConnection as Db;
@@ -26,19 +26,18 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Per-connection settings belong on every pooled connection, not just the first.
+        .map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
     let db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to {}", redact_url(url)))?;
-    if db.get_database_backend() == DatabaseBackend::Sqlite {
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-        ] {
-            db.execute_unprepared(pragma).await.context(pragma)?;
-        }
-    }
     Ok(db)
 }
 

@@ -131,6 +131,14 @@ async fn list_favorites(
     let mut query = favorite::Entity::find().filter(favorite::Column::UserId.eq(auth.id));
     if let Some(raw) = q.cursor.as_deref() {
         let c: FavCursor = decode_cursor(raw)?;
+        // A forged cursor could name a time no database column can hold.
+        if !(1970..=9999).contains(&chrono::Datelike::year(&c.t)) {
+            return Err(ApiError::field(
+                "cursor",
+                "invalid_cursor",
+                "is not a cursor this API issued",
+            ));
+        }
         query = query.filter(
             Condition::any()
                 .add(favorite::Column::CreatedAt.lt(c.t))

@@ -7,7 +7,8 @@ use crate::helpers::{Backend, TestApp};
 
 both_backends!(
     failing_job_is_retried_with_backoff_then_dead,
-    due_jobs_are_claimed_once
+    due_jobs_are_claimed_once,
+    a_stuck_job_is_taken_back_after_the_lock_timeout,
 );
 
 async fn failing_job_is_retried_with_backoff_then_dead(b: Backend) {
@@ -105,4 +106,40 @@ async fn due_jobs_are_claimed_once(b: Backend) {
         .await
         .unwrap();
     assert!(rows.iter().all(|j| j.status == "done" && j.attempts == 1));
+}
+
+async fn a_stuck_job_is_taken_back_after_the_lock_timeout(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let now = app.state.clock.now();
+    let id = jobs::enqueue(
+        &app.state.db,
+        now,
+        jobs::SEND_SMS,
+        json!({"to": "+14155550100", "body": "hi"}),
+        now,
+        5,
+    )
+    .await
+    .unwrap();
+    // Worker A claims it and dies.
+    let claimed = jobs::claim(&app.state, "worker-a").await.unwrap().unwrap();
+    assert_eq!(claimed.id, id);
+    assert!(
+        jobs::claim(&app.state, "worker-b").await.unwrap().is_none(),
+        "a fresh lock is respected"
+    );
+    app.advance(app.state.config.job_lock_timeout_secs + 1);
+    assert_eq!(
+        jobs::run_pending(&app.state).await.unwrap(),
+        1,
+        "the stale lock is taken back"
+    );
+    let row = augur::db::entity::job::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "done");
+    assert_eq!(row.attempts, 2);
+    assert_eq!(app.state.sandbox_sms.as_ref().unwrap().sent().len(), 1);
 }

@@ -9,6 +9,7 @@ both_backends!(
     otp_expires_after_five_minutes,
     otp_resend_has_a_cooldown,
     otp_requests_are_rate_limited_per_phone,
+    otp_sends_per_number_are_capped_per_day,
 );
 
 const PHONE: &str = "+919812345678";
@@ -215,4 +216,27 @@ async fn otp_requests_are_rate_limited_per_phone(b: Backend) {
     )
     .await
     .problem(422, "validation_failed");
+}
+
+async fn otp_sends_per_number_are_capped_per_day(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.otp_max_sends_per_day = 3;
+        c.otp_limit_per_identifier = 100;
+    })
+    .await;
+    for _ in 0..3 {
+        app.post("/api/v1/auth/otp/request", None, json!({"phone": PHONE}))
+            .await
+            .expect(202);
+        app.advance(61);
+    }
+    let res = app
+        .post("/api/v1/auth/otp/request", None, json!({"phone": PHONE}))
+        .await;
+    assert!(res.headers.get("retry-after").is_some());
+    res.problem(429, "otp_daily_limit");
+    app.advance(24 * 3600);
+    app.post("/api/v1/auth/otp/request", None, json!({"phone": PHONE}))
+        .await
+        .expect(202);
 }

@@ -285,6 +285,10 @@ async fn practitioners_edit_only_their_own_profile(b: Backend) {
         .await
         .expect(200);
     assert_eq!(public["bio"], "Now reading tarot too.");
+    assert_eq!(
+        app.get("/api/v1/practitioners", None).await.expect(200)["items"][0],
+        public
+    );
 }
 
 async fn favorites_are_idempotent_and_counted(b: Backend) {
@@ -358,6 +362,14 @@ async fn favorites_are_idempotent_and_counted(b: Backend) {
         .await
         .expect(200);
     assert_eq!(p["follower_count"], 1);
+    let listed = app.get("/api/v1/practitioners", None).await.expect(200);
+    let card = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == pid.as_str())
+        .unwrap();
+    assert_eq!(card, &p, "the listing shows the same count");
     // B's list is B's alone.
     let b_list = app.get("/api/v1/me/favorites", Some(&bb)).await.expect(200);
     assert_eq!(b_list["items"].as_array().unwrap().len(), 1);
@@ -421,11 +433,15 @@ async fn deleting_my_account_erases_it_and_ends_sessions(b: Backend) {
     app.login("leaving@example.com", crate::helpers::PASSWORD)
         .await
         .problem(401, "invalid_credentials");
+    let p = app
+        .get(&format!("/api/v1/practitioners/{pid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(p["follower_count"], 0);
     assert_eq!(
-        app.get(&format!("/api/v1/practitioners/{pid}"), None)
-            .await
-            .expect(200)["follower_count"],
-        0
+        app.get("/api/v1/practitioners", None).await.expect(200)["items"][0],
+        p,
+        "the listing shows it too"
     );
     // The address is free again.
     app.register("leaving@example.com").await;
