@@ -362,6 +362,7 @@ async fn racing_refreshes_with_one_token_succeed_once(b: Backend) {
         statuses.iter().all(|s| *s == 200 || *s == 401),
         "{statuses:?}"
     );
+}
 
 async fn hostile_identifiers_get_4xx_not_500(b: Backend) {
     let app = TestApp::spawn(b).await;
