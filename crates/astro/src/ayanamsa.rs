@@ -26,30 +26,35 @@ pub enum Ayanamsa {
 }
 
 impl Ayanamsa {
-    /// (reference epoch as TT Julian day, ayanamsa at that epoch in degrees).
+    /// (reference epoch as TT Julian day, mean ayanamsa at that epoch in degrees, precession
+    /// model of the defining publication).
     ///
-    /// Lahiri: 23°15′00.658″ on 1956-03-21 0h (Indian Astronomical Ephemeris) reduced by
-    /// 16.769″ to the IAU 2006 precession/nutation-free convention used by Swiss
-    /// Ephemeris, i.e. 23.245524743°. Raman and Krishnamurti: values at 1900-01-00.5.
-    ///
-    /// The last element is a convention offset (arcseconds): Swiss Ephemeris, the de
-    /// facto reference implementation of these systems, reduces the published epoch
-    /// values through its own precession conventions, which leaves a constant shift of
-    /// +0.1304″ (Lahiri) and −0.8277″ (Raman, Krishnamurti) relative to applying IAU 2006
-    /// precession to the published values. The shifts were measured against the test
-    /// fixtures (constant to ±0.001″ over 1800–2100) and are applied so charts agree with
-    /// the values astrologers see in other software.
-    fn definition(self) -> (f64, f64, f64) {
+    /// Lahiri: 23°15′00.658″ on 1956-03-21 0h (Indian Astronomical Ephemeris, Calendar
+    /// Reform Committee) is taken as a true (nutated) value, as Swiss Ephemeris does; less
+    /// the nutation in longitude of that date, 16.769″, the mean value is 23.245524743°. Its tables use IAU 1976 (Lieske et al.
+    /// 1977) precession. Raman (21°00′52″) and Krishnamurti (22°21′50″) are values at
+    /// 1900-01-00.5 from the Newcomb-precession era.
+    fn definition(self) -> (f64, f64, PrecessionModel) {
         match self {
-            Ayanamsa::Lahiri => (2_435_553.5, 23.250_182_778 - 0.004_658_035, 0.1304),
-            Ayanamsa::Raman => (2_415_020.0, 360.0 - 338.985_56, -0.8277),
-            Ayanamsa::Krishnamurti => (2_415_020.0, 360.0 - 337.636_111, -0.8277),
+            Ayanamsa::Lahiri => (
+                2_435_553.5,
+                23.250_182_778 - 0.004_658_035,
+                PrecessionModel::Iau1976,
+            ),
+            Ayanamsa::Raman => (2_415_020.0, 360.0 - 338.985_56, PrecessionModel::Newcomb),
+            Ayanamsa::Krishnamurti => (2_415_020.0, 360.0 - 337.636_111, PrecessionModel::Newcomb),
         }
     }
 
     /// Mean ayanamsa (degrees) at TT Julian day `jd_tt`.
+    ///
+    /// The epoch value is first carried to J2000 with the defining publication's own
+    /// precession model, then from there with IAU 2006. In closed form this is the
+    /// IAU 2006 propagation from t₀ plus the constant difference between the two models'
+    /// general precession in longitude over t₀ → J2000 (+0.1304″ Lahiri, −0.8335″
+    /// Raman/KP) — the "convention offset" that Swiss Ephemeris output shows.
     pub fn mean_degrees(self, jd_tt: f64) -> f64 {
-        let (t0, value0, offset_arcsec) = self.definition();
+        let (t0, value0, model) = self.definition();
         // Mean equinox of date (x axis of its mean ecliptic frame) expressed in the mean
         // ecliptic frame of t₀: row 0 of M(t₀)·M(t)ᵀ.
         let at_t0 = ecliptic_matrix(centuries_tt(t0), 0.0);
@@ -60,7 +65,7 @@ impl Ayanamsa {
         if shift > 180.0 {
             shift -= 360.0;
         }
-        value0 - shift + offset_arcsec / 3600.0
+        value0 - shift + model.offset_to_iau2006_arcsec(t0) / 3600.0
     }
 
     /// True ayanamsa (mean + nutation in longitude), degrees.
@@ -77,14 +82,65 @@ fn transpose(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     ]
 }
 
+/// Precession model in which an ayanamsa's epoch value was defined.
+#[derive(Debug, Clone, Copy)]
+enum PrecessionModel {
+    /// IAU 1976 (Lieske et al. 1977): pₐ = 5029.0966″ t + 1.11113″ t² − 0.000006″ t³,
+    /// t in Julian centuries from J2000.
+    Iau1976,
+    /// Newcomb (1895): general precession in longitude 5025.64″ τ + 1.11″ τ² from B1900.0
+    /// (JD 2415020.3135), τ in tropical centuries of 36524.2199 days.
+    Newcomb,
+}
+
+impl PrecessionModel {
+    /// General precession in longitude accumulated from `jd_tt` to J2000 (arcseconds).
+    fn to_j2000_arcsec(self, jd_tt: f64) -> f64 {
+        match self {
+            PrecessionModel::Iau1976 => {
+                let p = |t: f64| t * (5_029.096_6 + t * (1.111_13 - 0.000_006 * t));
+                p(0.0) - p(centuries_tt(jd_tt))
+            }
+            PrecessionModel::Newcomb => {
+                let p = |jd: f64| {
+                    let tau = (jd - 2_415_020.313_5) / 36_524.219_9;
+                    tau * (5_025.64 + 1.11 * tau)
+                };
+                p(crate::time::J2000) - p(jd_tt)
+            }
+        }
+    }
+
+    /// This model's precession over `jd_tt` → J2000 minus IAU 2006's (Capitaine et al.
+    /// 2003: pₐ = 5028.796195″ T + 1.1054348″ T² + 0.00007964″ T³ − 0.000023857″ T⁴
+    /// − 0.0000000383″ T⁵), arcseconds.
+    fn offset_to_iau2006_arcsec(self, jd_tt: f64) -> f64 {
+        let t = centuries_tt(jd_tt);
+        let p_2006 = t
+            * (5_028.796_195
+                + t * (1.105_434_8
+                    + t * (0.000_079_64 + t * (-0.000_023_857 - 0.000_000_038_3 * t))));
+        self.to_j2000_arcsec(jd_tt) + p_2006
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn precession_model_offsets() {
+        // IAU 1976 − IAU 2006 over 1956-03-21 → J2000; Newcomb − IAU 2006 over J1900 → J2000.
+        let lahiri = PrecessionModel::Iau1976.offset_to_iau2006_arcsec(2_435_553.5);
+        let newcomb = PrecessionModel::Newcomb.offset_to_iau2006_arcsec(2_415_020.0);
+        assert!((lahiri - 0.130_42).abs() < 1e-4, "{lahiri}");
+        assert!((newcomb + 0.833_50).abs() < 1e-4, "{newcomb}");
+    }
+
+    #[test]
     fn lahiri_at_epoch_and_rate() {
         let a0 = Ayanamsa::Lahiri.mean_degrees(2_435_553.5);
-        assert!((a0 - 23.245_524_743 - 0.1304 / 3600.0).abs() < 1e-9);
+        assert!((a0 - 23.245_524_743 - 0.130_42 / 3600.0).abs() < 1e-8);
         let a1 = Ayanamsa::Lahiri.mean_degrees(2_435_553.5 + 36_525.0);
         // ≈ 50.29″ per year.
         assert!(

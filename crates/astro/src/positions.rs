@@ -233,16 +233,28 @@ impl Snapshot {
         -17.206_416_1 * ARCSEC * om.cos() * om_rate
     }
 
-    /// Mean node: Chapront et al. (1998) polynomial as given by Meeus (47.7), referred to
-    /// the true equinox by adding Δψ.
+    /// Mean node: Ω = L − F from the mean elements of S. L. Moshier's adjustment of
+    /// ELP2000-85 to JPL DE404 (3000 BC – AD 3000; method of Moshier 1992, A&A 262, 613),
+    /// referred to the mean equinox and ecliptic of date, plus Δψ for the true equinox.
+    /// Arcseconds, T in Julian centuries TT from J2000:
+    /// L = 785939.95571 + (1732564372.83264 − 0.6784914261) T − 5.663161722 T² + 0.0057228593 T³ − 0.0000846647 T⁴,
+    /// F = 335779.55755 + (1739527263.0983 − 0.2079419902) T − 13.120452337 T² − 0.0011382159 T³ − 0.0000096460 T⁴.
+    /// (Chapront et al. 1998 / Meeus 47.7 differs by up to 0.16″ over 1800–2100, the
+    /// ELP/MPP02 W₃ + IAU 2006 pₐ by up to 0.036″.)
     fn mean_node(&self) -> EclipticPosition {
         let t = self.orientation.t;
-        let omega =
-            125.044_547_9 - 1_934.136_289_1 * t + 0.002_075_4 * t * t + t * t * t / 467_441.0
-                - t * t * t * t / 60_616_000.0;
-        let rate = (-1_934.136_289_1 + 2.0 * 0.002_075_4 * t + 3.0 * t * t / 467_441.0
-            - 4.0 * t * t * t / 60_616_000.0)
-            / 36_525.0;
+        // Ω = L − F, coefficients of T⁰…T⁴ in arcseconds.
+        const C: [f64; 5] = [
+            785_939.955_71 - 335_779.557_55,
+            (1_732_564_372.832_64 - 0.678_491_426_095_3)
+                - (1_739_527_263.098_3 - 0.207_941_990_176),
+            -5.663_161_722_088 + 13.120_452_337_11,
+            0.005_722_859_298_199 + 0.001_138_215_912_58,
+            -8.466_472_828_815e-5 + 9.646_018_347_184e-6,
+        ];
+        let omega = (C[0] + t * (C[1] + t * (C[2] + t * (C[3] + t * C[4])))) / 3600.0;
+        let rate =
+            (C[1] + t * (2.0 * C[2] + t * (3.0 * C[3] + t * 4.0 * C[4]))) / 3600.0 / 36_525.0;
         EclipticPosition {
             longitude: crate::math::norm_deg(omega + self.orientation.dpsi.to_degrees()),
             latitude: 0.0,

@@ -98,8 +98,8 @@ fn positions_match_swiss_ephemeris() {
     for i in 7..10 {
         assert!(worst[i].0 <= 1.0, "{}: {:?}", NAMES[i].0, worst[i]);
     }
-    // Mean node: published Chapront (1998) polynomial vs Swiss Ephemeris' own series.
-    assert!(worst[10].0 <= 0.2, "mean node {:?}", worst[10]);
+    // Mean node: Moshier's DE404-fitted mean elements (residual is the nutation model).
+    assert!(worst[10].0 <= 0.01, "mean node {:?}", worst[10]);
     assert!(worst[11].0 <= 5.0, "true node {:?}", worst[11]);
     for w in worst_ayan {
         assert!(w <= 0.01, "ayanamsa {w}");
@@ -109,34 +109,32 @@ fn positions_match_swiss_ephemeris() {
 #[test]
 fn delta_t_matches_swiss_ephemeris() {
     let data = fixtures();
-    let mut worst_modern = (0.0f64, 0.0);
-    let mut worst_early = (0.0f64, 0.0);
+    let mut worst = (0.0f64, 0.0);
+    let mut worst_late = (0.0f64, 0.0);
     for case in data["cases"].as_array().unwrap() {
         let jd_ut = case["jd_ut"].as_f64().unwrap();
         let year = 2000.0 + (jd_ut - 2_451_545.0) / 365.25;
-        // Swiss Ephemeris 2.10.03 (2022) predicted ΔT from mid-2024 on; IERS measured
-        // values (used here) differ by > 0.1 s from 2024.6 (0.14 s at 2025.0).
-        if year > 2024.5 {
+        if year > 2025.0 {
             continue;
         }
         let d = (astro::time::delta_t_seconds(jd_ut) - case["delta_t_s"].as_f64().unwrap()).abs();
-        let slot = if year < 1836.0 {
-            &mut worst_early
+        // Swiss Ephemeris 2.10.03 (2022) uses its 2022 prediction from mid-2024 on; the
+        // crate uses IERS measured values, which came out 0.11–0.16 s larger.
+        let slot = if year > 2024.5 {
+            &mut worst_late
         } else {
-            &mut worst_modern
+            &mut worst
         };
         if d > slot.0 {
             *slot = (d, year);
         }
     }
     println!(
-        "ΔT worst 1836–2024.5: {:.4} s at {:.2}; 1800–1836: {:.4} s at {:.2}",
-        worst_modern.0, worst_modern.1, worst_early.0, worst_early.1
+        "ΔT worst 1800–2024.5: {:.4} s at {:.2}; 2024.5–2025: {:.4} s at {:.2}",
+        worst.0, worst.1, worst_late.0, worst_late.1
     );
-    assert!(worst_modern.0 <= 0.1, "{worst_modern:?}");
-    // Swiss Ephemeris 2.10 uses the 2016 edition of the Stephenson et al. spline; the
-    // 2020 edition used here differs by up to ~0.6 s around 1800–1815.
-    assert!(worst_early.0 <= 0.7, "{worst_early:?}");
+    assert!(worst.0 <= 0.1, "{worst:?}");
+    assert!(worst_late.0 <= 0.2, "{worst_late:?}");
 }
 
 #[test]
