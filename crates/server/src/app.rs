@@ -35,7 +35,7 @@ use crate::http::REQUEST_ID;
 use crate::metrics::Metrics;
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::sms::{SandboxSms, SmsProvider};
-use crate::{accounts, admin, auth, db, demo, jobs, practitioners};
+use crate::{accounts, admin, auth, db, demo, jobs, practitioners, wallet};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -138,7 +138,8 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         (name = "auth", description = "Sign up, sign in, tokens, phone OTP"),
         (name = "me", description = "My profile, birth details, sessions, favorites"),
         (name = "practitioners", description = "Practitioner profiles and discovery"),
-        (name = "admin", description = "Reviews, account status, audit log, jobs"),
+        (name = "wallet", description = "My wallet balances and history"),
+        (name = "admin", description = "Reviews, account status, wallets, ledger, audit log, jobs"),
     )
 )]
 struct ApiDoc;
@@ -168,6 +169,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(practitioners::profile::router())
         .merge(practitioners::discovery::router())
         .merge(admin::routes::router())
+        .merge(wallet::routes::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

@@ -274,9 +274,29 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         ("rahul@demo.augur.dev", "Rahul", "Nair"),
         ("emma@demo.augur.dev", "Emma", "Clarke"),
     ] {
-        new_user(email, &hash, Role::Client, first, last, now)
+        let client = new_user(email, &hash, Role::Client, first, last, now)
             .insert(&txn)
             .await?;
+        // Demo clients start with ₹500 so the wallet has something to show.
+        crate::ledger::transfer(
+            &txn,
+            crate::ledger::TransferRequest {
+                debit: crate::ledger::AccountRef::platform(
+                    crate::ledger::AccountKind::PromotionsExpense,
+                    crate::ledger::Currency::INR,
+                ),
+                credit: crate::ledger::AccountRef::wallet(client.id, crate::ledger::Currency::INR),
+                amount: 50_000,
+                kind: "credit".into(),
+                reference: "demo:welcome".into(),
+                idempotency_key: format!("demo-welcome:{}", client.id),
+                hold_id: None,
+                description: "Welcome credit".into(),
+            },
+            now,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo credit: {e}"))?;
     }
     for (i, p) in PRACTITIONERS.iter().enumerate() {
         let (

@@ -21,3 +21,4 @@ pub mod ratelimit;
 pub mod sms;
 pub mod telemetry;
 pub mod validate;
+pub mod wallet;

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{AccountRef, Currency, LedgerError, MAX_AMOUNT, TransferRequest, transfer};
-use crate::db::entity::ledger_hold;
+use crate::db::entity::{ledger_hold, ledger_transfer};
 
 pub const ACTIVE: &str = "active";
 
@@ -167,12 +167,24 @@ pub async fn capture<C: ConnectionTrait>(
     if total <= 0 || parts.iter().any(|(_, a)| *a < 0) {
         return Err(LedgerError::InvalidAmount);
     }
-    let mut first = true;
+    let part_key = |i: usize| format!("{key}:{i}");
+    let first = parts.iter().position(|(_, a)| *a > 0).unwrap_or(0);
+    let seen = ledger_transfer::Entity::find()
+        .filter(ledger_transfer::Column::IdempotencyKey.eq(part_key(first)))
+        .one(conn)
+        .await?;
+    if seen.is_some() {
+        // This capture happened before: the hold already counts it.
+        return load(conn, hold_id).await;
+    }
+    // The hold's own remainder is checked first: the client's held balance may include
+    // other holds, which this capture must not reach into.
+    consume(conn, hold_id, total, ledger_hold::Column::Captured, now).await?;
     for (i, (to, amount)) in parts.iter().enumerate() {
         if *amount == 0 {
             continue;
         }
-        let applied = transfer(
+        transfer(
             conn,
             TransferRequest {
                 debit: AccountRef::held(hold.user_id, currency),
@@ -180,21 +192,13 @@ pub async fn capture<C: ConnectionTrait>(
                 amount: *amount,
                 kind: kind.to_owned(),
                 reference: hold.reference.clone(),
-                idempotency_key: format!("{key}:{i}"),
+                idempotency_key: part_key(i),
                 hold_id: Some(hold_id),
                 description: format!("Charged for {}", hold.reference),
             },
             now,
         )
         .await?;
-        if first {
-            if !applied.is_new() {
-                // This capture happened before: the hold already counts it.
-                return load(conn, hold_id).await;
-            }
-            consume(conn, hold_id, total, ledger_hold::Column::Captured, now).await?;
-            first = false;
-        }
     }
     settle_if_empty(conn, hold_id, "released", now).await
 }

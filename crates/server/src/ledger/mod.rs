@@ -488,3 +488,31 @@ pub async fn trial_balance<C: ConnectionTrait>(conn: &C) -> Result<Vec<(String, 
     out.sort();
     Ok(out)
 }
+
+/// Wallet rows whose available/held differ from their two ledger accounts.
+pub async fn wallet_mismatches<C: ConnectionTrait>(conn: &C) -> Result<Vec<Uuid>, DbErr> {
+    let accounts = ledger_account::Entity::find()
+        .filter(ledger_account::Column::Kind.is_in([
+            AccountKind::ClientAvailable.as_str(),
+            AccountKind::ClientHeld.as_str(),
+        ]))
+        .all(conn)
+        .await?;
+    let balance_of = |kind: AccountKind, owner: &str, currency: &str| {
+        accounts
+            .iter()
+            .find(|a| a.kind == kind.as_str() && a.owner_key == owner && a.currency == currency)
+            .map_or(0, |a| a.balance)
+    };
+    let wallets = wallet::Entity::find().all(conn).await?;
+    Ok(wallets
+        .into_iter()
+        .filter(|w| {
+            let owner = w.user_id.to_string();
+            let available = balance_of(AccountKind::ClientAvailable, &owner, &w.currency);
+            let held = balance_of(AccountKind::ClientHeld, &owner, &w.currency);
+            w.available != available || w.held != held || w.balance != available + held
+        })
+        .map(|w| w.id)
+        .collect())
+}

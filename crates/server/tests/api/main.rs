@@ -10,3 +10,4 @@ mod discovery;
 mod jobs;
 mod otp;
 mod profiles;
+mod wallet;

@@ -1,0 +1,604 @@
+use std::collections::HashMap;
+
+use augur::db::entity::{ledger_account, ledger_hold, ledger_transfer, wallet, wallet_transaction};
+use augur::ledger::holds::{self, HoldRequest};
+use augur::ledger::money::{Bps, split_commission};
+use augur::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
+use reqwest::Method;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+
+both_backends!(
+    admin_credit_is_idempotent_and_audited,
+    frozen_wallet_moves_no_money,
+    holds_capture_split_and_release,
+    bank_of_concurrent_operations_keeps_every_invariant,
+    retry_storm_on_one_key_credits_once,
+);
+
+async fn credit(
+    app: &TestApp,
+    admin: &str,
+    user: &str,
+    key: &str,
+    amount: i64,
+) -> crate::helpers::Resp {
+    let res = app
+        .client
+        .post(format!("{}/api/v1/admin/wallets/{user}/credits", app.base))
+        .bearer_auth(admin)
+        .header("idempotency-key", key)
+        .json(&json!({"amount": amount, "reason": "goodwill", "note": "welcome"}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    crate::helpers::Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn admin_credit_is_idempotent_and_audited(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (client, _, uid) = app.register("wallet@example.com").await;
+    let w = app.get("/api/v1/wallet", Some(&client)).await.expect(200);
+    assert_eq!(
+        (w["available"].as_i64(), w["currency"].as_str()),
+        (Some(0), Some("INR"))
+    );
+
+    let first = credit(&app, &admin, &uid, "k-1", 50_000).await.expect(201);
+    assert_eq!(first["wallet"]["available"], 50_000);
+    let again = credit(&app, &admin, &uid, "k-1", 50_000).await;
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(
+        again.expect(201),
+        first,
+        "a replay returns the first answer"
+    );
+    credit(&app, &admin, &uid, "k-1", 70_000)
+        .await
+        .problem(422, "idempotency_key_reused");
+    credit(&app, &admin, &uid, "k-2", 25_000).await.expect(201);
+    let res = app
+        .client
+        .post(format!("{}/api/v1/admin/wallets/{uid}/credits", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"amount": 1, "reason": "goodwill"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "the Idempotency-Key header is required");
+    credit(&app, &admin, &uid, "k-3", 0)
+        .await
+        .problem(422, "validation_failed");
+    credit(&app, &client, &uid, "k-4", 100)
+        .await
+        .problem(403, "forbidden");
+
+    let w = app.get("/api/v1/wallet", Some(&client)).await.expect(200);
+    assert_eq!(w["available"], 75_000);
+    assert_eq!(w["total_credited"], 75_000);
+    let hist = app
+        .get("/api/v1/wallet/transactions", Some(&client))
+        .await
+        .expect(200);
+    let items = hist["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (
+            items[0]["balance_before"].as_i64(),
+            items[0]["balance_after"].as_i64()
+        ),
+        (Some(50_000), Some(75_000))
+    );
+    assert_eq!(
+        (
+            items[1]["balance_before"].as_i64(),
+            items[1]["balance_after"].as_i64()
+        ),
+        (Some(0), Some(50_000))
+    );
+    let filtered = app
+        .get("/api/v1/wallet/transactions?kind=hold", Some(&client))
+        .await
+        .expect(200);
+    assert!(filtered["items"].as_array().unwrap().is_empty());
+
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
+    assert_eq!(rec["currencies"][0]["sum"], 0);
+    let log = app
+        .get(
+            "/api/v1/admin/audit-logs?action=wallet.credit",
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        log["items"].as_array().unwrap().len(),
+        2,
+        "one audit row per credit, none for replays"
+    );
+}
+
+async fn frozen_wallet_moves_no_money(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (client, _, uid) = app.register("frozen@example.com").await;
+    credit(&app, &admin, &uid, "before", 1_000)
+        .await
+        .expect(201);
+    let w = app
+        .post(
+            &format!("/api/v1/admin/wallets/{uid}/freeze"),
+            Some(&admin),
+            json!({"reason": "chargeback"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(w["status"], "frozen");
+    credit(&app, &admin, &uid, "during", 1_000)
+        .await
+        .problem(403, "wallet_frozen");
+    // Holds cannot take money out either.
+    let now = app.state.clock.now();
+    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let user: Uuid = uid.parse().unwrap();
+    let err = holds::place(
+        &txn,
+        HoldRequest {
+            user,
+            currency: Currency::INR,
+            amount: 10,
+            reference: "t",
+            key: "h-frozen",
+            expires_at: now,
+        },
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, LedgerError::WalletFrozen), "{err:?}");
+    drop(txn);
+    app.post(
+        &format!("/api/v1/admin/wallets/{uid}/unfreeze"),
+        Some(&admin),
+        json!({"reason": "resolved"}),
+    )
+    .await
+    .expect(200);
+    credit(&app, &admin, &uid, "after", 1_000).await.expect(201);
+    assert_eq!(
+        app.get("/api/v1/wallet", Some(&client)).await.expect(200)["available"],
+        2_000
+    );
+    let log = app
+        .get("/api/v1/admin/audit-logs?target_type=wallet", Some(&admin))
+        .await
+        .expect(200);
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"wallet.freeze") && actions.contains(&"wallet.unfreeze"),
+        "{actions:?}"
+    );
+    app.post(
+        &format!("/api/v1/admin/wallets/{uid}/freeze"),
+        Some(&client),
+        json!({"reason": "x"}),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.call(
+        Method::GET,
+        &format!("/api/v1/admin/wallets/{uid}"),
+        Some(&client),
+        None,
+    )
+    .await
+    .problem(403, "forbidden");
+}
+
+async fn holds_capture_split_and_release(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (client, _, uid) = app.register("holder@example.com").await;
+    credit(&app, &admin, &uid, "fund", 10_000).await.expect(201);
+    let user: Uuid = uid.parse().unwrap();
+    let practitioner = Uuid::now_v7();
+    let now = app.state.clock.now();
+    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let req = || HoldRequest {
+        user,
+        currency: Currency::INR,
+        amount: 6_000,
+        reference: "booking:BK1",
+        key: "hold-1",
+        expires_at: now,
+    };
+    let hold = holds::place(&txn, req(), now).await.unwrap();
+    let replay = holds::place(&txn, req(), now).await.unwrap();
+    assert_eq!(hold.id, replay.id, "the same key places one hold");
+    let split = split_commission(4_000, Bps::new(2_000).unwrap());
+    let parts = [
+        (
+            AccountRef::earnings(practitioner, Currency::INR),
+            split.practitioner,
+        ),
+        (
+            AccountRef::platform(AccountKind::PlatformRevenue, Currency::INR),
+            split.platform,
+        ),
+    ];
+    let captured = holds::capture(&txn, hold.id, &parts, "capture", "cap-1", now)
+        .await
+        .unwrap();
+    assert_eq!(captured.captured, 4_000);
+    // A replayed capture moves nothing more.
+    let again = holds::capture(&txn, hold.id, &parts, "capture", "cap-1", now)
+        .await
+        .unwrap();
+    assert_eq!(again.captured, 4_000);
+    // More than is left is refused.
+    // More than this hold has left is refused, even while another hold keeps the held balance
+    // high enough.
+    holds::place(
+        &txn,
+        HoldRequest {
+            user,
+            currency: Currency::INR,
+            amount: 1_000,
+            reference: "other",
+            key: "hold-2",
+            expires_at: now,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let too_much = [(
+        AccountRef::platform(AccountKind::PlatformRevenue, Currency::INR),
+        2_001,
+    )];
+    assert!(matches!(
+        holds::capture(&txn, hold.id, &too_much, "capture", "cap-2", now).await,
+        Err(LedgerError::HoldExhausted)
+    ));
+    let released = holds::release(&txn, hold.id, "released", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (released.released, released.status.as_str()),
+        (2_000, "captured")
+    );
+    txn.commit().await.unwrap();
+
+    let w = app.get("/api/v1/wallet", Some(&client)).await.expect(200);
+    assert_eq!(
+        (
+            w["available"].as_i64(),
+            w["held"].as_i64(),
+            w["balance"].as_i64()
+        ),
+        (Some(5_000), Some(1_000), Some(6_000))
+    );
+    let hist = app
+        .get("/api/v1/wallet/transactions?limit=100", Some(&client))
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = hist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["release", "hold", "capture", "capture", "hold", "credit"]
+    );
+    assert_invariants(&app).await;
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
+}
+
+/// Checks every ledger invariant straight from the tables.
+async fn assert_invariants(app: &TestApp) {
+    let db = &app.state.db;
+    for (currency, sum, _) in ledger::trial_balance(db).await.unwrap() {
+        assert_eq!(sum, 0, "{currency} books do not balance");
+    }
+    let accounts = ledger_account::Entity::find().all(db).await.unwrap();
+    for a in &accounts {
+        if let Some(min) = a.min_balance {
+            assert!(
+                a.balance >= min,
+                "{} {} went below {min}: {}",
+                a.kind,
+                a.owner_key,
+                a.balance
+            );
+        }
+    }
+    assert!(
+        ledger::wallet_mismatches(db).await.unwrap().is_empty(),
+        "wallet rows differ from the ledger"
+    );
+    let transfers = ledger_transfer::Entity::find().all(db).await.unwrap();
+    let mut keys: Vec<&str> = transfers
+        .iter()
+        .map(|t| t.idempotency_key.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), transfers.len(), "a key was applied twice");
+    // Each account's balance is exactly what its transfers say.
+    let mut derived: HashMap<Uuid, i64> = HashMap::new();
+    for t in &transfers {
+        *derived.entry(t.debit_account_id).or_default() -= t.amount;
+        *derived.entry(t.credit_account_id).or_default() += t.amount;
+    }
+    for a in &accounts {
+        assert_eq!(
+            a.balance,
+            derived.get(&a.id).copied().unwrap_or(0),
+            "account {} drifted from its transfers",
+            a.id
+        );
+    }
+    // History chains without gaps and ends at the wallet's balance.
+    let history = wallet_transaction::Entity::find()
+        .order_by_asc(wallet_transaction::Column::Id)
+        .all(db)
+        .await
+        .unwrap();
+    for w in wallet::Entity::find().all(db).await.unwrap() {
+        let mut expected = 0;
+        for h in history.iter().filter(|h| h.wallet_id == w.id) {
+            assert_eq!(h.balance_before, expected, "history gap in wallet {}", w.id);
+            assert_eq!(h.balance_after, h.balance_before + h.amount);
+            expected = h.balance_after;
+        }
+        assert_eq!(
+            expected, w.available,
+            "history of {} does not end at its balance",
+            w.id
+        );
+    }
+    // Held money is exactly what active holds still reserve.
+    let hold_rows = ledger_hold::Entity::find().all(db).await.unwrap();
+    for h in &hold_rows {
+        assert!(
+            h.amount >= h.captured + h.released,
+            "hold {} overdrawn",
+            h.id
+        );
+    }
+    for a in accounts.iter().filter(|a| a.kind == "client_held") {
+        let reserved: i64 = hold_rows
+            .iter()
+            .filter(|h| h.user_id.to_string() == a.owner_key && h.currency == a.currency)
+            .map(|h| h.amount - h.captured - h.released)
+            .sum();
+        assert_eq!(
+            a.balance, reserved,
+            "held balance of {} differs from its holds",
+            a.owner_key
+        );
+    }
+}
+
+async fn bank_of_concurrent_operations_keeps_every_invariant(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let mut users = Vec::new();
+    for i in 0..10 {
+        let (_, _, uid) = app.register(&format!("bank{i}@example.com")).await;
+        credit(&app, &admin, &uid, &format!("seed-{i}"), 20_000)
+            .await
+            .expect(201);
+        users.push(uid.parse::<Uuid>().unwrap());
+    }
+    let practitioner = Uuid::now_v7();
+    let mut tasks = Vec::new();
+    for task in 0..50u64 {
+        let state = app.state.clone();
+        let users = users.clone();
+        tasks.push(tokio::spawn(async move {
+            // A small deterministic generator per task: reproducible, no extra dependency.
+            let mut seed = task
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut next = move |n: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % n
+            };
+            let mut my_holds: Vec<Uuid> = Vec::new();
+            for step in 0..12 {
+                let now = state.clock.now();
+                let user = users[next(10) as usize];
+                let key = format!("t{task}-s{step}");
+                let txn = augur::db::begin_write(&state.db).await.unwrap();
+                let result: Result<(), LedgerError> = match next(5) {
+                    0 => holds::place(
+                        &txn,
+                        HoldRequest {
+                            user,
+                            currency: Currency::INR,
+                            amount: 1 + next(3_000) as i64,
+                            reference: "bank",
+                            key: &key,
+                            expires_at: now,
+                        },
+                        now,
+                    )
+                    .await
+                    .map(|h| my_holds.push(h.id)),
+                    1 if !my_holds.is_empty() => {
+                        let hold = my_holds[next(my_holds.len() as u64) as usize];
+                        let amount = 1 + next(1_500) as i64;
+                        let split = split_commission(amount, Bps::new(2_500).unwrap());
+                        holds::capture(
+                            &txn,
+                            hold,
+                            &[
+                                (
+                                    AccountRef::earnings(practitioner, Currency::INR),
+                                    split.practitioner,
+                                ),
+                                (
+                                    AccountRef::platform(
+                                        AccountKind::PlatformRevenue,
+                                        Currency::INR,
+                                    ),
+                                    split.platform,
+                                ),
+                            ],
+                            "capture",
+                            &key,
+                            now,
+                        )
+                        .await
+                        .map(|_| ())
+                    }
+                    2 if !my_holds.is_empty() => {
+                        let hold = my_holds.remove(next(my_holds.len() as u64) as usize);
+                        holds::release(&txn, hold, "released", now)
+                            .await
+                            .map(|_| ())
+                    }
+                    3 => {
+                        let to = users[next(10) as usize];
+                        if to == user {
+                            Ok(())
+                        } else {
+                            ledger::transfer(
+                                &txn,
+                                TransferRequest {
+                                    debit: AccountRef::wallet(user, Currency::INR),
+                                    credit: AccountRef::wallet(to, Currency::INR),
+                                    amount: 1 + next(2_000) as i64,
+                                    kind: "gift".into(),
+                                    reference: "bank".into(),
+                                    idempotency_key: key.clone(),
+                                    hold_id: None,
+                                    description: "gift".into(),
+                                },
+                                now,
+                            )
+                            .await
+                            .map(|_| ())
+                        }
+                    }
+                    _ => ledger::transfer(
+                        &txn,
+                        TransferRequest {
+                            debit: AccountRef::earnings(practitioner, Currency::INR),
+                            credit: AccountRef::wallet(user, Currency::INR),
+                            amount: 1 + next(500) as i64,
+                            kind: "refund".into(),
+                            reference: "bank".into(),
+                            idempotency_key: key.clone(),
+                            hold_id: None,
+                            description: "refund".into(),
+                        },
+                        now,
+                    )
+                    .await
+                    .map(|_| ()),
+                };
+                match result {
+                    Ok(()) => txn.commit().await.unwrap(),
+                    Err(LedgerError::InsufficientFunds(_) | LedgerError::HoldExhausted) => {
+                        drop(txn)
+                    }
+                    Err(e) => panic!("unexpected ledger error: {e:?}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_invariants(&app).await;
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
+    let total_transfers = ledger_transfer::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        total_transfers > 100,
+        "the bank should have done real work: {total_transfers} transfers"
+    );
+}
+
+async fn retry_storm_on_one_key_credits_once(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (client, _, uid) = app.register("storm@example.com").await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (c, base, admin, uid) = (
+            app.client.clone(),
+            app.base.clone(),
+            admin.clone(),
+            uid.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            c.post(format!("{base}/api/v1/admin/wallets/{uid}/credits"))
+                .bearer_auth(admin)
+                .header("idempotency-key", "same-key")
+                .json(&json!({"amount": 777, "reason": "goodwill", "note": "welcome"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201));
+    assert_eq!(
+        app.get("/api/v1/wallet", Some(&client)).await.expect(200)["available"],
+        777,
+        "credited once: {statuses:?}"
+    );
+    // Once settled, every retry gets the stored answer.
+    credit(&app, &admin, &uid, "same-key", 777)
+        .await
+        .expect(201);
+    assert_invariants(&app).await;
+}
