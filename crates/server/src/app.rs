@@ -35,7 +35,7 @@ use crate::http::REQUEST_ID;
 use crate::metrics::Metrics;
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::sms::{SandboxSms, SmsProvider};
-use crate::{accounts, admin, auth, db, demo, jobs, practitioners, wallet};
+use crate::{accounts, admin, auth, db, demo, jobs, payments, practitioners, wallet};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -52,10 +52,23 @@ pub struct AppState {
     pub job_wakeup: Arc<Notify>,
     /// Names this process in job locks.
     pub node_id: String,
+    /// Outbound HTTP (gateway APIs, sandbox webhook delivery).
+    pub http: reqwest::Client,
+    pub gateway: Arc<dyn crate::payments::PaymentGateway>,
+    /// Set once the listener is bound, unless `public_url` is configured.
+    public_url: Arc<std::sync::OnceLock<String>>,
     openapi_json: Arc<String>,
 }
 
 impl AppState {
+    /// The base URL clients and gateways use to reach this server.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .get()
+            .cloned()
+            .unwrap_or_else(|| format!("http://{}", self.config.bind))
+    }
+
     pub async fn new(
         config: Config,
         db: DatabaseConnection,
@@ -76,6 +89,10 @@ impl AppState {
             },
         };
         let sandbox = Arc::new(SandboxSms::default());
+        let public_url = match &config.public_url {
+            Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
+            None => std::sync::OnceLock::new(),
+        };
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -87,6 +104,12 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             job_wakeup: Arc::new(Notify::new()),
             node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .context("building the HTTP client")?,
+            gateway: Arc::new(crate::payments::sandbox::SandboxGateway),
+            public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
     }
@@ -138,7 +161,8 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         (name = "auth", description = "Sign up, sign in, tokens, phone OTP"),
         (name = "me", description = "My profile, birth details, sessions, favorites"),
         (name = "practitioners", description = "Practitioner profiles and discovery"),
-        (name = "wallet", description = "My wallet balances and history"),
+        (name = "wallet", description = "My wallet balances, history and top-ups"),
+        (name = "payments", description = "Gateway webhooks"),
         (name = "admin", description = "Reviews, account status, wallets, ledger, audit log, jobs"),
     )
 )]
@@ -170,6 +194,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(practitioners::discovery::router())
         .merge(admin::routes::router())
         .merge(wallet::routes::router())
+        .merge(payments::routes::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.
@@ -362,6 +387,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", state.config.bind))?;
         let addr = listener.local_addr()?;
+        let _ = state.public_url.set(format!("http://{addr}"));
         Ok(Self {
             state,
             listener,

@@ -53,6 +53,13 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    /// How clients and gateways reach this server, e.g. `https://api.example.com`; used in
+    /// checkout links and webhook URLs. Default: `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// Payment gateway for top-ups: `sandbox` (built in; a checkout page served here).
+    pub payment_gateway: String,
+    /// Seconds a webhook signature timestamp may differ from our clock.
+    pub webhook_tolerance_secs: i64,
 }
 
 impl Default for Config {
@@ -83,6 +90,9 @@ impl Default for Config {
             job_lock_timeout_secs: 300,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            public_url: None,
+            payment_gateway: "sandbox".to_owned(),
+            webhook_tolerance_secs: 300,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod metrics;
+pub mod payments;
 pub mod practitioners;
 pub mod ratelimit;
 pub mod sms;

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Foundation), Box::new(Ledger)]
+        vec![Box::new(Foundation), Box::new(Ledger), Box::new(Payments)]
     }
 }
 
@@ -596,6 +596,103 @@ impl MigrationTrait for Ledger {
             "ledger_transfers",
             "ledger_accounts",
         ] {
+            m.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Top-up orders through payment gateways and the webhook events they send.
+struct Payments;
+
+impl MigrationName for Payments {
+    fn name(&self) -> &str {
+        "m20261122_000003_payments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Payments {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("payment_orders")
+                .col(pk_uuid("id"))
+                .col(string("reference"))
+                .col(uuid("user_id"))
+                .col(big_integer("amount"))
+                .col(string_len("currency", 3))
+                .col(string("gateway"))
+                .col(string("gateway_order_id"))
+                .col(string_null("gateway_payment_id"))
+                // created | paid | failed
+                .col(string("status"))
+                .col(text("checkout_url"))
+                .col(uuid_null("credit_transfer_id"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .col(ts_null("paid_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("payment_orders", "user_id")
+                        .to("users", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "payment_orders_reference_uq",
+            "payment_orders",
+            &["reference"],
+            true,
+        )
+        .await?;
+        index(
+            m,
+            "payment_orders_gateway_uq",
+            "payment_orders",
+            &["gateway", "gateway_order_id"],
+            true,
+        )
+        .await?;
+        index(
+            m,
+            "payment_orders_by_user",
+            "payment_orders",
+            &["user_id", "id"],
+            false,
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("webhook_events")
+                .col(pk_uuid("id"))
+                .col(string("gateway"))
+                .col(string("event_id"))
+                .col(string("event_type"))
+                .col(text("payload"))
+                // credited | ignored | failed_marked | …: what processing did
+                .col(string("outcome"))
+                .col(ts("received_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "webhook_events_event_uq",
+            "webhook_events",
+            &["gateway", "event_id"],
+            true,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["webhook_events", "payment_orders"] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
         Ok(())

@@ -21,6 +21,8 @@ use crate::db::entity::job;
 use crate::sms::SmsMessage;
 
 pub const SEND_SMS: &str = "send_sms";
+/// Posts a sandbox gateway webhook (see `payments::sandbox`).
+pub const DELIVER_WEBHOOK: &str = "deliver_webhook";
 
 /// Kinds whose payload holds a secret (an OTP code): scrubbed once the job is finished.
 const SECRET_PAYLOAD_KINDS: &[&str] = &[SEND_SMS];
@@ -143,6 +145,7 @@ async fn dispatch(app: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
             anyhow::ensure!(!to.is_empty(), "send_sms job without a recipient");
             app.sms.send(&SmsMessage { to, body }).await
         }
+        DELIVER_WEBHOOK => crate::payments::sandbox::deliver(app, &job.payload).await,
         other => anyhow::bail!("no handler for job kind {other}"),
     }
 }

@@ -10,4 +10,5 @@ mod discovery;
 mod jobs;
 mod otp;
 mod profiles;
+mod topups;
 mod wallet;

@@ -1,0 +1,272 @@
+//! Top-ups through payment gateways: an order is created at the gateway, the client pays
+//! there, and the gateway's signed webhook is what credits the wallet, once.
+//!
+//! `PaymentGateway` is what an adapter implements. The built-in `sandbox` gateway serves its
+//! own checkout page and signs its webhooks with the same scheme Stripe documents
+//! (`t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`), so the whole flow runs in a browser
+//! without any account anywhere.
+
+pub mod routes;
+pub mod sandbox;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, Change};
+use crate::db::entity::{payment_order, webhook_event};
+use crate::error::ApiError;
+use crate::ledger::{self, AccountRef, Currency, LedgerError, TransferRequest};
+
+/// What an order asks of a gateway.
+pub struct NewOrder {
+    pub id: Uuid,
+    pub reference: String,
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// What the gateway answers: its own order id and where the client pays.
+pub struct GatewayOrder {
+    pub gateway_order_id: String,
+    pub checkout_url: String,
+}
+
+#[async_trait::async_trait]
+pub trait PaymentGateway: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    async fn create_order(
+        &self,
+        order: &NewOrder,
+        public_url: &str,
+    ) -> anyhow::Result<GatewayOrder>;
+}
+
+/// A short, non-sequential human reference: prefix + 10 Crockford base-32 characters.
+pub fn human_reference(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    let tail: String = (0..10)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentOutcome {
+    /// First delivery of a success: the wallet was credited.
+    Credited,
+    /// The order had already been credited (another event for it came first).
+    AlreadyPaid,
+    /// A failure event; the order is marked failed unless it was already paid.
+    MarkedFailed,
+    /// This event id was processed before; nothing changed.
+    Duplicate,
+    /// No order matches, or the amount differs: recorded, nothing credited.
+    Rejected,
+    /// An event type we do not act on.
+    Ignored,
+}
+
+impl PaymentOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            PaymentOutcome::Credited => "credited",
+            PaymentOutcome::AlreadyPaid => "already_paid",
+            PaymentOutcome::MarkedFailed => "marked_failed",
+            PaymentOutcome::Duplicate => "duplicate",
+            PaymentOutcome::Rejected => "rejected",
+            PaymentOutcome::Ignored => "ignored",
+        }
+    }
+}
+
+/// A verified gateway event, reduced to what matters for a top-up.
+pub struct PaymentEvent {
+    pub gateway: &'static str,
+    pub event_id: String,
+    pub event_type: String,
+    pub kind: PaymentEventKind,
+    pub raw: String,
+}
+
+pub enum PaymentEventKind {
+    Succeeded {
+        gateway_order_id: String,
+        payment_id: String,
+        amount: i64,
+        currency: String,
+    },
+    Failed {
+        gateway_order_id: String,
+    },
+    Other,
+}
+
+/// Applies one verified event inside the caller's transaction. The event row (unique per
+/// gateway and event id), the order's new state and the ledger credit (keyed by the order,
+/// so two different events for one order still credit once) commit together or not at all.
+pub async fn apply_event<C: ConnectionTrait>(
+    conn: &C,
+    event: &PaymentEvent,
+    now: DateTime<Utc>,
+) -> Result<PaymentOutcome, ApiError> {
+    let row_id = Uuid::now_v7();
+    let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
+        id: Set(row_id),
+        gateway: Set(event.gateway.to_owned()),
+        event_id: Set(event.event_id.clone()),
+        event_type: Set(event.event_type.clone()),
+        payload: Set(event.raw.clone()),
+        outcome: Set("processing".into()),
+        received_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            webhook_event::Column::Gateway,
+            webhook_event::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    if inserted == 0 {
+        return Ok(PaymentOutcome::Duplicate);
+    }
+    let outcome = match &event.kind {
+        PaymentEventKind::Other => PaymentOutcome::Ignored,
+        PaymentEventKind::Failed { gateway_order_id } => {
+            let res = payment_order::Entity::update_many()
+                .col_expr(payment_order::Column::Status, Expr::value("failed"))
+                .col_expr(payment_order::Column::UpdatedAt, Expr::value(now))
+                .filter(payment_order::Column::Gateway.eq(event.gateway))
+                .filter(payment_order::Column::GatewayOrderId.eq(gateway_order_id.as_str()))
+                .filter(payment_order::Column::Status.eq("created"))
+                .exec(conn)
+                .await?;
+            if res.rows_affected == 1 {
+                PaymentOutcome::MarkedFailed
+            } else {
+                PaymentOutcome::Ignored
+            }
+        }
+        PaymentEventKind::Succeeded {
+            gateway_order_id,
+            payment_id,
+            amount,
+            currency,
+        } => {
+            credit_order(
+                conn,
+                event.gateway,
+                gateway_order_id,
+                payment_id,
+                *amount,
+                currency,
+                now,
+            )
+            .await?
+        }
+    };
+    webhook_event::Entity::update_many()
+        .col_expr(
+            webhook_event::Column::Outcome,
+            Expr::value(outcome.as_str()),
+        )
+        .filter(webhook_event::Column::Id.eq(row_id))
+        .exec(conn)
+        .await?;
+    Ok(outcome)
+}
+
+async fn credit_order<C: ConnectionTrait>(
+    conn: &C,
+    gateway: &'static str,
+    gateway_order_id: &str,
+    payment_id: &str,
+    amount: i64,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> Result<PaymentOutcome, ApiError> {
+    let Some(order) = payment_order::Entity::find()
+        .filter(payment_order::Column::Gateway.eq(gateway))
+        .filter(payment_order::Column::GatewayOrderId.eq(gateway_order_id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+    else {
+        tracing::warn!(gateway, gateway_order_id, "payment for an unknown order");
+        return Ok(PaymentOutcome::Rejected);
+    };
+    if order.status == "paid" {
+        return Ok(PaymentOutcome::AlreadyPaid);
+    }
+    // The order says what was asked; an event for another amount credits nothing.
+    if order.amount != amount || !order.currency.eq_ignore_ascii_case(currency) {
+        tracing::error!(order = %order.id, amount, currency, "payment amount differs from the order");
+        return Ok(PaymentOutcome::Rejected);
+    }
+    let cur =
+        Currency::parse(&order.currency).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
+    let applied = ledger::transfer(
+        conn,
+        TransferRequest {
+            debit: AccountRef::gateway(gateway, cur),
+            credit: AccountRef::wallet(order.user_id, cur),
+            amount: order.amount,
+            kind: "topup".into(),
+            reference: format!("topup:{}", order.reference),
+            idempotency_key: format!("topup:{}", order.id),
+            hold_id: None,
+            description: format!("Top-up {}", order.reference),
+        },
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        // The money reached the gateway but may not move into a frozen wallet: answer an
+        // error so the gateway redelivers after the wallet is unfrozen.
+        LedgerError::WalletFrozen => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "wallet_frozen_retry",
+            "The wallet is frozen; deliver this event again later",
+        ),
+        other => other.into(),
+    })?;
+    payment_order::Entity::update_many()
+        .col_expr(payment_order::Column::Status, Expr::value("paid"))
+        .col_expr(
+            payment_order::Column::GatewayPaymentId,
+            Expr::value(payment_id),
+        )
+        .col_expr(
+            payment_order::Column::CreditTransferId,
+            Expr::value(applied.transfer().id),
+        )
+        .col_expr(payment_order::Column::PaidAt, Expr::value(now))
+        .col_expr(payment_order::Column::UpdatedAt, Expr::value(now))
+        .filter(payment_order::Column::Id.eq(order.id))
+        .exec(conn)
+        .await?;
+    audit::record(
+        conn,
+        &Actor::system(),
+        Change {
+            action: "wallet.topup",
+            target_type: "payment_order",
+            target_id: order.id.to_string(),
+            before: Some(json!({"status": order.status})),
+            after: Some(json!({"status": "paid", "amount": order.amount, "currency": order.currency, "gateway": gateway, "payment_id": payment_id, "transfer_id": applied.transfer().id})),
+        },
+        now,
+    )
+    .await?;
+    Ok(PaymentOutcome::Credited)
+}

@@ -1,0 +1,232 @@
+//! The built-in sandbox gateway: a checkout page served by Augur with "Pay" and "Fail"
+//! buttons. Pressing one makes the sandbox send a webhook back the way a real gateway does:
+//! an HTTP POST to `/api/v1/payments/webhooks/sandbox`, signed with
+//! `Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`
+//! (Stripe's documented scheme), retried by the job queue until it is accepted.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use hmac::{Hmac, Mac};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::{GatewayOrder, NewOrder, PaymentGateway};
+use crate::app::AppState;
+use crate::db::entity::payment_order;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ApiPath;
+use crate::jobs;
+
+pub const NAME: &str = "sandbox";
+pub const SIGNATURE_HEADER: &str = "sandbox-signature";
+
+pub struct SandboxGateway;
+
+#[async_trait::async_trait]
+impl PaymentGateway for SandboxGateway {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    async fn create_order(
+        &self,
+        order: &NewOrder,
+        public_url: &str,
+    ) -> anyhow::Result<GatewayOrder> {
+        let gateway_order_id = format!("sbx_order_{}", order.id.simple());
+        Ok(GatewayOrder {
+            checkout_url: format!("{public_url}/sandbox/checkout/{gateway_order_id}"),
+            gateway_order_id,
+        })
+    }
+}
+
+/// The sandbox's webhook secret: derived from the server key, so every node agrees on it.
+pub fn webhook_secret(app: &AppState) -> String {
+    app.keys.keyed_hash(&["sandbox-webhook-secret"])
+}
+
+fn hmac_hex(secret: &[u8], parts: &[&[u8]]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub fn signature_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let v1 = hmac_hex(
+        secret.as_bytes(),
+        &[timestamp.to_string().as_bytes(), b".", body],
+    );
+    format!("t={timestamp},v1={v1}")
+}
+
+/// Checks a `t=…,v1=…` header: well formed, fresh within `tolerance`, and one `v1` matches.
+pub fn verify_signature(
+    secret: &str,
+    header: Option<&str>,
+    body: &[u8],
+    now: i64,
+    tolerance: i64,
+) -> ApiResult<()> {
+    let header = header.ok_or_else(|| {
+        ApiError::bad_request("signature_missing", "The signature header is missing")
+    })?;
+    let mut timestamp = None;
+    let mut candidates = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => timestamp = v.parse::<i64>().ok(),
+            Some(("v1", v)) => candidates.push(v.to_owned()),
+            _ => {}
+        }
+    }
+    let (Some(t), false) = (timestamp, candidates.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "signature_malformed",
+            "The signature header is not t=…,v1=…",
+        ));
+    };
+    if (now - t).abs() > tolerance {
+        return Err(ApiError::unauthorized(
+            "signature_stale",
+            "The signature timestamp is too old or in the future",
+        ));
+    }
+    let expected = hmac_hex(secret.as_bytes(), &[t.to_string().as_bytes(), b".", body]);
+    if candidates
+        .iter()
+        .any(|c| bool::from(c.as_bytes().ct_eq(expected.as_bytes())))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "signature_mismatch",
+            "The signature does not match",
+        ))
+    }
+}
+
+async fn find_order(app: &AppState, gateway_order_id: &str) -> ApiResult<payment_order::Model> {
+    payment_order::Entity::find()
+        .filter(payment_order::Column::Gateway.eq(NAME))
+        .filter(payment_order::Column::GatewayOrderId.eq(gateway_order_id))
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Checkout"))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The checkout page a client is sent to.
+pub async fn checkout_page(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Html<String>> {
+    let order = find_order(&app, &id).await?;
+    let major = format!("{}.{:02}", order.amount / 100, order.amount % 100);
+    let actions = if order.status == "created" {
+        format!(
+            r#"<form method="post" action="/sandbox/checkout/{id}/pay"><button class="pay">Pay {cur} {major}</button></form>
+<form method="post" action="/sandbox/checkout/{id}/fail"><button class="fail">Fail the payment</button></form>"#,
+            id = escape(&id),
+            cur = escape(&order.currency),
+        )
+    } else {
+        format!(
+            "<p class=\"status\">This payment is <b>{}</b>.</p>",
+            escape(&order.status)
+        )
+    };
+    Ok(Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox checkout</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px system-ui,sans-serif;max-width:420px;margin:60px auto;padding:0 16px;color:#1d2330}}
+.card{{border:1px solid #ddd;border-radius:10px;padding:24px}}button{{width:100%;padding:12px;border:0;border-radius:6px;font-size:16px;margin-top:10px;cursor:pointer}}
+.pay{{background:#2f7d4f;color:#fff}}.fail{{background:#eee}}.ref{{color:#666;font-size:13px}}</style></head>
+<body><div class="card"><h2>Augur sandbox checkout</h2><p>Top-up <b>{ref_}</b></p><p style="font-size:28px">{cur} {major}</p>{actions}
+<p class="ref">No real money moves. The sandbox signs a webhook to the server, as a real gateway would.</p></div></body></html>"#,
+        ref_ = escape(&order.reference),
+        cur = escape(&order.currency),
+    )))
+}
+
+async fn press(app: &AppState, id: &str, succeeded: bool) -> ApiResult<Response> {
+    let order = find_order(app, id).await?;
+    let now = app.clock.now();
+    let event_type = if succeeded {
+        "payment.succeeded"
+    } else {
+        "payment.failed"
+    };
+    let body = json!({
+        "id": format!("evt_{}", Uuid::now_v7().simple()),
+        "type": event_type,
+        "created": now.timestamp(),
+        "data": {
+            "order_id": order.gateway_order_id,
+            "payment_id": format!("pay_{}", Uuid::now_v7().simple()),
+            "amount": order.amount,
+            "currency": order.currency,
+        }
+    })
+    .to_string();
+    // Delivered by the durable queue, with retries, like a gateway's webhook sender.
+    jobs::enqueue(
+        &app.db,
+        now,
+        jobs::DELIVER_WEBHOOK,
+        json!({"url": format!("{}/api/v1/payments/webhooks/sandbox", app.public_url()), "body": body}),
+        now,
+        8,
+    )
+    .await?;
+    app.job_wakeup.notify_one();
+    Ok(Redirect::to(&format!("/sandbox/checkout/{id}")).into_response())
+}
+
+pub async fn pay(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+    press(&app, &id, true).await
+}
+
+pub async fn fail(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    press(&app, &id, false).await
+}
+
+/// The job that posts a sandbox webhook, signed at send time (so retries carry a fresh
+/// timestamp, as real senders do).
+pub async fn deliver(app: &AppState, payload: &serde_json::Value) -> anyhow::Result<()> {
+    let url = payload["url"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("webhook job without url"))?;
+    let body = payload["body"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("webhook job without body"))?;
+    let header = signature_header(
+        &webhook_secret(app),
+        app.clock.now().timestamp(),
+        body.as_bytes(),
+    );
+    let res = app
+        .http
+        .post(url)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, header)
+        .body(body.to_owned())
+        .send()
+        .await?;
+    let status = res.status();
+    anyhow::ensure!(status.is_success(), "webhook answered {status}");
+    Ok(())
+}

@@ -1,0 +1,381 @@
+use augur::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, Resp, TestApp};
+
+both_backends!(
+    topup_through_sandbox_checkout_credits_once,
+    webhook_replayed_three_times_and_out_of_order_credits_once,
+    bad_or_foreign_webhooks_credit_nothing,
+    topup_requests_are_validated_and_private,
+);
+
+async fn start_topup(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
+    let res = app
+        .client
+        .post(format!("{}/api/v1/wallet/topups", app.base))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&json!({"amount": amount}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Posts a webhook signed the way the sandbox gateway signs them.
+async fn deliver(app: &TestApp, event: &Value, signed_at: i64, secret: Option<&str>) -> Resp {
+    let body = event.to_string();
+    let secret = secret
+        .map(str::to_owned)
+        .unwrap_or_else(|| webhook_secret(&app.state));
+    let res = app
+        .client
+        .post(format!("{}/api/v1/payments/webhooks/sandbox", app.base))
+        .header("content-type", "application/json")
+        .header(
+            SIGNATURE_HEADER,
+            signature_header(&secret, signed_at, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn event(id: &str, kind: &str, order: &str, amount: i64) -> Value {
+    json!({"id": id, "type": kind, "created": 0, "data": {"order_id": order, "payment_id": format!("pay_{id}"), "amount": amount, "currency": "INR"}})
+}
+
+fn gateway_order_id(topup: &Value) -> String {
+    topup["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn available(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/wallet", Some(token)).await.expect(200)["available"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn topup_through_sandbox_checkout_credits_once(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (token, _, _) = app.register("payer@example.com").await;
+    let topup = start_topup(&app, &token, "t-1", 50_000).await.expect(201);
+    assert_eq!(topup["status"], "created");
+    assert!(topup["reference"].as_str().unwrap().starts_with("TP"));
+    let checkout = topup["checkout_url"].as_str().unwrap().to_owned();
+    assert!(checkout.starts_with(&app.base), "{checkout}");
+    let page = app
+        .client
+        .get(&checkout)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Pay INR 500.00"), "{page}");
+
+    // The browser presses "Pay": the sandbox queues a signed webhook back to the server.
+    let res = app
+        .client
+        .post(format!("{checkout}/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(
+        available(&app, &token).await,
+        0,
+        "nothing is credited before the webhook arrives"
+    );
+    assert_eq!(augur::jobs::run_pending(&app.state).await.unwrap(), 1);
+    assert_eq!(available(&app, &token).await, 50_000);
+
+    let id = topup["id"].as_str().unwrap();
+    let order = app
+        .get(&format!("/api/v1/wallet/topups/{id}"), Some(&token))
+        .await
+        .expect(200);
+    assert_eq!(order["status"], "paid");
+    let page = app
+        .client
+        .get(&checkout)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<b>paid</b>"), "{page}");
+    // Pressing again after payment sends another (distinct) event: still credited once.
+    app.client
+        .post(format!("{checkout}/pay"))
+        .send()
+        .await
+        .unwrap();
+    augur::jobs::run_pending(&app.state).await.unwrap();
+    assert_eq!(available(&app, &token).await, 50_000);
+
+    let hist = app
+        .get("/api/v1/wallet/transactions", Some(&token))
+        .await
+        .expect(200);
+    assert_eq!(hist["items"].as_array().unwrap().len(), 1);
+    assert_eq!(hist["items"][0]["kind"], "topup");
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
+    let log = app
+        .get("/api/v1/admin/audit-logs?action=wallet.topup", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+    assert_eq!(log["items"][0]["actor_role"], "system");
+}
+
+async fn webhook_replayed_three_times_and_out_of_order_credits_once(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (token, _, _) = app.register("replay@example.com").await;
+    let now = app.state.clock.now().timestamp();
+    let first = start_topup(&app, &token, "o-1", 10_000).await.expect(201);
+    let order = gateway_order_id(&first);
+    let paid = event("evt_a", "payment.succeeded", &order, 10_000);
+    let outcomes: Vec<Value> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(deliver(&app, &paid, now, None).await.expect(200)["outcome"].clone());
+        }
+        v
+    };
+    assert_eq!(
+        outcomes,
+        [json!("credited"), json!("duplicate"), json!("duplicate")]
+    );
+    // Another event id for the same order (a gateway retry with a new id) credits nothing.
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_b", "payment.succeeded", &order, 10_000),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "already_paid"
+    );
+    // A late failure cannot undo a payment.
+    deliver(
+        &app,
+        &event("evt_c", "payment.failed", &order, 10_000),
+        now,
+        None,
+    )
+    .await
+    .expect(200);
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/wallet/topups/{id}"), Some(&token))
+            .await
+            .expect(200)["status"],
+        "paid"
+    );
+    assert_eq!(available(&app, &token).await, 10_000);
+
+    // Out of order: the failure of a first attempt arrives, then the success of a retry.
+    let second = start_topup(&app, &token, "o-2", 2_500).await.expect(201);
+    let order2 = gateway_order_id(&second);
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_d", "payment.failed", &order2, 2_500),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "marked_failed"
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_e", "payment.succeeded", &order2, 2_500),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "credited"
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_d", "payment.failed", &order2, 2_500),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "duplicate"
+    );
+    assert_eq!(available(&app, &token).await, 12_500);
+}
+
+async fn bad_or_foreign_webhooks_credit_nothing(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (token, _, _) = app.register("target@example.com").await;
+    let now = app.state.clock.now().timestamp();
+    let topup = start_topup(&app, &token, "b-1", 5_000).await.expect(201);
+    let order = gateway_order_id(&topup);
+    let paid = event("evt_x", "payment.succeeded", &order, 5_000);
+
+    deliver(&app, &paid, now, Some("not-the-secret"))
+        .await
+        .problem(401, "signature_mismatch");
+    deliver(&app, &paid, now - 301, None)
+        .await
+        .problem(401, "signature_stale");
+    deliver(&app, &paid, now + 301, None)
+        .await
+        .problem(401, "signature_stale");
+    let res = app
+        .client
+        .post(format!("{}/api/v1/payments/webhooks/sandbox", app.base))
+        .header("content-type", "application/json")
+        .body(paid.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "no signature header");
+    let res = app
+        .client
+        .post(format!("{}/api/v1/payments/webhooks/sandbox", app.base))
+        .header(SIGNATURE_HEADER, "t=abc,v9=zz")
+        .body(paid.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "garbled signature header");
+    // A signed body that is tampered with after signing.
+    let body = paid.to_string();
+    let header = signature_header(&webhook_secret(&app.state), now, body.as_bytes());
+    let res = app
+        .client
+        .post(format!("{}/api/v1/payments/webhooks/sandbox", app.base))
+        .header(SIGNATURE_HEADER, header)
+        .body(body.replace("5000", "9000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "tampered body");
+
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_y", "refund.created", &order, 5_000),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "ignored"
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_z", "payment.succeeded", &order, 4_999),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "rejected"
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            &event("evt_w", "payment.succeeded", "sbx_order_nope", 5_000),
+            now,
+            None
+        )
+        .await
+        .expect(200)["outcome"],
+        "rejected"
+    );
+    assert_eq!(available(&app, &token).await, 0, "nothing was credited");
+    // The genuine event still works afterwards.
+    assert_eq!(
+        deliver(&app, &paid, now, None).await.expect(200)["outcome"],
+        "credited"
+    );
+    assert_eq!(available(&app, &token).await, 5_000);
+}
+
+async fn topup_requests_are_validated_and_private(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (token, _, _) = app.register("careful@example.com").await;
+    start_topup(&app, &token, "v-1", 50)
+        .await
+        .problem(422, "validation_failed");
+    start_topup(&app, &token, "v-2", 100_000_000)
+        .await
+        .problem(422, "validation_failed");
+    let first = start_topup(&app, &token, "v-3", 1_000).await.expect(201);
+    let again = start_topup(&app, &token, "v-3", 1_000).await.expect(201);
+    assert_eq!(first, again, "a retried start returns the same order");
+    start_topup(&app, &token, "v-3", 2_000)
+        .await
+        .problem(422, "idempotency_key_reused");
+    let list = app
+        .get("/api/v1/wallet/topups", Some(&token))
+        .await
+        .expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (other, _, _) = app.register("other@example.com").await;
+    let id = first["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/wallet/topups/{id}"), Some(&other))
+        .await
+        .problem(404, "not_found");
+    assert!(
+        app.get("/api/v1/wallet/topups", Some(&other))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let res = app
+        .client
+        .post(format!("{}/api/v1/wallet/topups", app.base))
+        .bearer_auth(&token)
+        .json(&json!({"amount": 1_000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "Idempotency-Key is required");
+}
