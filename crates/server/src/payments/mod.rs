@@ -6,6 +6,7 @@
 //! (`t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`), so the whole flow runs in a browser
 //! without any account anywhere.
 
+pub mod protocol;
 pub mod routes;
 pub mod sandbox;
 

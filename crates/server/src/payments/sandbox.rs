@@ -6,14 +6,11 @@
 
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::{GatewayOrder, NewOrder, PaymentGateway};
+use super::{GatewayOrder, NewOrder, PaymentGateway, protocol};
 use crate::app::AppState;
 use crate::db::entity::payment_order;
 use crate::error::{ApiError, ApiResult};
@@ -48,23 +45,11 @@ pub fn webhook_secret(app: &AppState) -> String {
     app.keys.keyed_hash(&["sandbox-webhook-secret"])
 }
 
-fn hmac_hex(secret: &[u8], parts: &[&[u8]]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    for p in parts {
-        mac.update(p);
-    }
-    hex::encode(mac.finalize().into_bytes())
-}
-
 pub fn signature_header(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let v1 = hmac_hex(
-        secret.as_bytes(),
-        &[timestamp.to_string().as_bytes(), b".", body],
-    );
-    format!("t={timestamp},v1={v1}")
+    protocol::stripe_signature_header(secret, timestamp, body)
 }
 
-/// Checks a `t=…,v1=…` header: well formed, fresh within `tolerance`, and one `v1` matches.
+/// Checks a `t=…,v1=…` header exactly as a Stripe endpoint would (shared code).
 pub fn verify_signature(
     secret: &str,
     header: Option<&str>,
@@ -75,38 +60,24 @@ pub fn verify_signature(
     let header = header.ok_or_else(|| {
         ApiError::bad_request("signature_missing", "The signature header is missing")
     })?;
-    let mut timestamp = None;
-    let mut candidates = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => timestamp = v.parse::<i64>().ok(),
-            Some(("v1", v)) => candidates.push(v.to_owned()),
-            _ => {}
-        }
-    }
-    let (Some(t), false) = (timestamp, candidates.is_empty()) else {
-        return Err(ApiError::bad_request(
-            "signature_malformed",
-            "The signature header is not t=…,v1=…",
-        ));
-    };
-    if (now - t).abs() > tolerance {
-        return Err(ApiError::unauthorized(
-            "signature_stale",
+    protocol::verify_stripe_webhook(&[secret], header, body, now, tolerance)
+        .map(|_| ())
+        .map_err(signature_error)
+}
+
+/// The stable problem for a failed signature check.
+pub fn signature_error(e: protocol::SignatureError) -> ApiError {
+    use protocol::SignatureError as S;
+    match e {
+        S::MissingHeader | S::Malformed => ApiError::bad_request(
+            e.code(),
+            "The signature header is missing or not well formed",
+        ),
+        S::TimestampOutsideTolerance => ApiError::unauthorized(
+            e.code(),
             "The signature timestamp is too old or in the future",
-        ));
-    }
-    let expected = hmac_hex(secret.as_bytes(), &[t.to_string().as_bytes(), b".", body]);
-    if candidates
-        .iter()
-        .any(|c| bool::from(c.as_bytes().ct_eq(expected.as_bytes())))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized(
-            "signature_mismatch",
-            "The signature does not match",
-        ))
+        ),
+        S::Mismatch => ApiError::unauthorized(e.code(), "The signature does not match"),
     }
 }
 
