@@ -376,20 +376,6 @@ pub async fn transfer<C: ConnectionTrait>(
         return Ok(Applied::Replayed(existing));
     }
 
-    // Wallets touched, checked for freezing before any balance moves.
-    let mut wallets: Vec<(Uuid, wallet::Model)> = Vec::new();
-    for r in [&req.debit, &req.credit] {
-        if let Some(user) = r.wallet_user()
-            && !wallets.iter().any(|(u, _)| *u == user)
-        {
-            let w = ensure_wallet(conn, user, currency, now).await?;
-            if w.status != "active" {
-                return Err(LedgerError::WalletFrozen);
-            }
-            wallets.push((user, w));
-        }
-    }
-
     // Lock rows in one global order (by id) so two opposite transfers cannot deadlock.
     let mut moves = [
         (debit_id, -req.amount, req.debit.kind),
@@ -400,44 +386,21 @@ pub async fn transfer<C: ConnectionTrait>(
         move_balance(conn, account, delta, kind, now).await?;
     }
 
-    for (user, w) in wallets {
+    let mut wallet_users: Vec<Uuid> = Vec::new();
+    for r in [&req.debit, &req.credit] {
+        if let Some(user) = r.wallet_user()
+            && !wallet_users.contains(&user)
+        {
+            wallet_users.push(user);
+        }
+    }
+    for user in wallet_users {
         let delta_available = signed(&req, user, AccountKind::ClientAvailable);
         let delta_held = signed(&req, user, AccountKind::ClientHeld);
-        let delta_total = delta_available + delta_held;
-        let mut update = wallet::Entity::update_many()
-            .col_expr(
-                wallet::Column::Available,
-                Expr::col(wallet::Column::Available).add(delta_available),
-            )
-            .col_expr(
-                wallet::Column::Held,
-                Expr::col(wallet::Column::Held).add(delta_held),
-            )
-            .col_expr(
-                wallet::Column::Balance,
-                Expr::col(wallet::Column::Balance).add(delta_total),
-            )
-            .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
-            .filter(wallet::Column::Id.eq(w.id));
-        if delta_total > 0 {
-            update = update.col_expr(
-                wallet::Column::TotalCredited,
-                Expr::col(wallet::Column::TotalCredited).add(delta_total),
-            );
-        } else if delta_total < 0 {
-            update = update.col_expr(
-                wallet::Column::TotalDebited,
-                Expr::col(wallet::Column::TotalDebited).add(-delta_total),
-            );
-        }
-        update.exec(conn).await?;
-        let after = wallet::Entity::find_by_id(w.id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("wallet".into()))?;
+        let after = update_wallet(conn, user, currency, delta_available, delta_held, now).await?;
         wallet_transaction::ActiveModel {
             id: Set(Uuid::now_v7()),
-            wallet_id: Set(w.id),
+            wallet_id: Set(after.id),
             transfer_id: Set(id),
             kind: Set(req.kind.clone()),
             amount: Set(delta_available),
@@ -452,11 +415,70 @@ pub async fn transfer<C: ConnectionTrait>(
         .await?;
     }
 
-    let t = ledger_transfer::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("transfer".into()))?;
-    Ok(Applied::New(t))
+    Ok(Applied::New(ledger_transfer::Model {
+        id,
+        debit_account_id: debit_id,
+        credit_account_id: credit_id,
+        amount: req.amount,
+        currency: currency.as_str().to_owned(),
+        kind: req.kind,
+        reference: req.reference,
+        idempotency_key: req.idempotency_key,
+        hold_id: req.hold_id,
+        created_at: now,
+    }))
+}
+
+/// Moves the wallet summary by the transfer's effect and returns it, in one statement when
+/// the wallet exists and is active. A frozen wallet refuses; a missing one is created.
+async fn update_wallet<C: ConnectionTrait>(
+    conn: &C,
+    user: Uuid,
+    currency: Currency,
+    delta_available: i64,
+    delta_held: i64,
+    now: DateTime<Utc>,
+) -> Result<wallet::Model, LedgerError> {
+    let delta_total = delta_available + delta_held;
+    for _ in 0..2 {
+        let mut update = wallet::Entity::update_many()
+            .col_expr(
+                wallet::Column::Available,
+                Expr::col(wallet::Column::Available).add(delta_available),
+            )
+            .col_expr(
+                wallet::Column::Held,
+                Expr::col(wallet::Column::Held).add(delta_held),
+            )
+            .col_expr(
+                wallet::Column::Balance,
+                Expr::col(wallet::Column::Balance).add(delta_total),
+            )
+            .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
+            .filter(wallet::Column::UserId.eq(user))
+            .filter(wallet::Column::Currency.eq(currency.as_str()))
+            .filter(wallet::Column::Status.eq("active"));
+        if delta_total > 0 {
+            update = update.col_expr(
+                wallet::Column::TotalCredited,
+                Expr::col(wallet::Column::TotalCredited).add(delta_total),
+            );
+        } else if delta_total < 0 {
+            update = update.col_expr(
+                wallet::Column::TotalDebited,
+                Expr::col(wallet::Column::TotalDebited).add(-delta_total),
+            );
+        }
+        if let Some(w) = update.exec_with_returning(conn).await?.into_iter().next() {
+            return Ok(w);
+        }
+        // Not updated: either frozen or not created yet.
+        let w = ensure_wallet(conn, user, currency, now).await?;
+        if w.status != "active" {
+            return Err(LedgerError::WalletFrozen);
+        }
+    }
+    Err(LedgerError::Db(DbErr::RecordNotFound("wallet".into())))
 }
 
 /// How much this transfer changes `user`'s account of `kind`.
