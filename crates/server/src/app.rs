@@ -89,6 +89,11 @@ impl AppState {
             },
         };
         let sandbox = Arc::new(SandboxSms::default());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .context("building the HTTP client")?;
+        let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
         let public_url = match &config.public_url {
             Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
             None => std::sync::OnceLock::new(),
@@ -104,11 +109,8 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             job_wakeup: Arc::new(Notify::new()),
             node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .context("building the HTTP client")?,
-            gateway: Arc::new(crate::payments::sandbox::SandboxGateway),
+            http,
+            gateway,
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })

@@ -56,8 +56,18 @@ pub struct Config {
     /// How clients and gateways reach this server, e.g. `https://api.example.com`; used in
     /// checkout links and webhook URLs. Default: `http://<bound address>`.
     pub public_url: Option<String>,
-    /// Payment gateway for top-ups: `sandbox` (built in; a checkout page served here).
+    /// Payment gateway for top-ups: `sandbox` (built in; a checkout page served here),
+    /// `razorpay` or `stripe`.
     pub payment_gateway: String,
+    pub razorpay_key_id: Option<String>,
+    pub razorpay_key_secret: Option<SecretString>,
+    /// Comma-separated: during a rotation both the new and the old secret are accepted.
+    pub razorpay_webhook_secrets: Option<SecretString>,
+    pub razorpay_base_url: String,
+    pub stripe_secret_key: Option<SecretString>,
+    /// Comma-separated `whsec_…` endpoint secrets (several during a rotation).
+    pub stripe_webhook_secrets: Option<SecretString>,
+    pub stripe_base_url: String,
     /// Seconds a webhook signature timestamp may differ from our clock.
     pub webhook_tolerance_secs: i64,
 }
@@ -92,6 +102,13 @@ impl Default for Config {
             request_timeout_secs: 30,
             public_url: None,
             payment_gateway: "sandbox".to_owned(),
+            razorpay_key_id: None,
+            razorpay_key_secret: None,
+            razorpay_webhook_secrets: None,
+            razorpay_base_url: "https://api.razorpay.com".to_owned(),
+            stripe_secret_key: None,
+            stripe_webhook_secrets: None,
+            stripe_base_url: "https://api.stripe.com".to_owned(),
             webhook_tolerance_secs: 300,
         }
     }
@@ -143,4 +160,17 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// Splits a comma-separated secret list (rotation) into its parts.
+pub fn secret_list(s: &Option<SecretString>) -> Vec<String> {
+    s.as_ref()
+        .map(|v| {
+            v.expose_secret()
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -7,8 +7,10 @@
 //! without any account anywhere.
 
 pub mod protocol;
+pub mod razorpay;
 pub mod routes;
 pub mod sandbox;
+pub mod stripe;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -32,10 +34,14 @@ pub struct NewOrder {
     pub currency: Currency,
 }
 
-/// What the gateway answers: its own order id and where the client pays.
+/// What the gateway answers: its own order id and how the client pays.
 pub struct GatewayOrder {
     pub gateway_order_id: String,
+    /// A page to send the client to (sandbox, Razorpay); empty when the client pays with
+    /// the gateway's SDK instead (Stripe).
     pub checkout_url: String,
+    /// Stripe's PaymentIntent client secret for Stripe.js / mobile SDKs; never stored.
+    pub client_secret: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -46,6 +52,24 @@ pub trait PaymentGateway: Send + Sync + 'static {
         order: &NewOrder,
         public_url: &str,
     ) -> anyhow::Result<GatewayOrder>;
+}
+
+/// The gateway `payment_gateway` names, with its credentials from the config.
+pub fn gateway_from_config(
+    cfg: &crate::config::Config,
+    http: reqwest::Client,
+) -> anyhow::Result<std::sync::Arc<dyn PaymentGateway>> {
+    Ok(match cfg.payment_gateway.as_str() {
+        "razorpay" => std::sync::Arc::new(
+            razorpay::RazorpayGateway::from_config(cfg, http)
+                .ok_or_else(|| anyhow::anyhow!("Razorpay credentials are missing"))?,
+        ),
+        "stripe" => std::sync::Arc::new(
+            stripe::StripeGateway::from_config(cfg, http)
+                .ok_or_else(|| anyhow::anyhow!("Stripe credentials are missing"))?,
+        ),
+        _ => std::sync::Arc::new(sandbox::SandboxGateway),
+    })
 }
 
 /// A short, non-sequential human reference: prefix + 10 Crockford base-32 characters.

@@ -36,6 +36,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_topup, list_topups))
         .routes(routes!(get_topup))
         .routes(routes!(sandbox_webhook))
+        .routes(routes!(razorpay_webhook))
+        .routes(routes!(stripe_webhook))
+        .route("/checkout/razorpay/{id}", get(razorpay_checkout))
+        .route("/checkout/razorpay/{id}/return", post(razorpay_return))
         .route("/sandbox/checkout/{id}", get(sandbox::checkout_page))
         .route("/sandbox/checkout/{id}/pay", post(sandbox::pay))
         .route("/sandbox/checkout/{id}/fail", post(sandbox::fail))
@@ -60,8 +64,13 @@ pub struct TopupView {
     pub gateway: String,
     /// `created`, `paid` or `failed`.
     pub status: String,
-    /// Where the client pays.
+    /// Where the client pays (sandbox and Razorpay); empty for Stripe.
     pub checkout_url: String,
+    /// The gateway's order (Razorpay `order_…`) or PaymentIntent (`pi_…`) id, for SDKs.
+    pub gateway_order_id: String,
+    /// Stripe only, and only in the answer that created the top-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -76,6 +85,8 @@ impl From<payment_order::Model> for TopupView {
             gateway: o.gateway,
             status: o.status,
             checkout_url: o.checkout_url,
+            gateway_order_id: o.gateway_order_id,
+            client_secret: None,
             created_at: o.created_at,
             paid_at: o.paid_at,
         }
@@ -140,10 +151,10 @@ async fn create_topup(
         amount: Set(order.amount),
         currency: Set(currency.as_str().to_owned()),
         gateway: Set(app.gateway.name().to_owned()),
-        gateway_order_id: Set(gateway_order.gateway_order_id),
+        gateway_order_id: Set(gateway_order.gateway_order_id.clone()),
         gateway_payment_id: Set(None),
         status: Set("created".into()),
-        checkout_url: Set(gateway_order.checkout_url),
+        checkout_url: Set(gateway_order.checkout_url.clone()),
         credit_transfer_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -151,15 +162,10 @@ async fn create_topup(
     }
     .insert(&txn)
     .await?;
+    let mut view = TopupView::from(row);
+    view.client_secret = gateway_order.client_secret;
     let res = key
-        .save(
-            &txn,
-            auth.id,
-            &fp,
-            StatusCode::CREATED,
-            &TopupView::from(row),
-            now,
-        )
+        .save(&txn, auth.id, &fp, StatusCode::CREATED, &view, now)
         .await?;
     txn.commit().await?;
     Ok(res)
@@ -290,4 +296,157 @@ async fn sandbox_webhook(
         received: true,
         outcome,
     }))
+}
+
+async fn apply(app: &AppState, event: PaymentEvent) -> ApiResult<ApiJson<WebhookAck>> {
+    let txn = crate::db::begin_write(&app.db).await?;
+    let outcome = apply_event(&txn, &event, app.clock.now()).await?;
+    txn.commit().await?;
+    Ok(ApiJson(WebhookAck {
+        received: true,
+        outcome,
+    }))
+}
+
+fn not_configured(gateway: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "gateway_not_configured",
+        format!("The {gateway} gateway is not configured"),
+    )
+}
+
+/// Razorpay's webhook (`X-Razorpay-Signature` over the raw body; deduplicated by
+/// `X-Razorpay-Event-Id`). Acts on `payment.captured`, `order.paid` and `payment.failed`.
+#[utoipa::path(post, path = "/api/v1/payments/webhooks/razorpay", tag = "payments",
+    params(("X-Razorpay-Signature" = String, Header), ("X-Razorpay-Event-Id" = String, Header)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = WebhookAck), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn razorpay_webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<ApiJson<WebhookAck>> {
+    let secrets = crate::config::secret_list(&app.config.razorpay_webhook_secrets);
+    if secrets.is_empty() {
+        return Err(not_configured("Razorpay"));
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let event = super::razorpay::parse_webhook(
+        &secrets,
+        header("x-razorpay-signature"),
+        header("x-razorpay-event-id"),
+        &body,
+    )?;
+    apply(&app, event).await
+}
+
+/// Stripe's webhook (`Stripe-Signature`, 300 s tolerance, rotated secrets accepted).
+/// Acts on `payment_intent.succeeded` and `payment_intent.payment_failed`.
+#[utoipa::path(post, path = "/api/v1/payments/webhooks/stripe", tag = "payments",
+    params(("Stripe-Signature" = String, Header)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = WebhookAck), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn stripe_webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<ApiJson<WebhookAck>> {
+    let secrets = crate::config::secret_list(&app.config.stripe_webhook_secrets);
+    if secrets.is_empty() {
+        return Err(not_configured("Stripe"));
+    }
+    let event = super::stripe::parse_webhook(
+        &secrets,
+        headers
+            .get("stripe-signature")
+            .and_then(|v| v.to_str().ok()),
+        &body,
+        app.clock.now().timestamp(),
+        app.config.webhook_tolerance_secs,
+    )?;
+    apply(&app, event).await
+}
+
+async fn razorpay_order(app: &AppState, id: &str) -> ApiResult<payment_order::Model> {
+    payment_order::Entity::find()
+        .filter(payment_order::Column::Gateway.eq(super::razorpay::NAME))
+        .filter(payment_order::Column::GatewayOrderId.eq(id))
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Checkout"))
+}
+
+async fn razorpay_checkout(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::response::Html<String>> {
+    let key_id = app
+        .config
+        .razorpay_key_id
+        .clone()
+        .ok_or_else(|| not_configured("Razorpay"))?;
+    let order = razorpay_order(&app, &id).await?;
+    Ok(axum::response::Html(super::razorpay::checkout_page(
+        &key_id, &order,
+    )))
+}
+
+#[derive(Deserialize)]
+struct RazorpayReturn {
+    razorpay_payment_id: String,
+    razorpay_order_id: String,
+    razorpay_signature: String,
+}
+
+/// Razorpay Checkout posts here after payment. The checkout signature (HMAC-SHA256 of
+/// `order_id|payment_id` with the key secret) proves the payment; the credit shares the
+/// webhook's key, so whichever arrives first credits and the other changes nothing.
+async fn razorpay_return(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    axum::extract::Form(form): axum::extract::Form<RazorpayReturn>,
+) -> ApiResult<axum::response::Html<String>> {
+    use secrecy::ExposeSecret;
+    let secret = app
+        .config
+        .razorpay_key_secret
+        .as_ref()
+        .ok_or_else(|| not_configured("Razorpay"))?;
+    if form.razorpay_order_id != id {
+        return Err(ApiError::bad_request(
+            "order_mismatch",
+            "The payment is for another order",
+        ));
+    }
+    super::protocol::verify_razorpay_checkout(
+        secret.expose_secret().as_bytes(),
+        &form.razorpay_order_id,
+        &form.razorpay_payment_id,
+        &form.razorpay_signature,
+    )
+    .map_err(super::sandbox::signature_error)?;
+    let order = razorpay_order(&app, &id).await?;
+    let event = PaymentEvent {
+        gateway: super::razorpay::NAME,
+        event_id: format!("checkout:{}", form.razorpay_payment_id),
+        event_type: "checkout.returned".into(),
+        kind: PaymentEventKind::Succeeded {
+            gateway_order_id: id.clone(),
+            payment_id: form.razorpay_payment_id.clone(),
+            amount: order.amount,
+            currency: order.currency.clone(),
+        },
+        raw: serde_json::json!({"order_id": id, "payment_id": form.razorpay_payment_id})
+            .to_string(),
+    };
+    let ack = apply(&app, event).await?;
+    Ok(axum::response::Html(format!(
+        "<!doctype html><p>Payment received ({}). You can close this page.</p>",
+        match ack.0.outcome {
+            PaymentOutcome::Credited | PaymentOutcome::AlreadyPaid | PaymentOutcome::Duplicate =>
+                "credited",
+            _ => "not credited",
+        }
+    )))
 }

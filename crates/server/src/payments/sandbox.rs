@@ -36,6 +36,7 @@ impl PaymentGateway for SandboxGateway {
         Ok(GatewayOrder {
             checkout_url: format!("{public_url}/sandbox/checkout/{gateway_order_id}"),
             gateway_order_id,
+            client_secret: None,
         })
     }
 }

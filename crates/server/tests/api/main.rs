@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod conventions;
 mod discovery;
+mod gateways;
 mod jobs;
 mod otp;
 mod profiles;

@@ -1,0 +1,161 @@
+//! Razorpay adapter: Orders API (`POST /v1/orders`, HTTP basic auth with key id and
+//! secret), the checkout signature a client returns after paying, and webhooks signed with
+//! `X-Razorpay-Signature` and identified by `X-Razorpay-Event-Id`.
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use super::protocol::{self, RazorpayEventKind, RazorpayWebhook};
+use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway};
+use crate::config::Config;
+use crate::error::ApiError;
+
+pub const NAME: &str = "razorpay";
+
+pub struct RazorpayGateway {
+    pub http: reqwest::Client,
+    pub base_url: String,
+    pub key_id: String,
+    pub key_secret: String,
+}
+
+impl RazorpayGateway {
+    pub fn from_config(cfg: &Config, http: reqwest::Client) -> Option<Self> {
+        Some(Self {
+            http,
+            base_url: cfg.razorpay_base_url.trim_end_matches('/').to_owned(),
+            key_id: cfg.razorpay_key_id.clone()?,
+            key_secret: cfg.razorpay_key_secret.as_ref()?.expose_secret().to_owned(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for RazorpayGateway {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn create_order(
+        &self,
+        order: &NewOrder,
+        public_url: &str,
+    ) -> anyhow::Result<GatewayOrder> {
+        let order_id = order.id.to_string();
+        let body = protocol::razorpay_order_request(
+            order.amount,
+            order.currency.as_str(),
+            &order.reference,
+            &[("augur_order_id", &order_id)],
+        )
+        .map_err(|e| anyhow::anyhow!("razorpay order request: {e}"))?;
+        let res = self
+            .http
+            .post(format!("{}/v1/orders", self.base_url))
+            .basic_auth(&self.key_id, Some(&self.key_secret))
+            .json(&body)
+            .send()
+            .await
+            .context("calling Razorpay Orders API")?;
+        let status = res.status();
+        let bytes = res.bytes().await.context("reading Razorpay response")?;
+        anyhow::ensure!(
+            status.is_success(),
+            "Razorpay answered {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let created = protocol::parse_razorpay_order(&bytes)
+            .map_err(|e| anyhow::anyhow!("Razorpay order response: {e}"))?;
+        anyhow::ensure!(
+            created.amount == order.amount,
+            "Razorpay created an order for another amount"
+        );
+        Ok(GatewayOrder {
+            // Clients open Razorpay Checkout with this order id and our key id; this page
+            // hands both to their SDK.
+            checkout_url: format!("{public_url}/checkout/razorpay/{}", created.id),
+            gateway_order_id: created.id,
+            client_secret: None,
+        })
+    }
+}
+
+/// Verifies a Razorpay webhook and reduces it to a payment event.
+pub fn parse_webhook(
+    secrets: &[String],
+    signature: Option<&str>,
+    event_id: Option<&str>,
+    body: &[u8],
+) -> Result<PaymentEvent, ApiError> {
+    let signature = signature.ok_or_else(|| {
+        ApiError::bad_request("signature_missing", "X-Razorpay-Signature is missing")
+    })?;
+    let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_bytes()).collect();
+    protocol::verify_razorpay_webhook_any(&keys, body, signature)
+        .map_err(super::sandbox::signature_error)?;
+    let event_id = event_id
+        .filter(|e| !e.is_empty() && e.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::bad_request("event_id_missing", "X-Razorpay-Event-Id is missing")
+        })?;
+    let parsed = protocol::parse_razorpay_webhook(body)
+        .map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
+    let (event_type, kind) = match parsed {
+        RazorpayWebhook::Event(ev) => {
+            let event_type = ev.kind.as_str().to_owned();
+            let order_id = ev.order_id.clone().unwrap_or_default();
+            let kind = match ev.kind {
+                RazorpayEventKind::PaymentCaptured | RazorpayEventKind::OrderPaid => {
+                    PaymentEventKind::Succeeded {
+                        gateway_order_id: order_id,
+                        payment_id: ev.payment_id,
+                        amount: ev.amount,
+                        currency: ev.currency,
+                    }
+                }
+                RazorpayEventKind::PaymentFailed => PaymentEventKind::Failed {
+                    gateway_order_id: order_id,
+                },
+            };
+            (event_type, kind)
+        }
+        RazorpayWebhook::Unrecognized { event } => (event, PaymentEventKind::Other),
+    };
+    Ok(PaymentEvent {
+        gateway: NAME,
+        event_id: event_id.to_owned(),
+        event_type,
+        kind,
+        raw: String::from_utf8_lossy(body).into_owned(),
+    })
+}
+
+/// The checkout page: hands the order to Razorpay Checkout, which posts the result back to
+/// `/checkout/razorpay/{order}/return` (Razorpay's documented `callback_url` flow).
+pub fn checkout_page(key_id: &str, order: &crate::db::entity::payment_order::Model) -> String {
+    let major = format!("{}.{:02}", order.amount / 100, order.amount % 100);
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pay with Razorpay</title>
+<script src="https://checkout.razorpay.com/v1/checkout.js"></script></head>
+<body style="font:16px system-ui;max-width:420px;margin:60px auto">
+<h2>Top-up {reference}</h2><p>{currency} {major}</p><button id="pay">Pay</button>
+<script>
+document.getElementById("pay").onclick = function () {{
+  new Razorpay({{ key: "{key}", order_id: "{order}", amount: {amount}, currency: "{currency}",
+    name: "Augur", description: "Wallet top-up {reference}",
+    callback_url: "/checkout/razorpay/{order}/return" }}).open();
+}};
+</script></body></html>"#,
+        key = esc(key_id),
+        order = esc(&order.gateway_order_id),
+        amount = order.amount,
+        currency = esc(&order.currency),
+        reference = esc(&order.reference),
+    )
+}
