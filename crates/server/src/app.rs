@@ -35,7 +35,7 @@ use crate::http::REQUEST_ID;
 use crate::metrics::Metrics;
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::sms::{SandboxSms, SmsProvider};
-use crate::{accounts, admin, auth, db, demo, jobs, payments, practitioners, wallet};
+use crate::{accounts, admin, auth, db, demo, jobs, payments, practitioners, promos, wallet};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -197,6 +197,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes::router())
         .merge(wallet::routes::router())
         .merge(payments::routes::router())
+        .merge(promos::routes::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

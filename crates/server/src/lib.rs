@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod payments;
 pub mod practitioners;
+pub mod promos;
 pub mod ratelimit;
 pub mod sms;
 pub mod telemetry;

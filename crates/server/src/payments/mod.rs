@@ -265,7 +265,9 @@ async fn credit_order<C: ConnectionTrait>(
         ),
         other => other.into(),
     })?;
+    let bonus = topup_bonus(conn, &order, cur, now).await?;
     payment_order::Entity::update_many()
+        .col_expr(payment_order::Column::Discount, Expr::value(bonus))
         .col_expr(payment_order::Column::Status, Expr::value("paid"))
         .col_expr(
             payment_order::Column::GatewayPaymentId,
@@ -288,10 +290,64 @@ async fn credit_order<C: ConnectionTrait>(
             target_type: "payment_order",
             target_id: order.id.to_string(),
             before: Some(json!({"status": order.status})),
-            after: Some(json!({"status": "paid", "amount": order.amount, "currency": order.currency, "gateway": gateway, "payment_id": payment_id, "transfer_id": applied.transfer().id})),
+            after: Some(json!({"status": "paid", "amount": order.amount, "bonus": bonus, "currency": order.currency, "gateway": gateway, "payment_id": payment_id, "transfer_id": applied.transfer().id})),
         },
         now,
     )
     .await?;
     Ok(PaymentOutcome::Credited)
+}
+
+/// Redeems the order's promo code, now that it is paid, and credits its discount from the
+/// promotions budget. If the code ran out between quote and payment, the client still gets
+/// what they paid for, and nothing more.
+async fn topup_bonus<C: ConnectionTrait>(
+    conn: &C,
+    order: &payment_order::Model,
+    currency: Currency,
+    now: DateTime<Utc>,
+) -> Result<i64, ApiError> {
+    let (Some(promo), true) = (order.promo_code_id, order.discount > 0) else {
+        return Ok(0);
+    };
+    let price = order.amount + order.discount;
+    let reference = format!("topup:{}", order.id);
+    let redeemed = crate::promos::redeem(
+        conn,
+        &crate::promos::Redemption {
+            promo_id: promo,
+            user: order.user_id,
+            context: crate::promos::rules::Context::Topup,
+            reference: &reference,
+            price,
+            currency: currency.as_str(),
+        },
+        now,
+    )
+    .await?;
+    let bonus = match redeemed {
+        Ok(d) => d.min(order.discount),
+        Err(refusal) => {
+            tracing::warn!(order = %order.id, ?refusal, "promo no longer applies at payment; no bonus");
+            return Ok(0);
+        }
+    };
+    if bonus > 0 {
+        ledger::transfer(
+            conn,
+            TransferRequest {
+                debit: AccountRef::platform(ledger::AccountKind::PromotionsExpense, currency),
+                credit: AccountRef::wallet(order.user_id, currency),
+                amount: bonus,
+                kind: "promo".into(),
+                reference: format!("topup:{}", order.reference),
+                idempotency_key: format!("topup-promo:{}", order.id),
+                hold_id: None,
+                description: format!("Promo on top-up {}", order.reference),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(bonus)
 }

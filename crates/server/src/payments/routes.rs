@@ -52,6 +52,8 @@ pub struct TopupRequest {
     pub amount: i64,
     /// Default `INR`.
     pub currency: Option<String>,
+    /// A promo code: the client pays less, the wallet still receives `amount`.
+    pub promo_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,7 +61,10 @@ pub struct TopupView {
     pub id: Uuid,
     /// Human reference, e.g. `TP7Q2M9XK4AB`.
     pub reference: String,
+    /// What the client pays at the gateway.
     pub amount: i64,
+    /// Added by the promo code on payment; the wallet receives `amount + discount`.
+    pub discount: i64,
     pub currency: String,
     pub gateway: String,
     /// `created`, `paid` or `failed`.
@@ -81,6 +86,7 @@ impl From<payment_order::Model> for TopupView {
             id: o.id,
             reference: o.reference,
             amount: o.amount,
+            discount: o.discount,
             currency: o.currency,
             gateway: o.gateway,
             status: o.status,
@@ -125,10 +131,39 @@ async fn create_topup(
     c.finish()?;
     let currency = currency.unwrap_or(Currency::INR);
     let now = app.clock.now();
+    let quote = crate::promos::quote(
+        &app.db,
+        auth.id,
+        body.promo_code.as_deref(),
+        body.amount,
+        currency.as_str(),
+        crate::promos::rules::Context::Topup,
+        now,
+    )
+    .await?;
+    if let Some(refusal) = quote.refusal {
+        let mut e = ApiError::field(
+            "promo_code",
+            "promo_refused",
+            format!(
+                "The code does not apply: {}",
+                serde_json::to_value(refusal).unwrap_or_default()
+            ),
+        );
+        e.code = "promo_refused";
+        return Err(e);
+    }
+    if quote.final_amount < MIN_TOPUP {
+        return Err(ApiError::field(
+            "promo_code",
+            "promo_refused",
+            "The code leaves less than the smallest payment",
+        ));
+    }
     let order = NewOrder {
         id: Uuid::now_v7(),
         reference: human_reference("TP"),
-        amount: body.amount,
+        amount: quote.final_amount,
         currency,
     };
     let gateway_order = app
@@ -156,6 +191,8 @@ async fn create_topup(
         status: Set("created".into()),
         checkout_url: Set(gateway_order.checkout_url.clone()),
         credit_transfer_id: Set(None),
+        promo_code_id: Set(quote.promo_id),
+        discount: Set(quote.discount),
         created_at: Set(now),
         updated_at: Set(now),
         paid_at: Set(None),

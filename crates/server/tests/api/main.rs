@@ -11,5 +11,6 @@ mod gateways;
 mod jobs;
 mod otp;
 mod profiles;
+mod promos;
 mod topups;
 mod wallet;

@@ -15,6 +15,8 @@ pub mod payment_order;
 pub mod practitioner;
 pub mod practitioner_language;
 pub mod practitioner_specialization;
+pub mod promo_code;
+pub mod promo_redemption;
 pub mod refresh_token;
 pub mod user;
 pub mod wallet;

@@ -19,6 +19,9 @@ pub struct Model {
     pub status: String,
     pub checkout_url: String,
     pub credit_transfer_id: Option<Uuid>,
+    pub promo_code_id: Option<Uuid>,
+    /// Added to the wallet from the promotions budget on payment.
+    pub discount: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
