@@ -197,6 +197,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes::router())
         .merge(wallet::routes::router())
         .merge(payments::routes::router())
+        .merge(payments::packages::router())
         .merge(promos::routes::router())
 }
 

@@ -638,6 +638,9 @@ impl MigrationTrait for Payments {
                 // `amount + discount`, the platform's promotions budget pays the difference.
                 .col(uuid_null("promo_code_id"))
                 .col(big_integer("discount"))
+                // A credit package's bonus, credited with the payment.
+                .col(uuid_null("package_id"))
+                .col(big_integer("package_bonus"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
                 .col(ts_null("paid_at"))
@@ -677,6 +680,25 @@ impl MigrationTrait for Payments {
 
         m.create_table(
             Table::create()
+                .table("credit_packages")
+                .col(pk_uuid("id"))
+                .col(string("name"))
+                .col(text("description"))
+                // What the client pays…
+                .col(big_integer("price"))
+                // …and what the wallet receives (price + bonus).
+                .col(big_integer("credit"))
+                .col(string_len("currency", 3))
+                .col(boolean("active"))
+                .col(integer("sort_order"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
                 .table("webhook_events")
                 .col(pk_uuid("id"))
                 .col(string("gateway"))
@@ -701,7 +723,7 @@ impl MigrationTrait for Payments {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["webhook_events", "payment_orders"] {
+        for t in ["webhook_events", "credit_packages", "payment_orders"] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! (`t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`), so the whole flow runs in a browser
 //! without any account anywhere.
 
+pub mod packages;
 pub mod protocol;
 pub mod razorpay;
 pub mod routes;
@@ -266,6 +267,23 @@ async fn credit_order<C: ConnectionTrait>(
         other => other.into(),
     })?;
     let bonus = topup_bonus(conn, &order, cur, now).await?;
+    if order.package_bonus > 0 {
+        ledger::transfer(
+            conn,
+            TransferRequest {
+                debit: AccountRef::platform(ledger::AccountKind::PromotionsExpense, cur),
+                credit: AccountRef::wallet(order.user_id, cur),
+                amount: order.package_bonus,
+                kind: "package_bonus".into(),
+                reference: format!("topup:{}", order.reference),
+                idempotency_key: format!("topup-package:{}", order.id),
+                hold_id: None,
+                description: format!("Package bonus on top-up {}", order.reference),
+            },
+            now,
+        )
+        .await?;
+    }
     payment_order::Entity::update_many()
         .col_expr(payment_order::Column::Discount, Expr::value(bonus))
         .col_expr(payment_order::Column::Status, Expr::value("paid"))
@@ -310,6 +328,7 @@ async fn topup_bonus<C: ConnectionTrait>(
     let (Some(promo), true) = (order.promo_code_id, order.discount > 0) else {
         return Ok(0);
     };
+    // The price the code was quoted on: what the client pays plus the code's discount.
     let price = order.amount + order.discount;
     let reference = format!("topup:{}", order.id);
     let redeemed = crate::promos::redeem(

@@ -48,8 +48,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopupRequest {
-    /// Minor units (paise for INR), 100 … 10,000,000.
-    pub amount: i64,
+    /// Minor units (paise for INR), 100 … 10,000,000. Omit when buying a package.
+    pub amount: Option<i64>,
+    /// Buy this credit package (its price, plus its bonus credit).
+    pub package_id: Option<Uuid>,
     /// Default `INR`.
     pub currency: Option<String>,
     /// A promo code: the client pays less, the wallet still receives `amount`.
@@ -63,8 +65,11 @@ pub struct TopupView {
     pub reference: String,
     /// What the client pays at the gateway.
     pub amount: i64,
-    /// Added by the promo code on payment; the wallet receives `amount + discount`.
+    /// Added by the promo code on payment.
     pub discount: i64,
+    /// Added by the credit package on payment; the wallet receives
+    /// `amount + discount + package_bonus`.
+    pub package_bonus: i64,
     pub currency: String,
     pub gateway: String,
     /// `created`, `paid` or `failed`.
@@ -87,6 +92,7 @@ impl From<payment_order::Model> for TopupView {
             reference: o.reference,
             amount: o.amount,
             discount: o.discount,
+            package_bonus: o.package_bonus,
             currency: o.currency,
             gateway: o.gateway,
             status: o.status,
@@ -116,8 +122,37 @@ async fn create_topup(
     if let Some(replayed) = key.replay(&app.db, auth.id, &fp).await? {
         return Ok(replayed);
     }
+    let package = match body.package_id {
+        Some(id) => Some(
+            crate::db::entity::credit_package::Entity::find_by_id(id)
+                .one(&app.db)
+                .await?
+                .filter(|p| p.active)
+                .ok_or_else(|| {
+                    ApiError::field("package_id", "unknown_package", "is not a package on sale")
+                })?,
+        ),
+        None => None,
+    };
     let mut c = Check::new();
-    c.range("amount", body.amount, MIN_TOPUP, MAX_TOPUP);
+    let amount = match (&package, body.amount) {
+        (Some(p), None) => p.price,
+        (Some(p), Some(a)) => {
+            c.ensure(
+                a == p.price,
+                "amount",
+                "amount_mismatch",
+                "must be omitted or equal the package price",
+            );
+            a
+        }
+        (None, Some(a)) => a,
+        (None, None) => {
+            c.fail("amount", "required", "give an amount or a package_id");
+            MIN_TOPUP
+        }
+    };
+    c.range("amount", amount, MIN_TOPUP, MAX_TOPUP);
     let currency = match body.currency.as_deref() {
         None => Some(Currency::INR),
         Some(code) => match Currency::parse(code) {
@@ -130,12 +165,22 @@ async fn create_topup(
     };
     c.finish()?;
     let currency = currency.unwrap_or(Currency::INR);
+    if package
+        .as_ref()
+        .is_some_and(|p| p.currency != currency.as_str())
+    {
+        return Err(ApiError::field(
+            "currency",
+            "invalid_currency",
+            "differs from the package's currency",
+        ));
+    }
     let now = app.clock.now();
     let quote = crate::promos::quote(
         &app.db,
         auth.id,
         body.promo_code.as_deref(),
-        body.amount,
+        amount,
         currency.as_str(),
         crate::promos::rules::Context::Topup,
         now,
@@ -193,6 +238,8 @@ async fn create_topup(
         credit_transfer_id: Set(None),
         promo_code_id: Set(quote.promo_id),
         discount: Set(quote.discount),
+        package_id: Set(package.as_ref().map(|p| p.id)),
+        package_bonus: Set(package.as_ref().map_or(0, |p| p.credit - p.price)),
         created_at: Set(now),
         updated_at: Set(now),
         paid_at: Set(None),

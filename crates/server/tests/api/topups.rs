@@ -9,6 +9,7 @@ both_backends!(
     webhook_replayed_three_times_and_out_of_order_credits_once,
     bad_or_foreign_webhooks_credit_nothing,
     topup_requests_are_validated_and_private,
+    credit_package_pays_price_and_credits_bonus,
 );
 
 async fn start_topup(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
@@ -378,4 +379,114 @@ async fn topup_requests_are_validated_and_private(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 400, "Idempotency-Key is required");
+}
+
+async fn credit_package_pays_price_and_credits_bonus(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (token, _, _) = app.register("bundle@example.com").await;
+    let pkg = app
+        .post(
+            "/api/v1/admin/credit-packages",
+            Some(&admin),
+            json!({"name": "Saver 500", "price": 50_000, "credit": 55_000}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(pkg["bonus"], 5_000);
+    app.post(
+        "/api/v1/admin/credit-packages",
+        Some(&admin),
+        json!({"name": "Bad", "price": 50_000, "credit": 10}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.post(
+        "/api/v1/admin/credit-packages",
+        Some(&token),
+        json!({"name": "x", "price": 100, "credit": 100}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let on_sale = app.get("/api/v1/wallet/packages", None).await.expect(200);
+    assert_eq!(on_sale.as_array().unwrap().len(), 1);
+
+    let pid = pkg["id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/wallet/topups", app.base))
+        .bearer_auth(&token)
+        .header("idempotency-key", "pkg-1")
+        .json(&json!({"package_id": pid}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let order: Value = res.json().await.unwrap();
+    assert_eq!(
+        (order["amount"].as_i64(), order["package_bonus"].as_i64()),
+        (Some(50_000), Some(5_000))
+    );
+    let now = app.state.clock.now().timestamp();
+    let paid = event(
+        "evt_pkg",
+        "payment.succeeded",
+        &gateway_order_id(&order),
+        50_000,
+    );
+    assert_eq!(
+        deliver(&app, &paid, now, None).await.expect(200)["outcome"],
+        "credited"
+    );
+    assert_eq!(
+        deliver(&app, &paid, now, None).await.expect(200)["outcome"],
+        "duplicate"
+    );
+    assert_eq!(
+        available(&app, &token).await,
+        55_000,
+        "price plus bonus, once"
+    );
+
+    // A package off sale cannot be bought; an amount that disagrees with it is refused.
+    let res = app
+        .client
+        .post(format!("{}/api/v1/wallet/topups", app.base))
+        .bearer_auth(&token)
+        .header("idempotency-key", "pkg-2")
+        .json(&json!({"package_id": pid, "amount": 1_000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    app.post(
+        &format!("/api/v1/admin/credit-packages/{pid}/deactivate"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert!(
+        app.get("/api/v1/wallet/packages", None)
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let res = app
+        .client
+        .post(format!("{}/api/v1/wallet/topups", app.base))
+        .bearer_auth(&token)
+        .header("idempotency-key", "pkg-3")
+        .json(&json!({"package_id": pid}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
 }

@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod auth_session;
 pub mod birth_detail;
+pub mod credit_package;
 pub mod favorite;
 pub mod idempotency_key;
 pub mod job;

@@ -22,6 +22,9 @@ pub struct Model {
     pub promo_code_id: Option<Uuid>,
     /// Added to the wallet from the promotions budget on payment.
     pub discount: i64,
+    pub package_id: Option<Uuid>,
+    /// The credit package's bonus, credited from the promotions budget on payment.
+    pub package_bonus: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
