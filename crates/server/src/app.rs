@@ -198,6 +198,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(wallet::routes::router())
         .merge(payments::routes::router())
         .merge(payments::packages::router())
+        .merge(payments::refunds::router())
         .merge(promos::routes::router())
 }
 

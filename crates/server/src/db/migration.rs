@@ -641,6 +641,8 @@ impl MigrationTrait for Payments {
                 // A credit package's bonus, credited with the payment.
                 .col(uuid_null("package_id"))
                 .col(big_integer("package_bonus"))
+                // Sent back through the gateway so far; never more than `amount`.
+                .col(big_integer("refunded"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
                 .col(ts_null("paid_at"))
@@ -699,6 +701,45 @@ impl MigrationTrait for Payments {
 
         m.create_table(
             Table::create()
+                .table("refunds")
+                .col(pk_uuid("id"))
+                .col(string("reference"))
+                .col(uuid("payment_order_id"))
+                .col(uuid("user_id"))
+                .col(big_integer("amount"))
+                .col(string_len("currency", 3))
+                .col(string("reason"))
+                .col(text("note"))
+                // pending | succeeded | failed
+                .col(string("status"))
+                .col(string_null("gateway_refund_id"))
+                .col(uuid("hold_id"))
+                .col(uuid("created_by"))
+                .col(string("idempotency_key"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "refunds_key_uq",
+            "refunds",
+            &["created_by", "idempotency_key"],
+            true,
+        )
+        .await?;
+        index(
+            m,
+            "refunds_by_order",
+            "refunds",
+            &["payment_order_id"],
+            false,
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
                 .table("webhook_events")
                 .col(pk_uuid("id"))
                 .col(string("gateway"))
@@ -723,7 +764,12 @@ impl MigrationTrait for Payments {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["webhook_events", "credit_packages", "payment_orders"] {
+        for t in [
+            "webhook_events",
+            "refunds",
+            "credit_packages",
+            "payment_orders",
+        ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
         Ok(())

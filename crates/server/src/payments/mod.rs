@@ -9,6 +9,7 @@
 pub mod packages;
 pub mod protocol;
 pub mod razorpay;
+pub mod refunds;
 pub mod routes;
 pub mod sandbox;
 pub mod stripe;
@@ -53,6 +54,14 @@ pub trait PaymentGateway: Send + Sync + 'static {
         order: &NewOrder,
         public_url: &str,
     ) -> anyhow::Result<GatewayOrder>;
+    /// Sends `amount` of a paid order back to the payer; returns the gateway's refund id.
+    /// `key` makes a retried call one refund at the gateway.
+    async fn refund(
+        &self,
+        order: &payment_order::Model,
+        amount: i64,
+        key: &str,
+    ) -> anyhow::Result<String>;
 }
 
 /// The gateway `payment_gateway` names, with its credentials from the config.

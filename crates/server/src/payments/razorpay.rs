@@ -78,6 +78,40 @@ impl PaymentGateway for RazorpayGateway {
             client_secret: None,
         })
     }
+
+    async fn refund(
+        &self,
+        order: &crate::db::entity::payment_order::Model,
+        amount: i64,
+        key: &str,
+    ) -> anyhow::Result<String> {
+        let payment_id = order
+            .gateway_payment_id
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("order has no Razorpay payment id"))?;
+        let res = self
+            .http
+            .post(format!("{}/v1/payments/{payment_id}/refund", self.base_url))
+            .basic_auth(&self.key_id, Some(&self.key_secret))
+            .json(&serde_json::json!({"amount": amount, "receipt": key.chars().take(40).collect::<String>(), "notes": {"augur_order_id": order.id.to_string()}}))
+            .send()
+            .await
+            .context("calling Razorpay Refunds API")?;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.context("reading Razorpay refund")?;
+        anyhow::ensure!(
+            status.is_success(),
+            "Razorpay refund answered {status}: {body}"
+        );
+        anyhow::ensure!(
+            body["amount"].as_i64() == Some(amount),
+            "Razorpay refunded another amount"
+        );
+        body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("Razorpay refund without id"))
+    }
 }
 
 /// Verifies a Razorpay webhook and reduces it to a payment event.

@@ -240,6 +240,7 @@ async fn create_topup(
         discount: Set(quote.discount),
         package_id: Set(package.as_ref().map(|p| p.id)),
         package_bonus: Set(package.as_ref().map_or(0, |p| p.credit - p.price)),
+        refunded: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
         paid_at: Set(None),

@@ -81,6 +81,43 @@ impl PaymentGateway for StripeGateway {
             client_secret: intent.client_secret,
         })
     }
+
+    async fn refund(
+        &self,
+        order: &crate::db::entity::payment_order::Model,
+        amount: i64,
+        key: &str,
+    ) -> anyhow::Result<String> {
+        let fields = vec![
+            ("payment_intent".to_owned(), order.gateway_order_id.clone()),
+            ("amount".to_owned(), amount.to_string()),
+            ("metadata[augur_order_id]".to_owned(), order.id.to_string()),
+        ];
+        let res = self
+            .http
+            .post(format!("{}/v1/refunds", self.base_url))
+            .bearer_auth(&self.secret_key)
+            .header("idempotency-key", format!("augur-refund-{key}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(protocol::form_urlencode(&fields))
+            .send()
+            .await
+            .context("calling Stripe Refunds API")?;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.context("reading Stripe refund")?;
+        anyhow::ensure!(
+            status.is_success(),
+            "Stripe refund answered {status}: {body}"
+        );
+        anyhow::ensure!(
+            body["amount"].as_i64() == Some(amount),
+            "Stripe refunded another amount"
+        );
+        body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("Stripe refund without id"))
+    }
 }
 
 /// Verifies a Stripe webhook and reduces it to a payment event.

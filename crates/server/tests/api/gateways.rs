@@ -90,6 +90,35 @@ async fn fake_gateway() -> (String, Seen) {
                 }
             }),
         );
+    let app = app
+        .route(
+            "/v1/payments/{id}/refund",
+            post(|axum::extract::Path(id): axum::extract::Path<String>, headers: HeaderMap, body: Bytes| async move {
+                use base64::Engine;
+                let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{RZP_KEY_ID}:{RZP_KEY_SECRET}")));
+                let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if headers.get("authorization").is_none_or(|v| v != auth.as_str()) || !id.starts_with("pay_") || !req["amount"].is_i64() {
+                    return (StatusCode::BAD_REQUEST, json!({"error": {"code": "BAD_REQUEST_ERROR"}}).to_string());
+                }
+                (StatusCode::OK, json!({"id": "rfnd_Fake001", "entity": "refund", "amount": req["amount"], "payment_id": id, "status": "processed"}).to_string())
+            }),
+        )
+        .route(
+            "/v1/refunds",
+            post(|headers: HeaderMap, body: Bytes| async move {
+                let form = url_pairs(&body);
+                let get = |k: &str| form.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+                let ok = headers.get("authorization").is_some_and(|v| v == format!("Bearer {STRIPE_KEY}").as_str())
+                    && headers.get("idempotency-key").is_some()
+                    && get("payment_intent").is_some_and(|p| p.starts_with("pi_"))
+                    && get("amount").is_some_and(|a| a.parse::<i64>().is_ok());
+                if !ok {
+                    return (StatusCode::BAD_REQUEST, json!({"error": {"type": "invalid_request_error"}}).to_string());
+                }
+                let amount: i64 = get("amount").unwrap().parse().unwrap();
+                (StatusCode::OK, json!({"id": "re_Fake001", "object": "refund", "amount": amount, "status": "succeeded"}).to_string())
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -283,6 +312,23 @@ async fn razorpay_topup_via_orders_api_webhook_and_checkout_return(b: Backend) {
         .unwrap();
     assert_eq!(good.status(), 200);
     assert_eq!(available(&app, &token).await, 49_900);
+
+    // A partial refund through the Refunds API.
+    let admin = app.admin_token().await;
+    let id = topup["id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/admin/topups/{id}/refunds", app.base))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "rzp-refund")
+        .json(&json!({"amount": 900, "reason": "goodwill"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["gateway_refund_id"], "rfnd_Fake001");
+    assert_eq!(available(&app, &token).await, 49_000);
 }
 
 async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
@@ -376,6 +422,21 @@ async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
         [json!("credited"), json!("duplicate"), json!("duplicate")]
     );
     assert_eq!(available(&app, &token).await, 2_500);
+    let admin = app.admin_token().await;
+    let id = topup["id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/admin/topups/{id}/refunds", app.base))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "stripe-refund")
+        .json(&json!({"amount": 2_500, "reason": "other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let refund: Value = res.json().await.unwrap();
+    assert_eq!(refund["gateway_refund_id"], "re_Fake001");
+    assert_eq!(available(&app, &token).await, 0);
     // Webhooks of a gateway that is not configured are refused.
     post_raw(&app, "/api/v1/payments/webhooks/razorpay", &[], "{}")
         .await

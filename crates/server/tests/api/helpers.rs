@@ -213,7 +213,10 @@ impl TestApp {
         };
         tweak(&mut config);
         // Server errors show up in a failing test's captured output.
-        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .try_init();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let app = Application::build_with_clock(config, clock.clone())
             .await

@@ -10,6 +10,7 @@ both_backends!(
     bad_or_foreign_webhooks_credit_nothing,
     topup_requests_are_validated_and_private,
     credit_package_pays_price_and_credits_bonus,
+    topup_refunds_are_partial_capped_and_idempotent,
 );
 
 async fn start_topup(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
@@ -489,4 +490,132 @@ async fn credit_package_pays_price_and_credits_bonus(b: Backend) {
         .await
         .expect(200);
     assert_eq!(rec["balanced"], true, "{rec}");
+}
+
+async fn refund(app: &TestApp, admin: &str, topup: &str, key: &str, amount: i64) -> Resp {
+    let res = app
+        .client
+        .post(format!("{}/api/v1/admin/topups/{topup}/refunds", app.base))
+        .bearer_auth(admin)
+        .header("idempotency-key", key)
+        .json(&json!({"amount": amount, "reason": "technical_fault", "note": "duplicate charge"}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (token, _, _) = app.register("refund@example.com").await;
+    let order = start_topup(&app, &token, "r-1", 10_000).await.expect(201);
+    let id = order["id"].as_str().unwrap();
+    refund(&app, &admin, id, "too-early", 1_000)
+        .await
+        .problem(409, "not_paid");
+    let now = app.state.clock.now().timestamp();
+    deliver(
+        &app,
+        &event(
+            "evt_r",
+            "payment.succeeded",
+            &gateway_order_id(&order),
+            10_000,
+        ),
+        now,
+        None,
+    )
+    .await
+    .expect(200);
+
+    let first = refund(&app, &admin, id, "rf-1", 4_000).await.expect(201);
+    assert_eq!(
+        (first["status"].as_str(), first["refunded_total"].as_i64()),
+        (Some("succeeded"), Some(4_000))
+    );
+    assert!(first["reference"].as_str().unwrap().starts_with("RF"));
+    assert_eq!(
+        refund(&app, &admin, id, "rf-1", 4_000).await.expect(201),
+        first,
+        "a replay returns the first answer"
+    );
+    assert_eq!(available(&app, &token).await, 6_000);
+    refund(&app, &admin, id, "rf-2", 6_001)
+        .await
+        .problem(409, "refund_exceeds_payment");
+    refund(&app, &admin, id, "rf-3", 6_000).await.expect(201);
+    refund(&app, &admin, id, "rf-4", 1)
+        .await
+        .problem(409, "refund_exceeds_payment");
+    assert_eq!(available(&app, &token).await, 0);
+    refund(&app, &token, id, "rf-5", 1)
+        .await
+        .problem(403, "forbidden");
+
+    // A wallet that has already spent the money cannot be refunded from.
+    let second = start_topup(&app, &token, "r-2", 5_000).await.expect(201);
+    deliver(
+        &app,
+        &event(
+            "evt_r2",
+            "payment.succeeded",
+            &gateway_order_id(&second),
+            5_000,
+        ),
+        now,
+        None,
+    )
+    .await
+    .expect(200);
+    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let user: uuid::Uuid = app.get("/api/v1/me", Some(&token)).await.expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    augur::ledger::holds::place(
+        &txn,
+        augur::ledger::holds::HoldRequest {
+            user,
+            currency: augur::ledger::Currency::INR,
+            amount: 4_500,
+            reference: "booking",
+            key: "spent",
+            expires_at: app.state.clock.now(),
+        },
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    refund(&app, &admin, second["id"].as_str().unwrap(), "rf-6", 1_000)
+        .await
+        .problem(402, "insufficient_funds");
+    let listed = app
+        .get(
+            &format!("/api/v1/wallet/topups/{}", second["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(listed["status"], "paid");
+
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
+    let log = app
+        .get("/api/v1/admin/audit-logs?action=topup.refund", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(log["items"].as_array().unwrap().len(), 2);
 }

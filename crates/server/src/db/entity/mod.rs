@@ -19,6 +19,7 @@ pub mod practitioner_specialization;
 pub mod promo_code;
 pub mod promo_redemption;
 pub mod refresh_token;
+pub mod refund;
 pub mod user;
 pub mod wallet;
 pub mod wallet_transaction;

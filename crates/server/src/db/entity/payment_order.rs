@@ -25,6 +25,8 @@ pub struct Model {
     pub package_id: Option<Uuid>,
     /// The credit package's bonus, credited from the promotions budget on payment.
     pub package_bonus: i64,
+    /// Sent back through the gateway so far.
+    pub refunded: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
