@@ -199,6 +199,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(payments::routes::router())
         .merge(payments::packages::router())
         .merge(payments::refunds::router())
+        .merge(crate::payouts::routes::router())
         .merge(promos::routes::router())
 }
 

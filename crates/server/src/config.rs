@@ -70,6 +70,11 @@ pub struct Config {
     pub stripe_base_url: String,
     /// Seconds a webhook signature timestamp may differ from our clock.
     pub webhook_tolerance_secs: i64,
+    /// Platform commission on consultations, basis points (2000 = 20 %); a practitioner's
+    /// own `commission_bps` overrides it.
+    pub commission_bps: u16,
+    /// Smallest payout a practitioner may request, minor units.
+    pub payout_min_minor: i64,
 }
 
 impl Default for Config {
@@ -110,6 +115,8 @@ impl Default for Config {
             stripe_webhook_secrets: None,
             stripe_base_url: "https://api.stripe.com".to_owned(),
             webhook_tolerance_secs: 300,
+            commission_bps: 2_000,
+            payout_min_minor: 50_000,
         }
     }
 }

@@ -430,6 +430,7 @@ pub async fn insert_practitioner<C: sea_orm::ConnectionTrait>(
         rate_call_minor: Set(s.call),
         rate_video_minor: Set(s.video),
         max_concurrent_sessions: Set(1),
+        commission_bps: Set(None),
         availability_status: Set(s.availability.as_str().to_owned()),
         verification_status: Set(s.verification.as_str().to_owned()),
         status_reason: Set(None),

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod metrics;
 pub mod payments;
+pub mod payouts;
 pub mod practitioners;
 pub mod promos;
 pub mod ratelimit;

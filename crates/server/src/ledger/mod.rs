@@ -44,6 +44,8 @@ pub enum AccountKind {
     PromotionsExpense,
     /// Money received through a payment gateway; goes negative as it flows in.
     GatewayClearing,
+    /// Earnings a practitioner asked to be paid out, until an admin pays or rejects.
+    PayoutsPending,
     /// Money paid out to practitioners' banks; grows as payouts are made.
     PayoutsPaid,
 }
@@ -57,6 +59,7 @@ impl AccountKind {
             AccountKind::PlatformRevenue => "platform_revenue",
             AccountKind::PromotionsExpense => "promotions_expense",
             AccountKind::GatewayClearing => "gateway_clearing",
+            AccountKind::PayoutsPending => "payouts_pending",
             AccountKind::PayoutsPaid => "payouts_paid",
         }
     }

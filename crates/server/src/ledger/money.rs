@@ -50,6 +50,8 @@ impl std::fmt::Display for Currency {
 pub struct Bps(u16);
 
 impl Bps {
+    pub const ZERO: Bps = Bps(0);
+
     pub fn new(bps: u16) -> Result<Self, &'static str> {
         if bps <= 10_000 {
             Ok(Self(bps))

@@ -247,6 +247,7 @@ async fn apply(
         rate_call_minor: Set(None),
         rate_video_minor: Set(None),
         max_concurrent_sessions: Set(1),
+        commission_bps: Set(None),
         availability_status: Set(Availability::Offline.as_str().into()),
         verification_status: Set(Verification::Pending.as_str().into()),
         status_reason: Set(None),

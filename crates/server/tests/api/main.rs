@@ -10,6 +10,7 @@ mod discovery;
 mod gateways;
 mod jobs;
 mod otp;
+mod payouts;
 mod profiles;
 mod promos;
 mod topups;

@@ -13,6 +13,8 @@ pub mod ledger_hold;
 pub mod ledger_transfer;
 pub mod otp_code;
 pub mod payment_order;
+pub mod payout;
+pub mod payout_account;
 pub mod practitioner;
 pub mod practitioner_language;
 pub mod practitioner_specialization;

@@ -23,6 +23,8 @@ pub struct Model {
     pub rate_call_minor: Option<i64>,
     pub rate_video_minor: Option<i64>,
     pub max_concurrent_sessions: i32,
+    /// Platform commission override, basis points.
+    pub commission_bps: Option<i32>,
     pub availability_status: String,
     pub verification_status: String,
     pub status_reason: Option<String>,
