@@ -646,6 +646,8 @@ impl MigrationTrait for Payments {
                 .col(big_integer("package_bonus"))
                 // Sent back through the gateway so far; never more than `amount`.
                 .col(big_integer("refunded"))
+                // Unique, given when the payment is credited.
+                .col(string_null("receipt_number"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
                 .col(ts_null("paid_at"))

@@ -82,6 +82,12 @@ pub fn gateway_from_config(
     })
 }
 
+/// A receipt number: year plus the (unique, random) reference, so it is unique too and
+/// reveals nothing about volumes.
+pub fn receipt_number(now: DateTime<Utc>, reference: &str) -> String {
+    format!("RCPT-{}-{reference}", now.format("%Y"))
+}
+
 /// A short, non-sequential human reference: prefix + 10 Crockford base-32 characters.
 pub fn human_reference(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -296,6 +302,10 @@ async fn credit_order<C: ConnectionTrait>(
     payment_order::Entity::update_many()
         .col_expr(payment_order::Column::Discount, Expr::value(bonus))
         .col_expr(payment_order::Column::Status, Expr::value("paid"))
+        .col_expr(
+            payment_order::Column::ReceiptNumber,
+            Expr::value(receipt_number(now, &order.reference)),
+        )
         .col_expr(
             payment_order::Column::GatewayPaymentId,
             Expr::value(payment_id),

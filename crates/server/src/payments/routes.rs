@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_topup, list_topups))
         .routes(routes!(get_topup))
+        .routes(routes!(topup_receipt))
         .routes(routes!(sandbox_webhook))
         .routes(routes!(razorpay_webhook))
         .routes(routes!(stripe_webhook))
@@ -241,6 +242,7 @@ async fn create_topup(
         package_id: Set(package.as_ref().map(|p| p.id)),
         package_bonus: Set(package.as_ref().map_or(0, |p| p.credit - p.price)),
         refunded: Set(0),
+        receipt_number: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         paid_at: Set(None),
@@ -534,4 +536,66 @@ async fn razorpay_return(
             _ => "not credited",
         }
     )))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    pub receipt_number: String,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// The top-up's reference.
+    pub reference: String,
+    pub payer_name: String,
+    pub payer_email: Option<String>,
+    pub currency: String,
+    /// Paid at the gateway.
+    pub amount_paid: i64,
+    /// Added by a promo code.
+    pub promo_discount: i64,
+    /// Added by a credit package.
+    pub package_bonus: i64,
+    /// Credited to the wallet in all.
+    pub wallet_credit: i64,
+    /// Sent back through the gateway so far.
+    pub refunded: i64,
+    pub gateway: String,
+    pub gateway_payment_id: Option<String>,
+}
+
+/// The receipt of a paid top-up.
+#[utoipa::path(get, path = "/api/v1/wallet/topups/{id}/receipt", tag = "wallet", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Receipt), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+async fn topup_receipt(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<ApiJson<Receipt>> {
+    let o = payment_order::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Top-up"))?;
+    auth.ensure_owner(o.user_id, "Top-up")?;
+    let (Some(number), Some(paid_at)) = (o.receipt_number.clone(), o.paid_at) else {
+        return Err(ApiError::conflict(
+            "not_paid",
+            "A receipt exists once the top-up is paid",
+        ));
+    };
+    let payer = crate::accounts::routes::load_user(&app, o.user_id).await?;
+    Ok(ApiJson(Receipt {
+        receipt_number: number,
+        issued_at: paid_at,
+        reference: o.reference,
+        payer_name: format!("{} {}", payer.first_name, payer.last_name)
+            .trim()
+            .to_owned(),
+        payer_email: payer.email,
+        currency: o.currency,
+        amount_paid: o.amount,
+        promo_discount: o.discount,
+        package_bonus: o.package_bonus,
+        wallet_credit: o.amount + o.discount + o.package_bonus,
+        refunded: o.refunded,
+        gateway: o.gateway,
+        gateway_payment_id: o.gateway_payment_id,
+    }))
 }

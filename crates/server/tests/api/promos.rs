@@ -173,6 +173,42 @@ async fn topup_with_promo_pays_less_and_credits_in_full(b: Backend) {
         .map(|h| h["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["promo", "topup"]);
+    let id = order["id"].as_str().unwrap();
+    let receipt = app
+        .get(&format!("/api/v1/wallet/topups/{id}/receipt"), Some(&token))
+        .await
+        .expect(200);
+    assert!(
+        receipt["receipt_number"]
+            .as_str()
+            .unwrap()
+            .starts_with("RCPT-")
+    );
+    assert_eq!(
+        (
+            receipt["amount_paid"].as_i64(),
+            receipt["promo_discount"].as_i64(),
+            receipt["wallet_credit"].as_i64()
+        ),
+        (Some(16_000), Some(4_000), Some(20_000))
+    );
+    let (stranger, _, _) = app.register("stranger@example.com").await;
+    app.get(
+        &format!("/api/v1/wallet/topups/{id}/receipt"),
+        Some(&stranger),
+    )
+    .await
+    .problem(404, "not_found");
+    let unpaid = topup(&app, &token, "p-3", 20_000, None).await.expect(201);
+    app.get(
+        &format!(
+            "/api/v1/wallet/topups/{}/receipt",
+            unpaid["id"].as_str().unwrap()
+        ),
+        Some(&token),
+    )
+    .await
+    .problem(409, "not_paid");
     // Once per user.
     topup(&app, &token, "p-2", 20_000, Some("save20"))
         .await

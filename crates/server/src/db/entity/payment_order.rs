@@ -27,6 +27,8 @@ pub struct Model {
     pub package_bonus: i64,
     /// Sent back through the gateway so far.
     pub refunded: i64,
+    /// Unique receipt number, given when the payment is credited.
+    pub receipt_number: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
