@@ -18,6 +18,7 @@ both_backends!(
     holds_capture_split_and_release,
     bank_of_concurrent_operations_keeps_every_invariant,
     retry_storm_on_one_key_credits_once,
+    bank_over_http_keeps_every_invariant,
 );
 
 async fn credit(
@@ -601,4 +602,142 @@ async fn retry_storm_on_one_key_credits_once(b: Backend) {
         .await
         .expect(201);
     assert_invariants(&app).await;
+}
+
+/// The bank again, driven through the HTTP API where routes exist (top-ups with their
+/// webhooks, goodwill credits, refunds, replays) and through the ledger for holds.
+async fn bank_over_http_keeps_every_invariant(b: Backend) {
+    use augur::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let mut users = Vec::new();
+    for i in 0..10 {
+        let (token, _, uid) = app.register(&format!("httpbank{i}@example.com")).await;
+        users.push((token, uid));
+    }
+    let secret = webhook_secret(&app.state);
+    let mut tasks = Vec::new();
+    for task in 0..50u64 {
+        let (client, base, admin, users, secret, state) = (
+            app.client.clone(),
+            app.base.clone(),
+            admin.clone(),
+            users.clone(),
+            secret.clone(),
+            app.state.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut seed = task.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(7);
+            let mut next = move |n: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % n
+            };
+            for step in 0..6 {
+                let (token, uid) = &users[next(10) as usize];
+                match next(4) {
+                    0 => {
+                        // Top up, then the gateway delivers the success twice.
+                        let res = client
+                            .post(format!("{base}/api/v1/wallet/topups"))
+                            .bearer_auth(token)
+                            .header("idempotency-key", format!("t{task}s{step}"))
+                            .json(&json!({"amount": 1_000 + next(9_000) as i64}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(res.status(), 201);
+                        let order: Value = res.json().await.unwrap();
+                        let body = json!({"id": format!("evt_{task}_{step}"), "type": "payment.succeeded", "created": 0,
+                            "data": {"order_id": order["gateway_order_id"], "payment_id": "pay", "amount": order["amount"], "currency": "INR"}})
+                        .to_string();
+                        for _ in 0..2 {
+                            let header = signature_header(&secret, state.clock.now().timestamp(), body.as_bytes());
+                            let res = client
+                                .post(format!("{base}/api/v1/payments/webhooks/sandbox"))
+                                .header(SIGNATURE_HEADER, header)
+                                .body(body.clone())
+                                .send()
+                                .await
+                                .unwrap();
+                            assert_eq!(res.status(), 200);
+                        }
+                        // Sometimes a partial refund right away.
+                        if next(2) == 0 {
+                            let res = client
+                                .post(format!("{base}/api/v1/admin/topups/{}/refunds", order["id"].as_str().unwrap()))
+                                .bearer_auth(&admin)
+                                .header("idempotency-key", format!("rf{task}s{step}"))
+                                .json(&json!({"amount": 500, "reason": "goodwill"}))
+                                .send()
+                                .await
+                                .unwrap();
+                            assert!([201, 402].contains(&res.status().as_u16()), "refund answered {}", res.status());
+                        }
+                    }
+                    1 => {
+                        // A goodwill credit, sometimes retried with the same key.
+                        let key = format!("c{task}s{}", step / 2);
+                        let res = client
+                            .post(format!("{base}/api/v1/admin/wallets/{uid}/credits"))
+                            .bearer_auth(&admin)
+                            .header("idempotency-key", &key)
+                            .json(&json!({"amount": 700, "reason": "goodwill"}))
+                            .send()
+                            .await
+                            .unwrap();
+                        // The same key for another wallet is a different request.
+                        assert!([201, 409, 422].contains(&res.status().as_u16()), "credit answered {}", res.status());
+                    }
+                    _ => {
+                        // A consultation-sized hold, then capture or release.
+                        let now = state.clock.now();
+                        let user: Uuid = uid.parse().unwrap();
+                        let txn = augur::db::begin_write(&state.db).await.unwrap();
+                        let key = format!("h{task}s{step}");
+                        match holds::place(&txn, HoldRequest { user, currency: Currency::INR, amount: 1 + next(3_000) as i64, reference: "session", key: &key, expires_at: now }, now).await {
+                            Ok(h) => {
+                                if next(2) == 0 {
+                                    let part = (h.amount / 2).max(1);
+                                    holds::capture(&txn, h.id, &[(AccountRef::platform(AccountKind::PlatformRevenue, Currency::INR), part)], "capture", &format!("{key}-cap"), now)
+                                        .await
+                                        .unwrap();
+                                }
+                                holds::release(&txn, h.id, "released", now).await.unwrap();
+                                txn.commit().await.unwrap();
+                            }
+                            Err(LedgerError::InsufficientFunds(_)) => drop(txn),
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_invariants(&app).await;
+    let rec = app
+        .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(rec["balanced"], true, "{rec}");
+    // Every paid top-up was credited exactly once.
+    let orders = augur::db::entity::payment_order::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let topups = ledger_transfer::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    for o in orders.iter().filter(|o| o.status == "paid") {
+        let credits = topups
+            .iter()
+            .filter(|t| t.idempotency_key == format!("topup:{}", o.id))
+            .count();
+        assert_eq!(credits, 1, "order {} credited {credits} times", o.id);
+    }
 }
