@@ -154,6 +154,18 @@ pub struct Resp {
 }
 
 impl Resp {
+    pub async fn read(res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
         assert_eq!(
@@ -262,6 +274,20 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// A POST carrying an `Idempotency-Key`, as every money-moving call requires.
+    pub async fn post_keyed(&self, path: &str, token: &str, key: &str, body: Value) -> Resp {
+        let res = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        Resp::read(res).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {

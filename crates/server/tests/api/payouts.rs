@@ -1,7 +1,7 @@
 use augur::ledger::holds::{self, HoldRequest};
 use augur::ledger::money::{Bps, split_commission};
 use augur::ledger::{AccountKind, AccountRef, Currency};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::both_backends;
@@ -10,23 +10,13 @@ use crate::helpers::{Backend, Resp, TestApp, approved_practitioner};
 both_backends!(practitioner_requests_payout_admin_rejects_then_pays);
 
 async fn request(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
-    let res = app
-        .client
-        .post(format!("{}/api/v1/practitioners/me/payouts", app.base))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&json!({"amount": amount}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    app.post_keyed(
+        "/api/v1/practitioners/me/payouts",
+        token,
+        key,
+        json!({"amount": amount}),
+    )
+    .await
 }
 
 /// A client pays for a consultation: hold, then capture with the commission split.

@@ -26,23 +26,13 @@ async fn quote(app: &TestApp, token: &str, code: &str, price: i64, context: &str
 }
 
 async fn topup(app: &TestApp, token: &str, key: &str, amount: i64, code: Option<&str>) -> Resp {
-    let res = app
-        .client
-        .post(format!("{}/api/v1/wallet/topups", app.base))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&json!({"amount": amount, "promo_code": code}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    app.post_keyed(
+        "/api/v1/wallet/topups",
+        token,
+        key,
+        json!({"amount": amount, "promo_code": code}),
+    )
+    .await
 }
 
 async fn pay(app: &TestApp, order: &Value) -> Resp {

@@ -14,23 +14,13 @@ both_backends!(
 );
 
 async fn start_topup(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
-    let res = app
-        .client
-        .post(format!("{}/api/v1/wallet/topups", app.base))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&json!({"amount": amount}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    app.post_keyed(
+        "/api/v1/wallet/topups",
+        token,
+        key,
+        json!({"amount": amount}),
+    )
+    .await
 }
 
 /// Posts a webhook signed the way the sandbox gateway signs them.
@@ -493,23 +483,13 @@ async fn credit_package_pays_price_and_credits_bonus(b: Backend) {
 }
 
 async fn refund(app: &TestApp, admin: &str, topup: &str, key: &str, amount: i64) -> Resp {
-    let res = app
-        .client
-        .post(format!("{}/api/v1/admin/topups/{topup}/refunds", app.base))
-        .bearer_auth(admin)
-        .header("idempotency-key", key)
-        .json(&json!({"amount": amount, "reason": "technical_fault", "note": "duplicate charge"}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    app.post_keyed(
+        &format!("/api/v1/admin/topups/{topup}/refunds"),
+        admin,
+        key,
+        json!({"amount": amount, "reason": "technical_fault", "note": "duplicate charge"}),
+    )
+    .await
 }
 
 async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {

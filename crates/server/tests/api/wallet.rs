@@ -28,23 +28,13 @@ async fn credit(
     key: &str,
     amount: i64,
 ) -> crate::helpers::Resp {
-    let res = app
-        .client
-        .post(format!("{}/api/v1/admin/wallets/{user}/credits", app.base))
-        .bearer_auth(admin)
-        .header("idempotency-key", key)
-        .json(&json!({"amount": amount, "reason": "goodwill", "note": "welcome"}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.json::<Value>().await.unwrap_or(Value::Null);
-    crate::helpers::Resp {
-        status,
-        headers,
-        body,
-    }
+    app.post_keyed(
+        &format!("/api/v1/admin/wallets/{user}/credits"),
+        admin,
+        key,
+        json!({"amount": amount, "reason": "goodwill", "note": "welcome"}),
+    )
+    .await
 }
 
 async fn admin_credit_is_idempotent_and_audited(b: Backend) {
