@@ -234,6 +234,7 @@ pub fn router(state: AppState) -> Router {
         .route("/docs", get(docs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(run_to_completion))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -249,6 +250,22 @@ pub fn router(state: AppState) -> Router {
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
         .with_state(state)
+}
+
+/// Runs the handler on its own task, so a client that disconnects (or the timeout layer)
+/// drops only the wait for the answer, never the work half-way. A handler cancelled inside a
+/// database transaction could otherwise hand its connection back to the pool with the
+/// transaction still open, and later writes on it would never commit.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let request_id = crate::http::current_request_id().unwrap_or_default();
+    let work = REQUEST_ID
+        .scope(request_id, next.run(req))
+        .instrument(tracing::Span::current());
+    match tokio::spawn(work).await {
+        Ok(response) => response,
+        Err(e) => ApiError::internal(anyhow::anyhow!("request task failed: {e}")).into_response(),
+    }
 }
 
 /// Records metrics, scopes the request id for error bodies, and turns any error response
