@@ -258,6 +258,13 @@ pub fn router(state: AppState) -> Router {
 /// transaction still open, and later writes on it would never commit.
 async fn run_to_completion(req: Request, next: Next) -> Response {
     use tracing::Instrument;
+    // Reads open no transactions; they keep the cheaper in-place path.
+    if matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) {
+        return next.run(req).await;
+    }
     let request_id = crate::http::current_request_id().unwrap_or_default();
     let work = REQUEST_ID
         .scope(request_id, next.run(req))
