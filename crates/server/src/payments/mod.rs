@@ -82,6 +82,31 @@ pub fn gateway_from_config(
     })
 }
 
+/// Reads a gateway's refund answer: success, for exactly `amount`, with an id.
+pub async fn refund_id(
+    gateway: &str,
+    res: reqwest::Response,
+    amount: i64,
+) -> anyhow::Result<String> {
+    let status = res.status();
+    let body: serde_json::Value = res
+        .json()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading {gateway} refund: {e}"))?;
+    anyhow::ensure!(
+        status.is_success(),
+        "{gateway} refund answered {status}: {body}"
+    );
+    anyhow::ensure!(
+        body["amount"].as_i64() == Some(amount),
+        "{gateway} refunded another amount"
+    );
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("{gateway} refund without id"))
+}
+
 /// A receipt number: year plus the (unique, random) reference, so it is unique too and
 /// reveals nothing about volumes.
 pub fn receipt_number(now: DateTime<Utc>, reference: &str) -> String {

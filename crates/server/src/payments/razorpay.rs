@@ -97,20 +97,7 @@ impl PaymentGateway for RazorpayGateway {
             .send()
             .await
             .context("calling Razorpay Refunds API")?;
-        let status = res.status();
-        let body: serde_json::Value = res.json().await.context("reading Razorpay refund")?;
-        anyhow::ensure!(
-            status.is_success(),
-            "Razorpay refund answered {status}: {body}"
-        );
-        anyhow::ensure!(
-            body["amount"].as_i64() == Some(amount),
-            "Razorpay refunded another amount"
-        );
-        body["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("Razorpay refund without id"))
+        super::refund_id("Razorpay", res, amount).await
     }
 }
 

@@ -103,20 +103,7 @@ impl PaymentGateway for StripeGateway {
             .send()
             .await
             .context("calling Stripe Refunds API")?;
-        let status = res.status();
-        let body: serde_json::Value = res.json().await.context("reading Stripe refund")?;
-        anyhow::ensure!(
-            status.is_success(),
-            "Stripe refund answered {status}: {body}"
-        );
-        anyhow::ensure!(
-            body["amount"].as_i64() == Some(amount),
-            "Stripe refunded another amount"
-        );
-        body["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("Stripe refund without id"))
+        super::refund_id("Stripe", res, amount).await
     }
 }
 
