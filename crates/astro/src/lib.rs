@@ -1,11 +1,12 @@
 //! `astro`: pure astronomy and Vedic astrology calculations for Augur.
 //!
-//! Owns everything numeric about a chart and nothing else (no IO, no clocks, no network):
-//! time scales ([`time`]), an embedded JPL DE440-derived ephemeris ([`ephemeris`]),
-//! Earth orientation ([`frames`]), apparent planetary positions ([`positions`]),
-//! ayanamsas ([`ayanamsa`]), houses ([`houses`]), nakshatra/sign/navamsa attributes
-//! ([`vedic`]), Vimshottari dasha ([`dasha`]), ashtakoota guna milan ([`guna_milan`]),
-//! panchang ([`panchang`]) and the one-call [`chart::full_chart`].
+//! Owns everything numeric about a chart, and drawing one, and nothing else (no IO, no
+//! clocks, no network): time scales ([`time`]), an embedded JPL DE440-derived ephemeris
+//! ([`ephemeris`]), Earth orientation ([`frames`]), apparent planetary positions
+//! ([`positions`]), ayanamsas ([`ayanamsa`]), houses ([`houses`]), nakshatra/sign/navamsa
+//! attributes ([`vedic`]), Vimshottari dasha ([`dasha`]), ashtakoota guna milan
+//! ([`guna_milan`]), panchang ([`panchang`]), the one-call [`chart::full_chart`] and the
+//! chart drawn as SVG ([`svg`]).
 #![forbid(unsafe_code)]
 
 pub mod ayanamsa;
@@ -19,6 +20,7 @@ pub mod houses;
 pub mod math;
 pub mod panchang;
 pub mod positions;
+pub mod svg;
 pub mod time;
 pub mod vedic;
 
