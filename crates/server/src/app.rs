@@ -148,7 +148,7 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 #[openapi(
     info(
         title = "Augur API",
-        description = "Consultation marketplace: accounts, practitioners, discovery. Errors are application/problem+json with a stable `code`.",
+        description = "Consultation marketplace: accounts, practitioners, discovery, wallet and payments, astrology and tarot. Errors are application/problem+json with a stable `code`.",
         version = "1"
     ),
     modifiers(&BearerAuth),
@@ -158,6 +158,10 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         crate::practitioners::Channel,
         crate::practitioners::discovery::Sort,
         crate::practitioners::PractitionerKind,
+        crate::astrology::AyanamsaName,
+        crate::astrology::HouseSystemName,
+        crate::astrology::NodeName,
+        crate::astrology::routes::ChartStyle,
     )),
     tags(
         (name = "auth", description = "Sign up, sign in, tokens, phone OTP"),
@@ -165,6 +169,8 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         (name = "practitioners", description = "Practitioner profiles and discovery"),
         (name = "wallet", description = "My wallet balances, history and top-ups"),
         (name = "payments", description = "Gateway webhooks"),
+        (name = "astrology", description = "Birth charts (JSON and SVG), dasha, compatibility, panchang, daily horoscopes"),
+        (name = "tarot", description = "Tarot decks, spreads and auditable readings"),
         (name = "admin", description = "Reviews, account status, wallets, ledger, audit log, jobs"),
     )
 )]
@@ -201,6 +207,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(payments::refunds::router())
         .merge(crate::payouts::routes::router())
         .merge(promos::routes::router())
+        .merge(crate::astrology::routes::router())
+        .merge(crate::astrology::horoscopes::router())
+        .merge(crate::readings::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.
@@ -409,6 +418,9 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let db = db::connect(&config.database_url, config.database_max_connections).await?;
         db::migrate(&db).await?;
+        crate::readings::sync_catalog(&db, clock.now())
+            .await
+            .context("synchronising the tarot catalog")?;
         let state = AppState::new(config, db, clock).await?;
         if state.config.demo {
             demo::seed_if_empty(&state).await?;

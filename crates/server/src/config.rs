@@ -43,6 +43,9 @@ pub struct Config {
     pub otp_limit_per_ip: u32,
     pub otp_limit_per_identifier: u32,
     pub rate_limit_window_secs: u64,
+    /// Charts, matches and panchangs one client IP may compute per window on the public
+    /// astrology endpoints (signed-in users' own charts are not limited).
+    pub astrology_limit_per_ip: u32,
     /// SMS provider name: `sandbox` (writes codes to the log).
     pub sms_provider: String,
     /// Background job workers per process (0 disables them, e.g. for an API-only node).
@@ -99,6 +102,7 @@ impl Default for Config {
             otp_limit_per_ip: 20,
             otp_limit_per_identifier: 5,
             rate_limit_window_secs: 60,
+            astrology_limit_per_ip: 120,
             sms_provider: "sandbox".to_owned(),
             job_workers: 2,
             job_poll_interval_ms: 500,

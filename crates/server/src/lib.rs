@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod astrology;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod payouts;
 pub mod practitioners;
 pub mod promos;
 pub mod ratelimit;
+pub mod readings;
 pub mod sms;
 pub mod telemetry;
 pub mod validate;

@@ -46,6 +46,50 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Cast a birth chart and print it (no server or database needed).
+    ///
+    /// Example: augur chart --date 1990-05-17 --time 14:30 --tz Asia/Kolkata --lat 19.076 --lon 72.8777
+    Chart(ChartCommand),
+}
+
+#[derive(clap::Args)]
+struct ChartCommand {
+    /// Local civil date of birth, YYYY-MM-DD.
+    #[arg(long)]
+    date: String,
+    /// Local clock time, HH:MM or HH:MM:SS (omit when unknown: cast for 12:00).
+    #[arg(long)]
+    time: Option<String>,
+    /// IANA time zone of the birth place, e.g. Asia/Kolkata.
+    #[arg(long)]
+    tz: String,
+    /// Latitude, degrees north (negative = south).
+    #[arg(long, allow_hyphen_values = true)]
+    lat: f64,
+    /// Longitude, degrees east (negative = west).
+    #[arg(long, allow_hyphen_values = true)]
+    lon: f64,
+    /// Place name shown in the output.
+    #[arg(long)]
+    place: Option<String>,
+    /// lahiri, raman or krishnamurti.
+    #[arg(long, default_value = "lahiri")]
+    ayanamsa: String,
+    /// whole-sign, equal or placidus.
+    #[arg(long, default_value = "whole-sign")]
+    houses: String,
+    /// Rahu from the mean or the true node.
+    #[arg(long, default_value = "mean")]
+    node: String,
+    /// Print the chart as JSON (the API's view).
+    #[arg(long, conflicts_with = "svg")]
+    json: bool,
+    /// Print the chart as an SVG drawing.
+    #[arg(long)]
+    svg: bool,
+    /// Drawing for --svg: north-indian, south-indian or western.
+    #[arg(long, default_value = "north-indian", requires = "svg")]
+    style: String,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +160,8 @@ async fn main() -> anyhow::Result<()> {
                 user.id
             );
         }
+        // Pure computation: no database or server.
+        Command::Chart(args) => chart(&args)?,
         Command::Openapi => {
             println!(
                 "{}",
@@ -126,6 +172,46 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn chart(args: &ChartCommand) -> anyhow::Result<()> {
+    use augur::astrology::cli::{ChartArgs, Format, run};
+    use augur::astrology::routes::ChartStyle;
+    let format = if args.json {
+        Format::Json
+    } else if args.svg {
+        Format::Svg(match args.style.as_str() {
+            "north-indian" | "north_indian" | "north" => ChartStyle::NorthIndian,
+            "south-indian" | "south_indian" | "south" => ChartStyle::SouthIndian,
+            "western" | "wheel" => ChartStyle::Western,
+            other => {
+                anyhow::bail!("--style {other}: must be north-indian, south-indian or western")
+            }
+        })
+    } else {
+        Format::Table
+    };
+    match run(&ChartArgs {
+        date: args.date.clone(),
+        time: args.time.clone(),
+        time_zone: args.tz.clone(),
+        latitude: args.lat,
+        longitude: args.lon,
+        place: args.place.clone(),
+        ayanamsa: args.ayanamsa.clone(),
+        house_system: args.houses.clone(),
+        node: args.node.clone(),
+        format,
+    }) {
+        Ok(out) => {
+            println!("{out}");
+            Ok(())
+        }
+        Err(problems) => {
+            eprintln!("augur chart: the input cannot be charted:\n{problems}");
+            std::process::exit(2);
+        }
+    }
 }
 
 async fn state(config: Config) -> anyhow::Result<AppState> {

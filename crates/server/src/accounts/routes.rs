@@ -238,15 +238,18 @@ async fn put_birth_details(
         time_zone: Set(body.time_zone.trim().to_owned()),
         updated_at: Set(now),
     };
-    let exists = birth_detail::Entity::find_by_id(auth.id)
-        .one(&app.db)
-        .await?
-        .is_some();
-    let saved = if exists {
-        model.update(&app.db).await?
-    } else {
-        model.insert(&app.db).await?
+    let txn = crate::db::begin_write(&app.db).await?;
+    let previous = birth_detail::Entity::find_by_id(auth.id).one(&txn).await?;
+    let saved = match previous {
+        Some(old) => {
+            // The old details' cached charts would never be asked for again; they are
+            // personal data, so they go now rather than linger.
+            crate::astrology::forget_cached_charts(&txn, &app.keys, &old).await?;
+            model.update(&txn).await?
+        }
+        None => model.insert(&txn).await?,
     };
+    txn.commit().await?;
     Ok(ApiJson(saved.into()))
 }
 
@@ -371,7 +374,15 @@ async fn delete_me(
     m.avatar_url = Set(None);
     m.updated_at = Set(now);
     m.update(&txn).await?;
+    if let Some(details) = birth_detail::Entity::find_by_id(auth.id).one(&txn).await? {
+        crate::astrology::forget_cached_charts(&txn, &app.keys, &details).await?;
+    }
     birth_detail::Entity::delete_by_id(auth.id)
+        .exec(&txn)
+        .await?;
+    // Tarot questions are the user's own words.
+    crate::db::entity::reading_session::Entity::delete_many()
+        .filter(crate::db::entity::reading_session::Column::UserId.eq(auth.id))
         .exec(&txn)
         .await?;
     // Delete first and decrement for exactly the rows deleted, so a favorite added or

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod astrology;
 mod auth;
 mod conventions;
 mod discovery;
@@ -13,5 +14,6 @@ mod otp;
 mod payouts;
 mod profiles;
 mod promos;
+mod tarot;
 mod topups;
 mod wallet;

@@ -3,8 +3,10 @@
 
 pub mod audit_log;
 pub mod auth_session;
+pub mod birth_chart_cache;
 pub mod birth_detail;
 pub mod credit_package;
+pub mod daily_horoscope;
 pub mod favorite;
 pub mod idempotency_key;
 pub mod job;
@@ -20,8 +22,12 @@ pub mod practitioner_language;
 pub mod practitioner_specialization;
 pub mod promo_code;
 pub mod promo_redemption;
+pub mod reading_session;
 pub mod refresh_token;
 pub mod refund;
+pub mod tarot_deck;
+pub mod tarot_spread;
+pub mod tarot_spread_position;
 pub mod user;
 pub mod wallet;
 pub mod wallet_transaction;
