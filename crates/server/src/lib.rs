@@ -16,6 +16,7 @@ pub mod http;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
+pub mod live;
 pub mod metrics;
 pub mod payments;
 pub mod payouts;
