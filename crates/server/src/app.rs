@@ -55,6 +55,8 @@ pub struct AppState {
     /// Outbound HTTP (gateway APIs, sandbox webhook delivery).
     pub http: reqwest::Client,
     pub gateway: Arc<dyn crate::payments::PaymentGateway>,
+    /// Fan-out of live events to users' sockets, on every node.
+    pub bus: Arc<dyn crate::bus::Bus>,
     /// Set once the listener is bound, unless `public_url` is configured.
     public_url: Arc<std::sync::OnceLock<String>>,
     openapi_json: Arc<String>,
@@ -94,6 +96,14 @@ impl AppState {
             .build()
             .context("building the HTTP client")?;
         let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
+        let bus: Arc<dyn crate::bus::Bus> = match &config.redis_url {
+            Some(url) => {
+                Arc::new(crate::bus::RedisBus::connect(url).await.with_context(|| {
+                    format!("connecting the event bus to {}", db::redact_url(url))
+                })?)
+            }
+            None => Arc::new(crate::bus::LocalBus::new()),
+        };
         let public_url = match &config.public_url {
             Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
             None => std::sync::OnceLock::new(),
@@ -111,6 +121,7 @@ impl AppState {
             node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
             http,
             gateway,
+            bus,
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
@@ -171,6 +182,7 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         (name = "payments", description = "Gateway webhooks"),
         (name = "astrology", description = "Birth charts (JSON and SVG), dasha, compatibility, panchang, daily horoscopes"),
         (name = "tarot", description = "Tarot decks, spreads and auditable readings"),
+        (name = "consultations", description = "Live consultations: presence, requests, per-minute billing"),
         (name = "admin", description = "Reviews, account status, wallets, ledger, audit log, jobs"),
     )
 )]
@@ -210,6 +222,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::astrology::routes::router())
         .merge(crate::astrology::horoscopes::router())
         .merge(crate::readings::router())
+        .merge(crate::live::routes::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.
@@ -447,7 +460,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        jobs::spawn_workers(&self.state, self.state.config.job_workers, stop_rx);
+        jobs::spawn_workers(&self.state, self.state.config.job_workers, stop_rx.clone());
+        if self.state.config.live_tick_ms > 0 {
+            crate::live::engine::spawn_worker(&self.state, stop_rx);
+        }
         let app = router(self.state.clone());
         axum::serve(
             self.listener,

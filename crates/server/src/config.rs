@@ -78,6 +78,22 @@ pub struct Config {
     pub commission_bps: u16,
     /// Smallest payout a practitioner may request, minor units.
     pub payout_min_minor: i64,
+    /// A practitioner who sends no heartbeat for this long goes offline.
+    pub presence_timeout_secs: i64,
+    /// A consultation may start only if the client's wallet covers this many paid minutes.
+    pub live_min_minutes: u32,
+    /// Seconds a practitioner has to accept a request before it is missed.
+    pub live_request_timeout_secs: i64,
+    /// A side away for longer than this ends the session; the time away is not charged.
+    pub live_grace_secs: i64,
+    /// Free minutes on a client's first consultation (paid by the platform).
+    pub live_free_minutes_first_session: u32,
+    /// How often each node's consultation worker settles due minutes, milliseconds
+    /// (0 disables the worker on this node).
+    pub live_tick_ms: u64,
+    /// Redis for cross-node fan-out of live events (`redis://host:6379`). Unset: in-process
+    /// only, which is right for a single node.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -121,6 +137,13 @@ impl Default for Config {
             webhook_tolerance_secs: 300,
             commission_bps: 2_000,
             payout_min_minor: 50_000,
+            presence_timeout_secs: 60,
+            live_min_minutes: 5,
+            live_request_timeout_secs: 60,
+            live_grace_secs: 60,
+            live_free_minutes_first_session: 0,
+            live_tick_ms: 250,
+            redis_url: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod astrology;
 pub mod audit;
 pub mod auth;
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod db;

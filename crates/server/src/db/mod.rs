@@ -62,6 +62,11 @@ impl WriteTxn {
         let WriteTxn { txn, _gate } = self;
         txn.rollback().await
     }
+
+    /// A nested transaction (a savepoint): rolling it back undoes only its own writes.
+    pub async fn savepoint(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        sea_orm::TransactionTrait::begin(&self.txn).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,6 +1,9 @@
-//! Live consultations. So far: the per-minute billing arithmetic ([`billing`]) and Agora
-//! RTC token minting ([`agora`]); the session engine, presence and realtime transport build
-//! on them (see docs/live.md).
+//! Live consultations: the per-minute billing arithmetic ([`billing`]), the session state
+//! machine and its worker ([`engine`]), participant events ([`events`]), the HTTP routes
+//! ([`routes`]) and Agora RTC token minting ([`agora`]). See docs/live.md.
 
 pub mod agora;
 pub mod billing;
+pub mod engine;
+pub mod events;
+pub mod routes;

@@ -221,6 +221,9 @@ impl TestApp {
                 "test-secret-test-secret-test-secret-0123",
             )),
             job_workers: 0,
+            // Tests drive the consultation worker with `augur::live::engine::tick` on a
+            // manual clock.
+            live_tick_ms: 0,
             ..Config::default()
         };
         tweak(&mut config);
@@ -347,6 +350,18 @@ impl TestApp {
             .find(|m| m.to == phone)
             .expect("an SMS to this phone");
         msg.body.split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Credits a user's wallet through the admin API.
+    pub async fn credit(&self, admin: &str, user: &str, amount: i64) {
+        self.post_keyed(
+            &format!("/api/v1/admin/wallets/{user}/credits"),
+            admin,
+            &format!("credit-{}", uuid::Uuid::now_v7()),
+            json!({"amount": amount, "reason": "goodwill"}),
+        )
+        .await
+        .expect(201);
     }
 
     pub fn advance(&self, secs: i64) {

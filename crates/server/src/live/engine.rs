@@ -1,0 +1,950 @@
+//! The consultation state machine and its money: request → accept (session starts) →
+//! minutes billed through the ledger → end; decline, cancel and missed requests; and the
+//! worker tick that settles due minutes, ends sessions whose money ran out or whose side
+//! went away, expires requests and clears stale presence.
+//!
+//! Time is the server's clock alone. A minute is charged once both sides have been seen
+//! after it began (see docs/live.md), each exactly once: the consultation row is locked while
+//! it is billed, and every ledger leg carries a key made of the consultation and minute.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, IntoColumnRef, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::billing::{self, MinuteCharge, Terms};
+use super::events::{LiveEvent, Outbox};
+use crate::app::AppState;
+use crate::db::WriteTxn;
+use crate::db::entity::{
+    consultation, consultation_client_lock, consultation_minute, practitioner,
+    practitioner_presence, wallet,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::ledger::money::Bps;
+use crate::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
+use crate::practitioners::{Availability, Channel, Verification};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Requested,
+    Active,
+    Ended,
+    Declined,
+    Missed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Requested => "requested",
+            Status::Active => "active",
+            Status::Ended => "ended",
+            Status::Declined => "declined",
+            Status::Missed => "missed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    ClientEnded,
+    PractitionerEnded,
+    InsufficientFunds,
+    ClientDisconnected,
+    PractitionerDisconnected,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::ClientEnded => "client_ended",
+            EndReason::PractitionerEnded => "practitioner_ended",
+            EndReason::InsufficientFunds => "insufficient_funds",
+            EndReason::ClientDisconnected => "client_disconnected",
+            EndReason::PractitionerDisconnected => "practitioner_disconnected",
+        }
+    }
+}
+
+pub fn channel_str(c: Channel) -> &'static str {
+    match c {
+        Channel::Chat => "chat",
+        Channel::Call => "call",
+        Channel::Video => "video",
+    }
+}
+
+fn rate_of(p: &practitioner::Model, c: Channel) -> Option<i64> {
+    match c {
+        Channel::Chat => p.rate_chat_minor,
+        Channel::Call => p.rate_call_minor,
+        Channel::Video => p.rate_video_minor,
+    }
+}
+
+pub fn terms_of(c: &consultation::Model) -> Terms {
+    Terms {
+        rate: c.rate_minor,
+        commission: Bps::new(u16::try_from(c.commission_bps).unwrap_or(0)).unwrap_or(Bps::ZERO),
+        free_minutes: u32::try_from(c.free_minutes).unwrap_or(0),
+        discount_per_minute: c.discount_per_minute,
+    }
+}
+
+fn currency_of(c: &consultation::Model) -> Currency {
+    Currency::parse(&c.currency).unwrap_or(Currency::INR)
+}
+
+/// Re-reads a consultation inside a write transaction, locked against other nodes'
+/// workers on PostgreSQL (SQLite's write gate already serialises writers).
+async fn locked(txn: &WriteTxn, id: Uuid) -> ApiResult<Option<consultation::Model>> {
+    let mut q = consultation::Entity::find_by_id(id);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    Ok(q.one(txn).await?)
+}
+
+async fn available_balance<C: ConnectionTrait>(
+    conn: &C,
+    user: Uuid,
+    currency: Currency,
+) -> ApiResult<i64> {
+    Ok(wallet::Entity::find()
+        .filter(wallet::Column::UserId.eq(user))
+        .filter(wallet::Column::Currency.eq(currency.as_str()))
+        .one(conn)
+        .await?
+        .map(|w| w.available)
+        .unwrap_or(0))
+}
+
+/// Whether the practitioner is taking sessions now.
+async fn presence_of<C: ConnectionTrait>(
+    conn: &C,
+    practitioner: Uuid,
+    now: DateTime<Utc>,
+    timeout_secs: i64,
+) -> ApiResult<Option<practitioner_presence::Model>> {
+    Ok(practitioner_presence::Entity::find_by_id(practitioner)
+        .one(conn)
+        .await?
+        .filter(|p| p.online && p.last_heartbeat_at >= now - Duration::seconds(timeout_secs)))
+}
+
+pub struct NewRequest<'a> {
+    pub client: Uuid,
+    pub practitioner_id: Uuid,
+    pub channel: Channel,
+    pub promo_code: Option<&'a str>,
+}
+
+/// A client asks for a session. Checks everything a request can be refused for, then
+/// records it and takes the client's one-open-consultation lock.
+pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultation::Model> {
+    let now = app.clock.now();
+    let p = practitioner::Entity::find_by_id(r.practitioner_id)
+        .one(&app.db)
+        .await?
+        .filter(|p| p.verification_status == Verification::Approved.as_str())
+        .ok_or_else(|| ApiError::not_found("Practitioner"))?;
+    if p.user_id == r.client {
+        return Err(ApiError::field(
+            "practitioner_id",
+            "self_consultation",
+            "practitioners cannot consult themselves",
+        ));
+    }
+    let rate = rate_of(&p, r.channel).ok_or_else(|| {
+        ApiError::field(
+            "channel",
+            "channel_unavailable",
+            "this practitioner does not offer this channel",
+        )
+    })?;
+    let presence = presence_of(&app.db, p.id, now, app.config.presence_timeout_secs)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("practitioner_offline", "The practitioner is not online")
+        })?;
+    if presence.active_sessions >= p.max_concurrent_sessions {
+        return Err(ApiError::conflict(
+            "practitioner_busy",
+            "The practitioner is in another session; join the waitlist to be offered the next slot",
+        ));
+    }
+    let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
+    let first_session = consultation::Entity::find()
+        .filter(consultation::Column::ClientId.eq(r.client))
+        .filter(consultation::Column::Status.eq(Status::Ended.as_str()))
+        .filter(consultation::Column::MinutesBilled.gt(0))
+        .one(&app.db)
+        .await?
+        .is_none();
+    let free_minutes = if first_session {
+        app.config.live_free_minutes_first_session
+    } else {
+        0
+    };
+    let (promo_code, discount) = match r.promo_code {
+        Some(code) => {
+            let q = crate::promos::quote(
+                &app.db,
+                r.client,
+                Some(code),
+                rate,
+                currency.as_str(),
+                crate::promos::rules::Context::Session,
+                now,
+            )
+            .await?;
+            if !q.applied {
+                return Err(ApiError::field(
+                    "promo_code",
+                    "promo_refused",
+                    q.refusal
+                        .map(|r| format!("{r:?}"))
+                        .unwrap_or_else(|| "the code does not apply".into()),
+                ));
+            }
+            (q.code, q.discount)
+        }
+        None => (None, 0),
+    };
+    let commission = crate::payouts::commission_for(app.config.commission_bps, p.commission_bps);
+    let terms = Terms {
+        rate,
+        commission,
+        free_minutes,
+        discount_per_minute: discount,
+    };
+    let needed = billing::minimum_to_start(terms, app.config.live_min_minutes);
+    let available = available_balance(&app.db, r.client, currency).await?;
+    if available < needed {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "insufficient_funds",
+            format!(
+                "Starting needs {needed} (minor units) for {} minutes; the wallet has {available}",
+                app.config.live_min_minutes
+            ),
+        ));
+    }
+    let id = Uuid::now_v7();
+    let txn = crate::db::begin_write(&app.db).await?;
+    consultation_client_lock::ActiveModel {
+        client_id: Set(r.client),
+        consultation_id: Set(id),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if crate::error::unique_violation(&e).is_some() {
+            ApiError::conflict(
+                "consultation_open",
+                "You already have a consultation requested or in progress",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    let row = consultation::ActiveModel {
+        id: Set(id),
+        reference: Set(crate::payments::human_reference("CS")),
+        client_id: Set(r.client),
+        practitioner_id: Set(p.id),
+        practitioner_user_id: Set(p.user_id),
+        channel: Set(channel_str(r.channel).to_owned()),
+        status: Set(Status::Requested.as_str().to_owned()),
+        currency: Set(currency.as_str().to_owned()),
+        rate_minor: Set(rate),
+        commission_bps: Set(i32::from(commission.get())),
+        free_minutes: Set(free_minutes as i32),
+        promo_code: Set(promo_code),
+        promo_id: Set(None),
+        discount_per_minute: Set(discount),
+        requested_at: Set(now),
+        respond_by: Set(now + Duration::seconds(app.config.live_request_timeout_secs)),
+        started_at: Set(None),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        minutes_billed: Set(0),
+        free_minutes_used: Set(0),
+        amount_charged: Set(0),
+        discount_total: Set(0),
+        client_seen_at: Set(Some(now)),
+        practitioner_seen_at: Set(None),
+        warned_at_minutes_left: Set(None),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    let mut out = Outbox::default();
+    out.push(row.practitioner_user_id, LiveEvent::requested(&row));
+    out.publish(app).await;
+    Ok(row)
+}
+
+/// `column + n`, for counters changed in place by one statement.
+fn incremented(column: impl IntoColumnRef, n: impl Into<i64>) -> Expr {
+    use sea_orm::sea_query::ExprTrait;
+    Expr::col(column).add(n.into())
+}
+
+fn not_yours() -> ApiError {
+    ApiError::not_found("Consultation")
+}
+
+fn wrong_state(c: &consultation::Model, wanted: &str) -> ApiError {
+    ApiError::conflict(
+        "invalid_state",
+        format!("The consultation is {}, not {wanted}", c.status),
+    )
+}
+
+/// Frees the client's lock (a no-op when it belongs to another consultation).
+async fn release_lock(txn: &WriteTxn, c: &consultation::Model) -> ApiResult<()> {
+    consultation_client_lock::Entity::delete_many()
+        .filter(consultation_client_lock::Column::ClientId.eq(c.client_id))
+        .filter(consultation_client_lock::Column::ConsultationId.eq(c.id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Sets the practitioner's listed availability from their presence and session count.
+pub(crate) async fn refresh_availability(txn: &WriteTxn, practitioner_id: Uuid) -> ApiResult<()> {
+    let Some(p) = practitioner::Entity::find_by_id(practitioner_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let presence = practitioner_presence::Entity::find_by_id(practitioner_id)
+        .one(txn)
+        .await?;
+    let availability = match presence {
+        Some(pr) if pr.online && pr.active_sessions >= p.max_concurrent_sessions => {
+            Availability::Busy
+        }
+        Some(pr) if pr.online => Availability::Online,
+        _ => Availability::Offline,
+    };
+    if p.availability_status != availability.as_str() {
+        practitioner::Entity::update_many()
+            .col_expr(
+                practitioner::Column::AvailabilityStatus,
+                Expr::value(availability.as_str()),
+            )
+            .filter(practitioner::Column::Id.eq(practitioner_id))
+            .exec(txn)
+            .await?;
+        crate::practitioners::refresh_card(txn, practitioner_id).await?;
+    }
+    Ok(())
+}
+
+/// The practitioner takes the request: the session starts now at the request's terms.
+pub async fn accept(
+    app: &AppState,
+    practitioner_user: Uuid,
+    id: Uuid,
+) -> ApiResult<consultation::Model> {
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let c = locked(&txn, id)
+        .await?
+        .filter(|c| c.practitioner_user_id == practitioner_user)
+        .ok_or_else(not_yours)?;
+    if c.status != Status::Requested.as_str() {
+        return Err(wrong_state(&c, "requested"));
+    }
+    if c.respond_by < now {
+        return Err(ApiError::conflict(
+            "request_expired",
+            "The request was not answered in time",
+        ));
+    }
+    let p = practitioner::Entity::find_by_id(c.practitioner_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(not_yours)?;
+    // Take a session slot with one conditional update, so two accepts racing for the last
+    // slot cannot both win.
+    let slot = practitioner_presence::Entity::update_many()
+        .col_expr(
+            practitioner_presence::Column::ActiveSessions,
+            incremented(practitioner_presence::Column::ActiveSessions, 1),
+        )
+        .col_expr(
+            practitioner_presence::Column::LastHeartbeatAt,
+            Expr::value(now),
+        )
+        .col_expr(practitioner_presence::Column::UpdatedAt, Expr::value(now))
+        .filter(practitioner_presence::Column::PractitionerId.eq(c.practitioner_id))
+        .filter(practitioner_presence::Column::ActiveSessions.lt(p.max_concurrent_sessions))
+        .exec(&txn)
+        .await?;
+    if slot.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "practitioner_busy",
+            "All your session slots are in use",
+        ));
+    }
+    // The promo code is redeemed when the session starts; if it stopped applying since the
+    // request (its limit was reached), the session runs at the full rate.
+    let mut discount = 0;
+    let mut promo_id = None;
+    if let Some(code) = &c.promo_code
+        && let Some(promo) = crate::promos::find(&txn, code).await?
+        && let Ok(d) = crate::promos::redeem(
+            &txn,
+            &crate::promos::Redemption {
+                promo_id: promo.id,
+                user: c.client_id,
+                context: crate::promos::rules::Context::Session,
+                reference: &format!("consultation:{}", c.id),
+                price: c.rate_minor,
+                currency: &c.currency,
+            },
+            now,
+        )
+        .await?
+    {
+        discount = d;
+        promo_id = Some(promo.id);
+    }
+    let mut m: consultation::ActiveModel = c.into();
+    m.status = Set(Status::Active.as_str().to_owned());
+    m.started_at = Set(Some(now));
+    m.practitioner_seen_at = Set(Some(now));
+    m.discount_per_minute = Set(discount);
+    m.promo_id = Set(promo_id);
+    m.updated_at = Set(now);
+    let c = m.update(&txn).await?;
+    refresh_availability(&txn, c.practitioner_id).await?;
+    txn.commit().await?;
+    let mut out = Outbox::default();
+    out.both(&c, LiveEvent::started(&c));
+    out.publish(app).await;
+    Ok(c)
+}
+
+/// The practitioner turns the request down, or the client withdraws it.
+pub async fn refuse(
+    app: &AppState,
+    user: Uuid,
+    id: Uuid,
+    as_practitioner: bool,
+) -> ApiResult<consultation::Model> {
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let c = locked(&txn, id)
+        .await?
+        .filter(|c| {
+            if as_practitioner {
+                c.practitioner_user_id == user
+            } else {
+                c.client_id == user
+            }
+        })
+        .ok_or_else(not_yours)?;
+    if c.status != Status::Requested.as_str() {
+        return Err(wrong_state(&c, "requested"));
+    }
+    let status = if as_practitioner {
+        Status::Declined
+    } else {
+        Status::Cancelled
+    };
+    release_lock(&txn, &c).await?;
+    let mut m: consultation::ActiveModel = c.into();
+    m.status = Set(status.as_str().to_owned());
+    m.ended_at = Set(Some(now));
+    m.updated_at = Set(now);
+    let c = m.update(&txn).await?;
+    txn.commit().await?;
+    let mut out = Outbox::default();
+    out.both(&c, LiveEvent::closed(&c));
+    out.publish(app).await;
+    Ok(c)
+}
+
+/// Either side says it is still there.
+pub async fn heartbeat(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consultation::Model> {
+    let now = app.clock.now();
+    let c = consultation::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .filter(|c| c.client_id == user || c.practitioner_user_id == user)
+        .ok_or_else(not_yours)?;
+    if c.status != Status::Active.as_str() && c.status != Status::Requested.as_str() {
+        return Err(wrong_state(&c, "active"));
+    }
+    let is_client = c.client_id == user;
+    let column = if is_client {
+        consultation::Column::ClientSeenAt
+    } else {
+        consultation::Column::PractitionerSeenAt
+    };
+    let txn = crate::db::begin_write(&app.db).await?;
+    consultation::Entity::update_many()
+        .col_expr(column, Expr::value(now))
+        .filter(consultation::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    if !is_client {
+        // A practitioner in a session is present: keep them online for the listing.
+        practitioner_presence::Entity::update_many()
+            .col_expr(
+                practitioner_presence::Column::LastHeartbeatAt,
+                Expr::value(now),
+            )
+            .filter(practitioner_presence::Column::PractitionerId.eq(c.practitioner_id))
+            .filter(practitioner_presence::Column::Online.eq(true))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    consultation::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(not_yours)
+}
+
+/// Either side ends the session now.
+pub async fn end(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consultation::Model> {
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let c = locked(&txn, id)
+        .await?
+        .filter(|c| c.client_id == user || c.practitioner_user_id == user)
+        .ok_or_else(not_yours)?;
+    if c.status != Status::Active.as_str() {
+        return Err(wrong_state(&c, "active"));
+    }
+    let by_client = c.client_id == user;
+    let other_seen = if by_client {
+        c.practitioner_seen_at
+    } else {
+        c.client_seen_at
+    };
+    let started = c.started_at.unwrap_or(now);
+    // The one ending is here now. The other side counts as present until now if it was
+    // seen within the grace window; otherwise the billable time stops where it was last seen.
+    let grace = Duration::seconds(app.config.live_grace_secs);
+    let end_at = match other_seen {
+        Some(seen) if seen >= now - grace => now,
+        Some(seen) => seen.max(started),
+        None => started,
+    };
+    let reason = if by_client {
+        EndReason::ClientEnded
+    } else {
+        EndReason::PractitionerEnded
+    };
+    let mut out = Outbox::default();
+    let c = settle(app, &txn, c, end_at, reason, now, &mut out).await?;
+    txn.commit().await?;
+    out.publish(app).await;
+    Ok(c)
+}
+
+/// Charges every minute owed up to `billable_until` that is not charged yet. Stops at the
+/// first minute the wallet cannot pay and returns its start, where the session must end.
+async fn bill_until(
+    txn: &WriteTxn,
+    c: &mut consultation::Model,
+    billable_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    out: &mut Outbox,
+) -> ApiResult<Option<DateTime<Utc>>> {
+    let Some(started) = c.started_at else {
+        return Ok(None);
+    };
+    let owed = billing::minutes_started((billable_until - started).num_milliseconds());
+    while (c.minutes_billed as u32) < owed {
+        let index = c.minutes_billed as u32;
+        // A savepoint per minute: a refused debit must not undo the minutes before it.
+        let sp = txn.savepoint().await?;
+        match charge_minute(&sp, c, index, now).await {
+            Ok(charge) => {
+                sp.commit().await?;
+                c.minutes_billed += 1;
+                c.amount_charged += charge.client_pays;
+                c.discount_total += charge.discount;
+                c.free_minutes_used += i32::from(charge.free);
+                out.both(c, LiveEvent::minute_charged(c, &charge));
+            }
+            Err(LedgerError::InsufficientFunds(_)) | Err(LedgerError::WalletFrozen) => {
+                sp.rollback().await?;
+                return Ok(Some(
+                    started + Duration::milliseconds(billing::minute_offset_ms(index)),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// Charges minute `index`: up to three ledger legs and the minute's record, each keyed by
+/// the consultation and minute so that no retry, replay or second node charges it twice.
+async fn charge_minute<C: ConnectionTrait>(
+    conn: &C,
+    c: &consultation::Model,
+    index: u32,
+    now: DateTime<Utc>,
+) -> Result<MinuteCharge, LedgerError> {
+    let charge = billing::price_minute(index, terms_of(c));
+    let legs = charge.legs();
+    let currency = currency_of(c);
+    let client = AccountRef::wallet(c.client_id, currency);
+    let earnings = AccountRef::earnings(c.practitioner_id, currency);
+    let minute = index + 1;
+    let what = format!(
+        "{} consultation {}, minute {minute}",
+        c.channel, c.reference
+    );
+    let legs = [
+        (
+            "cp",
+            client.clone(),
+            earnings.clone(),
+            legs.client_to_practitioner,
+            what.clone(),
+        ),
+        (
+            "pl",
+            client,
+            AccountRef::platform(AccountKind::PlatformRevenue, currency),
+            legs.client_to_platform,
+            what.clone(),
+        ),
+        (
+            "pr",
+            AccountRef::platform(AccountKind::PromotionsExpense, currency),
+            earnings,
+            legs.promotions_to_practitioner,
+            format!("{what} (platform-funded)"),
+        ),
+    ];
+    for (suffix, debit, credit, amount, description) in legs {
+        if amount == 0 {
+            continue;
+        }
+        ledger::transfer(
+            conn,
+            TransferRequest {
+                debit,
+                credit,
+                amount,
+                kind: "consultation".to_owned(),
+                reference: format!("consultation:{}", c.id),
+                idempotency_key: format!("live:{}:{index}:{suffix}", c.id),
+                hold_id: None,
+                description,
+            },
+            now,
+        )
+        .await?;
+    }
+    consultation_minute::Entity::insert(consultation_minute::ActiveModel {
+        consultation_id: Set(c.id),
+        minute_index: Set(index as i32),
+        free: Set(charge.free),
+        client_paid: Set(charge.client_pays),
+        discount: Set(charge.discount),
+        practitioner_earned: Set(charge.practitioner_earns),
+        platform_earned: Set(charge.platform_earns),
+        promotion_paid: Set(charge.promotion_pays),
+        charged_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            consultation_minute::Column::ConsultationId,
+            consultation_minute::Column::MinuteIndex,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(charge)
+}
+
+/// Bills what is owed up to `end_at`, then closes the session: the row, the client's lock,
+/// the practitioner's slot and counters.
+async fn settle(
+    app: &AppState,
+    txn: &WriteTxn,
+    mut c: consultation::Model,
+    end_at: DateTime<Utc>,
+    reason: EndReason,
+    now: DateTime<Utc>,
+    out: &mut Outbox,
+) -> ApiResult<consultation::Model> {
+    let (end_at, reason) = match bill_until(txn, &mut c, end_at, now, out).await? {
+        Some(unpaid_minute_start) => (unpaid_minute_start, EndReason::InsufficientFunds),
+        None => (end_at, reason),
+    };
+    close(app, txn, c, end_at, reason, now, out).await
+}
+
+async fn close(
+    _app: &AppState,
+    txn: &WriteTxn,
+    c: consultation::Model,
+    end_at: DateTime<Utc>,
+    reason: EndReason,
+    now: DateTime<Utc>,
+    out: &mut Outbox,
+) -> ApiResult<consultation::Model> {
+    release_lock(txn, &c).await?;
+    practitioner_presence::Entity::update_many()
+        .col_expr(
+            practitioner_presence::Column::ActiveSessions,
+            incremented(practitioner_presence::Column::ActiveSessions, -1),
+        )
+        .filter(practitioner_presence::Column::PractitionerId.eq(c.practitioner_id))
+        .filter(practitioner_presence::Column::ActiveSessions.gt(0))
+        .exec(txn)
+        .await?;
+    practitioner::Entity::update_many()
+        .col_expr(
+            practitioner::Column::TotalConsultations,
+            incremented(practitioner::Column::TotalConsultations, 1),
+        )
+        .col_expr(
+            practitioner::Column::TotalMinutes,
+            incremented(
+                practitioner::Column::TotalMinutes,
+                i64::from(c.minutes_billed),
+            ),
+        )
+        .filter(practitioner::Column::Id.eq(c.practitioner_id))
+        .exec(txn)
+        .await?;
+    let practitioner_id = c.practitioner_id;
+    let mut m: consultation::ActiveModel = c.clone().into();
+    m.status = Set(Status::Ended.as_str().to_owned());
+    m.ended_at = Set(Some(end_at));
+    m.end_reason = Set(Some(reason.as_str().to_owned()));
+    m.minutes_billed = Set(c.minutes_billed);
+    m.amount_charged = Set(c.amount_charged);
+    m.discount_total = Set(c.discount_total);
+    m.free_minutes_used = Set(c.free_minutes_used);
+    m.updated_at = Set(now);
+    let c = m.update(txn).await?;
+    crate::practitioners::refresh_card(txn, practitioner_id).await?;
+    refresh_availability(txn, practitioner_id).await?;
+    out.both(&c, LiveEvent::ended(&c));
+    Ok(c)
+}
+
+/// Writes the billing progress of an active session.
+async fn save_progress(
+    txn: &WriteTxn,
+    c: &consultation::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut m: consultation::ActiveModel = c.clone().into();
+    m.minutes_billed = Set(c.minutes_billed);
+    m.amount_charged = Set(c.amount_charged);
+    m.discount_total = Set(c.discount_total);
+    m.free_minutes_used = Set(c.free_minutes_used);
+    m.warned_at_minutes_left = Set(c.warned_at_minutes_left);
+    m.updated_at = Set(now);
+    m.update(txn).await?;
+    Ok(())
+}
+
+/// What one pass of the worker did (for tests and metrics).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickReport {
+    pub minutes_charged: u32,
+    pub sessions_ended: u32,
+    pub requests_missed: u32,
+    pub practitioners_offline: u32,
+}
+
+/// One pass of the consultation worker. Safe to run on every node at once: every session is
+/// billed under its row lock and every charge is keyed.
+pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
+    let now = app.clock.now();
+    let mut report = TickReport::default();
+    let mut out = Outbox::default();
+
+    // Requests nobody answered in time.
+    let expired = consultation::Entity::find()
+        .filter(consultation::Column::Status.eq(Status::Requested.as_str()))
+        .filter(consultation::Column::RespondBy.lt(now))
+        .all(&app.db)
+        .await?;
+    for stale in expired {
+        let txn = crate::db::begin_write(&app.db).await?;
+        let Some(c) = locked(&txn, stale.id).await? else {
+            continue;
+        };
+        if c.status != Status::Requested.as_str() {
+            continue;
+        }
+        release_lock(&txn, &c).await?;
+        practitioner::Entity::update_many()
+            .col_expr(
+                practitioner::Column::MissedRequests,
+                incremented(practitioner::Column::MissedRequests, 1),
+            )
+            .filter(practitioner::Column::Id.eq(c.practitioner_id))
+            .exec(&txn)
+            .await?;
+        let mut m: consultation::ActiveModel = c.into();
+        m.status = Set(Status::Missed.as_str().to_owned());
+        m.ended_at = Set(Some(now));
+        m.updated_at = Set(now);
+        let c = m.update(&txn).await?;
+        crate::practitioners::refresh_card(&txn, c.practitioner_id).await?;
+        txn.commit().await?;
+        out.both(&c, LiveEvent::closed(&c));
+        report.requests_missed += 1;
+    }
+
+    // Practitioners whose heartbeats stopped.
+    let cutoff = now - Duration::seconds(app.config.presence_timeout_secs);
+    let gone = practitioner_presence::Entity::find()
+        .filter(practitioner_presence::Column::Online.eq(true))
+        .filter(practitioner_presence::Column::LastHeartbeatAt.lt(cutoff))
+        .all(&app.db)
+        .await?;
+    for p in gone {
+        let txn = crate::db::begin_write(&app.db).await?;
+        let res = practitioner_presence::Entity::update_many()
+            .col_expr(practitioner_presence::Column::Online, Expr::value(false))
+            .col_expr(practitioner_presence::Column::UpdatedAt, Expr::value(now))
+            .filter(practitioner_presence::Column::PractitionerId.eq(p.practitioner_id))
+            .filter(practitioner_presence::Column::LastHeartbeatAt.lt(cutoff))
+            .exec(&txn)
+            .await?;
+        refresh_availability(&txn, p.practitioner_id).await?;
+        txn.commit().await?;
+        report.practitioners_offline += res.rows_affected as u32;
+    }
+
+    // Active sessions: bill what both sides were present for; end the ones whose side left.
+    let grace = Duration::seconds(app.config.live_grace_secs);
+    let active = consultation::Entity::find()
+        .filter(consultation::Column::Status.eq(Status::Active.as_str()))
+        .all(&app.db)
+        .await?;
+    for candidate in active {
+        let Some(started) = candidate.started_at else {
+            continue;
+        };
+        let client_seen = candidate.client_seen_at.unwrap_or(started).max(started);
+        let practitioner_seen = candidate
+            .practitioner_seen_at
+            .unwrap_or(started)
+            .max(started);
+        let present_until = client_seen.min(practitioner_seen);
+        let owed = billing::minutes_started((present_until - started).num_milliseconds());
+        let someone_left = client_seen < now - grace || practitioner_seen < now - grace;
+        if !someone_left && owed <= candidate.minutes_billed as u32 {
+            continue;
+        }
+        let txn = crate::db::begin_write(&app.db).await?;
+        let Some(mut c) = locked(&txn, candidate.id).await? else {
+            continue;
+        };
+        if c.status != Status::Active.as_str() {
+            continue;
+        }
+        // Recompute from the locked row: a heartbeat may have landed since the scan.
+        let client_seen = c.client_seen_at.unwrap_or(started).max(started);
+        let practitioner_seen = c.practitioner_seen_at.unwrap_or(started).max(started);
+        let present_until = client_seen.min(practitioner_seen);
+        let before = c.minutes_billed;
+        if client_seen < now - grace || practitioner_seen < now - grace {
+            let reason = if client_seen <= practitioner_seen {
+                EndReason::ClientDisconnected
+            } else {
+                EndReason::PractitionerDisconnected
+            };
+            let ended = settle(app, &txn, c, present_until, reason, now, &mut out).await?;
+            report.minutes_charged += (ended.minutes_billed - before) as u32;
+            report.sessions_ended += 1;
+        } else if let Some(unpaid) = bill_until(&txn, &mut c, present_until, now, &mut out).await? {
+            report.minutes_charged += (c.minutes_billed - before) as u32;
+            close(
+                app,
+                &txn,
+                c,
+                unpaid,
+                EndReason::InsufficientFunds,
+                now,
+                &mut out,
+            )
+            .await?;
+            report.sessions_ended += 1;
+        } else {
+            report.minutes_charged += (c.minutes_billed - before) as u32;
+            warn_if_low(&txn, &mut c, &mut out).await?;
+            save_progress(&txn, &c, now).await?;
+        }
+        txn.commit().await?;
+    }
+    out.publish(app).await;
+    Ok(report)
+}
+
+/// "2 minutes left", then "1 minute left": each sent once per session.
+async fn warn_if_low(
+    txn: &WriteTxn,
+    c: &mut consultation::Model,
+    out: &mut Outbox,
+) -> ApiResult<()> {
+    let next = billing::price_minute(c.minutes_billed as u32, terms_of(c));
+    if next.client_pays == 0 {
+        return Ok(());
+    }
+    let available = available_balance(txn, c.client_id, currency_of(c)).await?;
+    let left = billing::minutes_affordable(available, next.client_pays);
+    for threshold in [1i64, 2] {
+        if left <= threshold
+            && c.warned_at_minutes_left
+                .is_none_or(|w| i64::from(w) > threshold)
+        {
+            c.warned_at_minutes_left = Some(threshold as i32);
+            out.both(c, LiveEvent::low_balance(c, left));
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Runs [`tick`] every `live_tick_ms` until `stop` flips.
+pub fn spawn_worker(app: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_millis(app.config.live_tick_ms.max(10));
+        loop {
+            if let Err(e) = tick(&app).await {
+                tracing::warn!(error = ?e, "consultation tick failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    });
+}

@@ -1,0 +1,665 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, approved_practitioner};
+use crate::wallet::assert_invariants;
+
+both_backends!(
+    requests_are_checked_before_anything_starts,
+    every_started_minute_is_charged_once,
+    the_worker_bills_warns_and_ends_when_money_runs_out,
+    a_top_up_during_the_session_extends_it,
+    a_side_gone_beyond_the_grace_window_ends_the_session_uncharged,
+    free_minutes_and_promo_codes_are_paid_by_the_platform,
+    unanswered_requests_are_missed_and_counted,
+    racing_requests_and_workers_never_double_charge,
+);
+
+/// 20.00 a minute for chat (see helpers::application).
+const RATE: i64 = 2_000;
+
+struct Pair {
+    admin: String,
+    client: String,
+    client_id: String,
+    practitioner: String,
+    practitioner_id: String,
+}
+
+async fn online_pair(app: &TestApp, funds: i64) -> Pair {
+    let admin = app.admin_token().await;
+    let (practitioner, practitioner_id) =
+        approved_practitioner(app, &admin, "astro@example.com", "Astro One").await;
+    app.call(
+        Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (client, _, client_id) = app.register("client@example.com").await;
+    if funds > 0 {
+        app.credit(&admin, &client_id, funds).await;
+    }
+    Pair {
+        admin,
+        client,
+        client_id,
+        practitioner,
+        practitioner_id,
+    }
+}
+
+async fn start(app: &TestApp, p: &Pair) -> String {
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&p.client),
+            json!({"practitioner_id": p.practitioner_id, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap().to_owned();
+    let c = app
+        .post(
+            &format!("/api/v1/consultations/{id}/accept"),
+            Some(&p.practitioner),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "active");
+    id
+}
+
+async fn beat(app: &TestApp, token: &str, id: &str) {
+    app.post(
+        &format!("/api/v1/consultations/{id}/heartbeat"),
+        Some(token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn both_beat(app: &TestApp, p: &Pair, id: &str) {
+    beat(app, &p.client, id).await;
+    beat(app, &p.practitioner, id).await;
+}
+
+async fn balance(app: &TestApp, token: &str) -> i64 {
+    app.get("/api/v1/wallet", Some(token)).await.expect(200)["available"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn tick(app: &TestApp) -> augur::live::engine::TickReport {
+    augur::live::engine::tick(&app.state).await.unwrap()
+}
+
+async fn consultation(app: &TestApp, token: &str, id: &str) -> Value {
+    app.get(&format!("/api/v1/consultations/{id}"), Some(token))
+        .await
+        .expect(200)
+}
+
+async fn requests_are_checked_before_anything_starts(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, practitioner_id) =
+        approved_practitioner(&app, &admin, "astro@example.com", "Astro One").await;
+    let (client, _, client_id) = app.register("client@example.com").await;
+    let ask =
+        |channel: &'static str| json!({"practitioner_id": practitioner_id, "channel": channel});
+    app.post("/api/v1/consultations", Some(&client), ask("chat"))
+        .await
+        .problem(409, "practitioner_offline");
+    let presence = app
+        .call(
+            Method::PUT,
+            "/api/v1/practitioners/me/presence",
+            Some(&practitioner),
+            Some(json!({"status": "online"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(presence["availability"], "online");
+    let listed = app
+        .get(&format!("/api/v1/practitioners/{practitioner_id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(listed["availability_status"], "online");
+    app.post("/api/v1/consultations", Some(&client), ask("video"))
+        .await
+        .problem(422, "validation_failed");
+    app.post("/api/v1/consultations", Some(&practitioner), ask("chat"))
+        .await
+        .problem(422, "validation_failed");
+    // 5 minutes at 20.00 are needed; 99.99 is not enough.
+    app.credit(&admin, &client_id, 9_999).await;
+    let err = app
+        .post("/api/v1/consultations", Some(&client), ask("chat"))
+        .await
+        .problem(402, "insufficient_funds");
+    assert!(err["detail"].as_str().unwrap().contains("10000"));
+    app.credit(&admin, &client_id, 1).await;
+    let c = app
+        .post("/api/v1/consultations", Some(&client), ask("chat"))
+        .await
+        .expect(201);
+    assert_eq!(c["status"], "requested");
+    assert_eq!(c["rate"], RATE);
+    assert!(c["reference"].as_str().unwrap().starts_with("CS"));
+    app.post("/api/v1/consultations", Some(&client), ask("chat"))
+        .await
+        .problem(409, "consultation_open");
+    // Only the practitioner asked can accept; a client cannot.
+    let id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&client),
+        json!({}),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.post(
+        &format!("/api/v1/consultations/{id}/decline"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // Declined: the client may ask again, and cancel.
+    let c = app
+        .post("/api/v1/consultations", Some(&client), ask("chat"))
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap();
+    let c = app
+        .post(
+            &format!("/api/v1/consultations/{id}/cancel"),
+            Some(&client),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "cancelled");
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_state");
+    // Heartbeats stop: the practitioner drops offline and out of "online now".
+    app.advance(61);
+    let report = tick(&app).await;
+    assert_eq!(report.practitioners_offline, 1);
+    let listed = app
+        .get(&format!("/api/v1/practitioners/{practitioner_id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(listed["availability_status"], "offline");
+    app.post("/api/v1/consultations", Some(&client), ask("chat"))
+        .await
+        .problem(409, "practitioner_offline");
+    assert_eq!(balance(&app, &client).await, 10_000, "nothing was charged");
+}
+
+async fn every_started_minute_is_charged_once(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 100_000).await;
+    // (seconds in session, minutes owed)
+    for (secs, minutes) in [(0, 0), (1, 1), (59, 1), (60, 1), (61, 2), (300, 5)] {
+        let before = balance(&app, &p.client).await;
+        let id = start(&app, &p).await;
+        // Both sides stay (heartbeats every 20 s), then the client ends.
+        let mut t = 0;
+        while t + 20 < secs {
+            app.advance(20);
+            t += 20;
+            both_beat(&app, &p, &id).await;
+            tick(&app).await;
+        }
+        app.advance(secs - t);
+        let c = app
+            .post(
+                &format!("/api/v1/consultations/{id}/end"),
+                Some(&p.client),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(c["status"], "ended");
+        assert_eq!(c["end_reason"], "client_ended");
+        assert_eq!(c["minutes_billed"], minutes, "{secs} s");
+        assert_eq!(c["amount_charged"], minutes * RATE, "{secs} s");
+        assert_eq!(
+            before - balance(&app, &p.client).await,
+            minutes * RATE,
+            "{secs} s"
+        );
+        // Ending again, or a late tick, charges nothing more.
+        app.post(
+            &format!("/api/v1/consultations/{id}/end"),
+            Some(&p.client),
+            json!({}),
+        )
+        .await
+        .problem(409, "invalid_state");
+        app.advance(40);
+        tick(&app).await;
+        app.call(
+            Method::POST,
+            "/api/v1/practitioners/me/presence/heartbeat",
+            Some(&p.practitioner),
+            None,
+        )
+        .await
+        .expect(200);
+        let summary = app
+            .get(
+                &format!("/api/v1/consultations/{id}/summary"),
+                Some(&p.practitioner),
+            )
+            .await
+            .expect(200);
+        assert_eq!(summary["minutes"].as_array().unwrap().len() as i64, minutes);
+        assert_eq!(summary["duration_secs"], secs);
+        // 20 % commission: the practitioner earns 16.00 a minute.
+        assert_eq!(summary["practitioner_earned"], minutes * 1_600);
+        let client_view = app
+            .get(
+                &format!("/api/v1/consultations/{id}/summary"),
+                Some(&p.client),
+            )
+            .await
+            .expect(200);
+        assert_eq!(client_view["practitioner_earned"], Value::Null);
+    }
+    // Without heartbeats the practitioner is not "online" any more, even before the
+    // worker notices.
+    app.advance(61);
+    app.post(
+        "/api/v1/consultations",
+        Some(&p.client),
+        json!({"practitioner_id": p.practitioner_id, "channel": "chat"}),
+    )
+    .await
+    .problem(409, "practitioner_offline");
+    let earnings = app
+        .get("/api/v1/practitioners/me/earnings", Some(&p.practitioner))
+        .await
+        .expect(200);
+    assert_eq!(
+        earnings["available"],
+        (1 + 1 + 1 + 2 + 5) * 1_600,
+        "{earnings}"
+    );
+    let profile = app
+        .get(
+            &format!("/api/v1/practitioners/{}", p.practitioner_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(profile["availability_status"], "online", "slot released");
+    assert_invariants(&app).await;
+}
+
+async fn the_worker_bills_warns_and_ends_when_money_runs_out(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    // Exactly the 5 minutes needed to start.
+    let p = online_pair(&app, 5 * RATE).await;
+    let mut events = app
+        .state
+        .bus
+        .subscribe(&format!("user:{}", p.client_id))
+        .await
+        .unwrap();
+    let id = start(&app, &p).await;
+    let mut last = Value::Null;
+    // 20-second steps with both sides present, for 6 minutes.
+    for _ in 0..18 {
+        app.advance(20);
+        if consultation(&app, &p.client, &id).await["status"] != "active" {
+            break;
+        }
+        both_beat(&app, &p, &id).await;
+        tick(&app).await;
+        last = consultation(&app, &p.client, &id).await;
+    }
+    assert_eq!(last["status"], "ended", "{last}");
+    assert_eq!(last["end_reason"], "insufficient_funds");
+    assert_eq!(last["minutes_billed"], 5);
+    // It ends where the unpaid sixth minute would have begun.
+    let started =
+        chrono::DateTime::parse_from_rfc3339(last["started_at"].as_str().unwrap()).unwrap();
+    let ended = chrono::DateTime::parse_from_rfc3339(last["ended_at"].as_str().unwrap()).unwrap();
+    assert_eq!((ended - started).num_seconds(), 300);
+    assert_eq!(balance(&app, &p.client).await, 0);
+    let mut kinds = Vec::new();
+    let mut warnings = Vec::new();
+    while let Ok(Some(msg)) =
+        tokio::time::timeout(std::time::Duration::from_millis(200), events.recv()).await
+    {
+        let v: Value = serde_json::from_slice(&msg).unwrap();
+        if v["type"] == "billing_warning" {
+            warnings.push(v["minutes_left"].as_i64().unwrap());
+        }
+        kinds.push(v["type"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(warnings, [2, 1], "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "minute_charged").count(), 5);
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("consultation_started")
+    );
+    assert_eq!(kinds.last().map(String::as_str), Some("consultation_ended"));
+    assert_invariants(&app).await;
+}
+
+async fn a_top_up_during_the_session_extends_it(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 5 * RATE).await;
+    let id = start(&app, &p).await;
+    for step in 0..30 {
+        if step == 12 {
+            // Four minutes in, the client adds money without interrupting anything.
+            app.credit(&p.admin, &p.client_id, 3 * RATE).await;
+        }
+        app.advance(20);
+        both_beat(&app, &p, &id).await;
+        tick(&app).await;
+        if consultation(&app, &p.client, &id).await["status"] != "active" {
+            break;
+        }
+    }
+    let c = consultation(&app, &p.client, &id).await;
+    assert_eq!(c["end_reason"], "insufficient_funds");
+    assert_eq!(c["minutes_billed"], 8);
+    assert_invariants(&app).await;
+}
+
+async fn a_side_gone_beyond_the_grace_window_ends_the_session_uncharged(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 100_000).await;
+    let id = start(&app, &p).await;
+    app.advance(30);
+    both_beat(&app, &p, &id).await;
+    app.advance(40); // t = 70: the client's last sign of life
+    both_beat(&app, &p, &id).await;
+    tick(&app).await;
+    // The practitioner stays; the client is gone. Within the grace window nothing ends.
+    for _ in 0..3 {
+        app.advance(20); // t = 90, 110, 130
+        beat(&app, &p.practitioner, &id).await;
+        tick(&app).await;
+        assert_eq!(consultation(&app, &p.client, &id).await["status"], "active");
+    }
+    app.advance(20); // t = 150: the client has been away 80 s
+    beat(&app, &p.practitioner, &id).await;
+    let report = tick(&app).await;
+    assert_eq!(report.sessions_ended, 1);
+    let c = consultation(&app, &p.client, &id).await;
+    assert_eq!(c["end_reason"], "client_disconnected");
+    // Billed up to t = 70 (two started minutes), nothing after.
+    assert_eq!(c["minutes_billed"], 2);
+    assert_eq!(balance(&app, &p.client).await, 100_000 - 2 * RATE);
+    let started = chrono::DateTime::parse_from_rfc3339(c["started_at"].as_str().unwrap()).unwrap();
+    let ended = chrono::DateTime::parse_from_rfc3339(c["ended_at"].as_str().unwrap()).unwrap();
+    assert_eq!((ended - started).num_seconds(), 70);
+
+    // A short drop inside the grace window is not a disconnection: billing carries on.
+    let id = start(&app, &p).await;
+    app.advance(10);
+    both_beat(&app, &p, &id).await;
+    app.advance(50); // away 50 s, then back
+    both_beat(&app, &p, &id).await;
+    app.advance(15);
+    both_beat(&app, &p, &id).await;
+    tick(&app).await;
+    let c = consultation(&app, &p.client, &id).await;
+    assert_eq!(c["status"], "active");
+    assert_eq!(c["minutes_billed"], 2);
+    assert_invariants(&app).await;
+}
+
+async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| c.live_free_minutes_first_session = 2).await;
+    let p = online_pair(&app, 100_000).await;
+    let id = start(&app, &p).await;
+    app.advance(50);
+    both_beat(&app, &p, &id).await;
+    app.advance(50);
+    both_beat(&app, &p, &id).await;
+    app.advance(50); // 150 s: three minutes, the first two free
+    let c = app
+        .post(
+            &format!("/api/v1/consultations/{id}/end"),
+            Some(&p.practitioner),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["end_reason"], "practitioner_ended");
+    assert_eq!(c["minutes_billed"], 3);
+    assert_eq!(c["amount_charged"], RATE);
+    let summary = app
+        .get(
+            &format!("/api/v1/consultations/{id}/summary"),
+            Some(&p.practitioner),
+        )
+        .await
+        .expect(200);
+    assert_eq!(summary["free_minutes_used"], 2);
+    assert_eq!(
+        summary["practitioner_earned"],
+        3 * 1_600,
+        "free minutes still earn"
+    );
+
+    // A second session has no free minutes; a 25 % promo code applies to every minute.
+    app.post(
+        "/api/v1/admin/promo-codes",
+        Some(&p.admin),
+        json!({"code": "CHAT25", "discount": {"percentage": {"bps": 2500}}, "contexts": ["session"]}),
+    )
+    .await
+    .expect(201);
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&p.client),
+            json!({"practitioner_id": p.practitioner_id, "channel": "chat", "promo_code": "chat25"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(c["free_minutes"], 0);
+    assert_eq!(c["discount_per_minute"], 500);
+    let id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&p.practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.advance(90);
+    beat(&app, &p.practitioner, id).await;
+    let c = app
+        .post(
+            &format!("/api/v1/consultations/{id}/end"),
+            Some(&p.client),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(c["minutes_billed"], 2);
+    assert_eq!(c["amount_charged"], 2 * 1_500);
+    let summary = app
+        .get(
+            &format!("/api/v1/consultations/{id}/summary"),
+            Some(&p.practitioner),
+        )
+        .await
+        .expect(200);
+    assert_eq!(summary["discount_total"], 1_000);
+    assert_eq!(summary["practitioner_earned"], 2 * 1_600);
+    app.post(
+        "/api/v1/consultations",
+        Some(&p.client),
+        json!({"practitioner_id": p.practitioner_id, "channel": "chat", "promo_code": "NOPE"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    assert_invariants(&app).await;
+}
+
+async fn unanswered_requests_are_missed_and_counted(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 100_000).await;
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&p.client),
+            json!({"practitioner_id": p.practitioner_id, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap();
+    app.advance(30);
+    app.call(
+        Method::POST,
+        "/api/v1/practitioners/me/presence/heartbeat",
+        Some(&p.practitioner),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(tick(&app).await.requests_missed, 0);
+    app.advance(31);
+    assert_eq!(tick(&app).await.requests_missed, 1);
+    assert_eq!(consultation(&app, &p.client, id).await["status"], "missed");
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&p.practitioner),
+        json!({}),
+    )
+    .await
+    .problem(409, "invalid_state");
+    // The client is free to ask again.
+    app.post(
+        "/api/v1/consultations",
+        Some(&p.client),
+        json!({"practitioner_id": p.practitioner_id, "channel": "chat"}),
+    )
+    .await
+    .expect(201);
+    let mine = app
+        .get("/api/v1/consultations", Some(&p.practitioner))
+        .await
+        .expect(200);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    assert_eq!(balance(&app, &p.client).await, 100_000);
+}
+
+async fn racing_requests_and_workers_never_double_charge(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (client, _, client_id) = app.register("racer@example.com").await;
+    app.credit(&admin, &client_id, 1_000_000).await;
+    let mut practitioners = Vec::new();
+    for i in 0..4 {
+        let (token, id) = approved_practitioner(
+            &app,
+            &admin,
+            &format!("p{i}@example.com"),
+            &format!("Reader {i}"),
+        )
+        .await;
+        app.call(
+            Method::PUT,
+            "/api/v1/practitioners/me/presence",
+            Some(&token),
+            Some(json!({"status": "online"})),
+        )
+        .await
+        .expect(200);
+        practitioners.push((token, id));
+    }
+    // One client asks four practitioners at the same instant: exactly one request stands.
+    let asks = practitioners.iter().map(|(_, id)| {
+        app.post(
+            "/api/v1/consultations",
+            Some(&client),
+            json!({"practitioner_id": id, "channel": "chat"}),
+        )
+    });
+    let answers = futures::future::join_all(asks).await;
+    let created: Vec<&crate::helpers::Resp> = answers.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(created.len(), 1);
+    assert!(answers.iter().all(|r| r.status == 201 || r.status == 409));
+
+    // Many clients in sessions at once, billed by two workers racing each other.
+    let mut sessions = Vec::new();
+    let id = created[0].body["id"].as_str().unwrap().to_owned();
+    let owner = practitioners
+        .iter()
+        .find(|(_, pid)| *pid == created[0].body["practitioner_id"])
+        .unwrap();
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&owner.0),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    sessions.push((client.clone(), owner.0.clone(), id));
+    for (i, (token, pid)) in practitioners.iter().enumerate() {
+        if *pid == owner.1 {
+            continue;
+        }
+        let (c, _, cid) = app.register(&format!("c{i}@example.com")).await;
+        app.credit(&admin, &cid, 1_000_000).await;
+        let r = app
+            .post(
+                "/api/v1/consultations",
+                Some(&c),
+                json!({"practitioner_id": pid, "channel": "chat"}),
+            )
+            .await
+            .expect(201);
+        let id = r["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/consultations/{id}/accept"),
+            Some(token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        sessions.push((c, token.clone(), id));
+    }
+    for _ in 0..9 {
+        app.advance(20);
+        for (c, pr, id) in &sessions {
+            beat(&app, c, id).await;
+            beat(&app, pr, id).await;
+        }
+        let (a, b) = tokio::join!(
+            augur::live::engine::tick(&app.state),
+            augur::live::engine::tick(&app.state)
+        );
+        a.unwrap();
+        b.unwrap();
+    }
+    // 180 s with both present: three minutes each, once.
+    for (c, _, id) in &sessions {
+        let v = consultation(&app, c, id).await;
+        assert_eq!(v["minutes_billed"], 3, "{v}");
+        assert_eq!(v["amount_charged"], 3 * RATE);
+    }
+    assert_invariants(&app).await;
+}
