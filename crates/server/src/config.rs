@@ -94,6 +94,8 @@ pub struct Config {
     /// Redis for cross-node fan-out of live events (`redis://host:6379`). Unset: in-process
     /// only, which is right for a single node.
     pub redis_url: Option<String>,
+    /// Hide phone numbers and email addresses shared in chat (with a system notice).
+    pub chat_mask_contacts: bool,
 }
 
 impl Default for Config {
@@ -144,6 +146,7 @@ impl Default for Config {
             live_free_minutes_first_session: 0,
             live_tick_ms: 250,
             redis_url: None,
+            chat_mask_contacts: true,
         }
     }
 }

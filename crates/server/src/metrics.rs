@@ -22,6 +22,8 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Open WebSockets on this node.
+    pub ws_connections: std::sync::atomic::AtomicI64,
 }
 
 impl Metrics {
@@ -99,6 +101,13 @@ impl Metrics {
                 h.count
             );
         }
+        out.push_str("# HELP augur_ws_connections Open WebSockets on this node.\n");
+        out.push_str("# TYPE augur_ws_connections gauge\n");
+        out.push_str(&format!(
+            "augur_ws_connections {}\n",
+            self.ws_connections
+                .load(std::sync::atomic::Ordering::Relaxed)
+        ));
         out
     }
 }

@@ -114,45 +114,7 @@ where
                 "Send an access token: Authorization: Bearer <token>",
             )
         })?;
-        let claims = app
-            .keys
-            .verify(token, app.clock.now().timestamp())
-            .map_err(|e| match e {
-                TokenError::Expired => ApiError::unauthorized(
-                    "token_expired",
-                    "The access token has expired; refresh it",
-                ),
-                _ => ApiError::unauthorized("invalid_token", "The access token is not valid"),
-            })?;
-        let (user, session) = tokio::try_join!(
-            user::Entity::find_by_id(claims.sub).one(&app.db),
-            auth_session::Entity::find_by_id(claims.sid).one(&app.db),
-        )?;
-        let session_alive =
-            session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub);
-        let user = match user {
-            Some(u) if session_alive => u,
-            _ => {
-                return Err(ApiError::unauthorized(
-                    "invalid_token",
-                    "The session has ended; sign in again",
-                ));
-            }
-        };
-        if user.status != AccountStatus::Active.as_str() {
-            return Err(ApiError::forbidden(
-                "account_suspended",
-                "This account is not active",
-            ));
-        }
-        let role = Role::parse(&user.role)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
-        Ok(AuthUser {
-            id: user.id,
-            role,
-            session_id: claims.sid,
-            user,
-        })
+        authenticate(&app, token).await
     }
 }
 
@@ -200,3 +162,46 @@ role_extractor!(
     |r| r == Role::Client,
     "This action needs a client account"
 );
+
+/// Checks an access token the way every authenticated request does: signature and expiry,
+/// a live session, an active account. Used by the header extractor and the WebSocket
+/// (whose browsers cannot send headers, so the token may come in the query).
+pub async fn authenticate(app: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let claims = app
+        .keys
+        .verify(token, app.clock.now().timestamp())
+        .map_err(|e| match e {
+            TokenError::Expired => {
+                ApiError::unauthorized("token_expired", "The access token has expired; refresh it")
+            }
+            _ => ApiError::unauthorized("invalid_token", "The access token is not valid"),
+        })?;
+    let (user, session) = tokio::try_join!(
+        user::Entity::find_by_id(claims.sub).one(&app.db),
+        auth_session::Entity::find_by_id(claims.sid).one(&app.db),
+    )?;
+    let session_alive = session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub);
+    let user = match user {
+        Some(u) if session_alive => u,
+        _ => {
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "The session has ended; sign in again",
+            ));
+        }
+    };
+    if user.status != AccountStatus::Active.as_str() {
+        return Err(ApiError::forbidden(
+            "account_suspended",
+            "This account is not active",
+        ));
+    }
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
+    Ok(AuthUser {
+        id: user.id,
+        role,
+        session_id: claims.sid,
+        user,
+    })
+}

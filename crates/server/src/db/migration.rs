@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(Payouts),
             Box::new(Astrology),
             Box::new(Consultations),
+            Box::new(Chat),
         ]
     }
 }
@@ -1237,6 +1238,63 @@ impl MigrationTrait for Consultations {
         ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
+        Ok(())
+    }
+}
+
+/// Chat messages of consultations, with delivery and read receipts.
+struct Chat;
+
+impl MigrationName for Chat {
+    fn name(&self) -> &str {
+        "m20261122_000008_chat"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Chat {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("chat_messages")
+                .col(pk_uuid("id"))
+                .col(uuid("consultation_id"))
+                // NULL for system notices.
+                .col(uuid_null("sender_id"))
+                // The sender's own id for the frame: a resent frame is stored once.
+                .col(string_null("client_msg_id"))
+                // text | image | file | system
+                .col(string("kind"))
+                .col(text("body"))
+                .col(boolean("masked"))
+                .col(ts("created_at"))
+                .col(ts_null("delivered_at"))
+                .col(ts_null("read_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "chat_messages_by_consultation",
+            "chat_messages",
+            &["consultation_id", "id"],
+            false,
+        )
+        .await?;
+        index(
+            m,
+            "chat_messages_client_id_uq",
+            "chat_messages",
+            &["sender_id", "client_msg_id"],
+            true,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("chat_messages").to_owned())
+            .await?;
         Ok(())
     }
 }

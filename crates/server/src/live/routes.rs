@@ -32,6 +32,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(summary))
         .routes(routes!(set_presence, get_presence))
         .routes(routes!(presence_heartbeat))
+        .routes(routes!(super::ws::upgrade))
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(transcript))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -459,4 +462,139 @@ async fn presence_heartbeat(
         ));
     }
     Ok(ApiJson(presence_view(&app, me.id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    /// Messages after this id, oldest first (for catching up).
+    pub after: Option<Uuid>,
+    /// The page just before this id, oldest first (for scrolling back).
+    pub before: Option<Uuid>,
+    /// 1 … 100 (default 20).
+    pub limit: Option<u64>,
+}
+
+/// Chat history of a consultation (participants and admins).
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/messages", tag = "consultations",
+    params(("id" = Uuid, Path), MessagesQuery),
+    responses((status = 200, body = Vec<super::chat::MessageView>), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_messages(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<MessagesQuery>,
+) -> ApiResult<ApiJson<Vec<super::chat::MessageView>>> {
+    if q.after.is_some() && q.before.is_some() {
+        return Err(ApiError::field(
+            "before",
+            "invalid_range",
+            "use either after or before",
+        ));
+    }
+    let limit = page_limit(q.limit)?;
+    super::chat::participant_view(&app, &auth, id).await?;
+    Ok(ApiJson(
+        super::chat::history(&app, id, q.after, q.before, limit).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// Your id for this message: sending it again stores it once.
+    pub client_id: String,
+    pub text: String,
+}
+
+/// Send a chat message without a socket (the socket's `message` frame does the same).
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/messages", tag = "consultations",
+    params(("id" = Uuid, Path)), request_body = NewMessage,
+    responses((status = 201, body = super::chat::MessageView),
+        (status = 200, description = "Already stored (same client_id)", body = super::chat::MessageView),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn post_message(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<NewMessage>,
+) -> ApiResult<(StatusCode, ApiJson<super::chat::MessageView>)> {
+    let (m, new) =
+        super::chat::send(&app, auth.id, id, Some(body.client_id.trim()), &body.text).await?;
+    Ok((
+        if new {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        ApiJson(m),
+    ))
+}
+
+/// The whole conversation as plain text, for either participant to keep.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/transcript", tag = "consultations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn transcript(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let c = super::chat::participant_view(&app, &auth, id).await?;
+    let names = crate::db::entity::user::Entity::find()
+        .filter(crate::db::entity::user::Column::Id.is_in([c.client_id, c.practitioner_user_id]))
+        .all(&app.db)
+        .await?;
+    let name_of = |id: Option<Uuid>| match id {
+        None => "Augur".to_owned(),
+        Some(id) => names
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| {
+                format!("{} {}", u.first_name, u.last_name)
+                    .trim()
+                    .to_owned()
+            })
+            .unwrap_or_else(|| "Unknown".to_owned()),
+    };
+    let mut out = format!(
+        "Consultation {} ({})\nStarted: {}\nEnded: {}\n\n",
+        c.reference,
+        c.channel,
+        c.started_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "-".into()),
+        c.ended_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "-".into()),
+    );
+    let mut after = None;
+    loop {
+        let page = super::chat::history(&app, id, after, None, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for m in &page {
+            out.push_str(&format!(
+                "[{}] {}: {}\n",
+                m.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                name_of(m.sender_id),
+                m.body
+            ));
+        }
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
 }

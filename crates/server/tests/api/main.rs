@@ -15,6 +15,7 @@ mod otp;
 mod payouts;
 mod profiles;
 mod promos;
+mod realtime;
 mod tarot;
 mod topups;
 mod wallet;

@@ -1,0 +1,333 @@
+//! Chat inside a consultation: messages stored before they are fanned out, a resent frame
+//! stored once (the sender's client id is unique), contact details masked by the guard with
+//! a system notice, delivered/read receipts, history pages and the transcript.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::engine::Status;
+use super::events::user_topic;
+use super::guard::{GuardConfig, mask_contacts};
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::db::entity::{chat_message, consultation};
+use crate::error::{ApiError, ApiResult};
+
+/// Longest chat message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4_000;
+/// Longest client-chosen frame id.
+pub const MAX_CLIENT_ID_LEN: usize = 64;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    /// Absent on system notices.
+    pub sender_id: Option<Uuid>,
+    /// The id the sender's client gave the frame.
+    pub client_id: Option<String>,
+    /// `text` or `system`.
+    pub kind: String,
+    pub body: String,
+    /// The guard hid contact details in this message.
+    pub masked: bool,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<chat_message::Model> for MessageView {
+    fn from(m: chat_message::Model) -> Self {
+        Self {
+            id: m.id,
+            consultation_id: m.consultation_id,
+            sender_id: m.sender_id,
+            client_id: m.client_msg_id,
+            kind: m.kind,
+            body: m.body,
+            masked: m.masked,
+            created_at: m.created_at,
+            delivered_at: m.delivered_at,
+            read_at: m.read_at,
+        }
+    }
+}
+
+/// The consultation, if `user` takes part in it (admins may read any).
+pub async fn participant_view(
+    app: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<consultation::Model> {
+    consultation::Entity::find_by_id(id)
+        .one(&app.db)
+        .await?
+        .filter(|c| {
+            c.client_id == auth.id || c.practitioner_user_id == auth.id || auth.role == Role::Admin
+        })
+        .ok_or_else(|| ApiError::not_found("Consultation"))
+}
+
+async fn fan_out(app: &AppState, c: &consultation::Model, frame: serde_json::Value) {
+    let payload = bytes::Bytes::from(frame.to_string());
+    for user in [c.client_id, c.practitioner_user_id] {
+        if let Err(e) = app.bus.publish(&user_topic(user), payload.clone()).await {
+            tracing::warn!(error = %e, "chat frame not published");
+        }
+    }
+}
+
+/// Stores and delivers a text message from a participant of an active consultation.
+/// Returns the stored message and whether it is new (false for a resent frame).
+pub async fn send(
+    app: &AppState,
+    sender: Uuid,
+    consultation_id: Uuid,
+    client_id: Option<&str>,
+    text: &str,
+) -> ApiResult<(MessageView, bool)> {
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_MESSAGE_CHARS {
+        return Err(ApiError::field(
+            "text",
+            "out_of_range",
+            format!("must be 1 to {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ApiError::field(
+            "text",
+            "invalid_characters",
+            "must not contain control characters",
+        ));
+    }
+    if client_id.is_some_and(|id| id.is_empty() || id.len() > MAX_CLIENT_ID_LEN) {
+        return Err(ApiError::field(
+            "id",
+            "out_of_range",
+            format!("must be 1 to {MAX_CLIENT_ID_LEN} bytes"),
+        ));
+    }
+    let c = consultation::Entity::find_by_id(consultation_id)
+        .one(&app.db)
+        .await?
+        .filter(|c| c.client_id == sender || c.practitioner_user_id == sender)
+        .ok_or_else(|| ApiError::not_found("Consultation"))?;
+    if let Some(id) = client_id
+        && let Some(existing) = chat_message::Entity::find()
+            .filter(chat_message::Column::SenderId.eq(sender))
+            .filter(chat_message::Column::ClientMsgId.eq(id))
+            .one(&app.db)
+            .await?
+    {
+        return Ok((existing.into(), false));
+    }
+    if c.status != Status::Active.as_str() {
+        return Err(ApiError::conflict(
+            "consultation_not_active",
+            "Messages can be sent only while the session is active",
+        ));
+    }
+    let guard = GuardConfig {
+        mask_phones: app.config.chat_mask_contacts,
+        mask_emails: app.config.chat_mask_contacts,
+        ..GuardConfig::default()
+    };
+    let masked = mask_contacts(text, &guard);
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let message = chat_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        consultation_id: Set(c.id),
+        sender_id: Set(Some(sender)),
+        client_msg_id: Set(client_id.map(str::to_owned)),
+        kind: Set("text".to_owned()),
+        body: Set(masked.text.clone()),
+        masked: Set(masked.changed()),
+        created_at: Set(now),
+        delivered_at: Set(None),
+        read_at: Set(None),
+    }
+    .insert(&txn)
+    .await;
+    let message = match message {
+        Ok(m) => m,
+        // The same frame arrived twice at once (two sockets, a retry racing the first).
+        Err(e) if crate::error::unique_violation(&e).is_some() => {
+            drop(txn);
+            let existing = chat_message::Entity::find()
+                .filter(chat_message::Column::SenderId.eq(sender))
+                .filter(chat_message::Column::ClientMsgId.eq(client_id.unwrap_or_default()))
+                .one(&app.db)
+                .await?
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("duplicate vanished")))?;
+            return Ok((existing.into(), false));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let notice = if masked.changed() {
+        Some(
+            chat_message::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                consultation_id: Set(c.id),
+                sender_id: Set(None),
+                client_msg_id: Set(None),
+                kind: Set("system".to_owned()),
+                body: Set(
+                    "Contact details are hidden in chat. Please keep the conversation and \
+                     payments on the platform."
+                        .to_owned(),
+                ),
+                masked: Set(false),
+                created_at: Set(now),
+                delivered_at: Set(None),
+                read_at: Set(None),
+            }
+            .insert(&txn)
+            .await?,
+        )
+    } else {
+        None
+    };
+    // Writing is a sign of life, as good as a heartbeat.
+    let seen = if c.client_id == sender {
+        consultation::Column::ClientSeenAt
+    } else {
+        consultation::Column::PractitionerSeenAt
+    };
+    consultation::Entity::update_many()
+        .col_expr(seen, Expr::value(now))
+        .filter(consultation::Column::Id.eq(c.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    let view = MessageView::from(message);
+    fan_out(app, &c, json!({"type": "message", "message": view})).await;
+    if let Some(n) = notice {
+        fan_out(
+            app,
+            &c,
+            json!({"type": "message", "message": MessageView::from(n)}),
+        )
+        .await;
+    }
+    Ok((view, true))
+}
+
+/// Marks the other side's messages up to `up_to` as delivered (or read, which implies
+/// delivered) for `reader`, and tells both participants.
+pub async fn receipt(
+    app: &AppState,
+    reader: Uuid,
+    consultation_id: Uuid,
+    up_to: Uuid,
+    read: bool,
+) -> ApiResult<u64> {
+    let c = consultation::Entity::find_by_id(consultation_id)
+        .one(&app.db)
+        .await?
+        .filter(|c| c.client_id == reader || c.practitioner_user_id == reader)
+        .ok_or_else(|| ApiError::not_found("Consultation"))?;
+    let now = app.clock.now();
+    let others = sea_orm::Condition::any()
+        .add(chat_message::Column::SenderId.ne(reader))
+        .add(chat_message::Column::SenderId.is_null());
+    let txn = crate::db::begin_write(&app.db).await?;
+    let delivered = chat_message::Entity::update_many()
+        .col_expr(chat_message::Column::DeliveredAt, Expr::value(now))
+        .filter(chat_message::Column::ConsultationId.eq(c.id))
+        .filter(chat_message::Column::Id.lte(up_to))
+        .filter(chat_message::Column::DeliveredAt.is_null())
+        .filter(others.clone())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let mut changed = delivered;
+    if read {
+        changed += chat_message::Entity::update_many()
+            .col_expr(chat_message::Column::ReadAt, Expr::value(now))
+            .filter(chat_message::Column::ConsultationId.eq(c.id))
+            .filter(chat_message::Column::Id.lte(up_to))
+            .filter(chat_message::Column::ReadAt.is_null())
+            .filter(others)
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    txn.commit().await?;
+    if changed > 0 {
+        fan_out(
+            app,
+            &c,
+            json!({"type": "receipt", "consultation_id": c.id, "by": reader,
+                   "status": if read { "read" } else { "delivered" }, "up_to": up_to, "at": now}),
+        )
+        .await;
+    }
+    Ok(changed)
+}
+
+/// Tells the other participant that `user` is typing (not stored).
+pub async fn typing(app: &AppState, user: Uuid, consultation_id: Uuid) -> ApiResult<()> {
+    let c = consultation::Entity::find_by_id(consultation_id)
+        .one(&app.db)
+        .await?
+        .filter(|c| c.client_id == user || c.practitioner_user_id == user)
+        .ok_or_else(|| ApiError::not_found("Consultation"))?;
+    let other = if c.client_id == user {
+        c.practitioner_user_id
+    } else {
+        c.client_id
+    };
+    let frame = json!({"type": "typing", "consultation_id": c.id, "user_id": user});
+    if let Err(e) = app
+        .bus
+        .publish(&user_topic(other), frame.to_string().into())
+        .await
+    {
+        tracing::debug!(error = %e, "typing indicator not published");
+    }
+    Ok(())
+}
+
+/// Messages of a consultation after `after` (oldest first), or before `before` (the page
+/// just older than it, returned oldest first), at most `limit`.
+pub async fn history(
+    app: &AppState,
+    consultation_id: Uuid,
+    after: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> ApiResult<Vec<MessageView>> {
+    let mut q = chat_message::Entity::find()
+        .filter(chat_message::Column::ConsultationId.eq(consultation_id));
+    let rows = if let Some(before) = before {
+        let mut rows = q
+            .filter(chat_message::Column::Id.lt(before))
+            .order_by_desc(chat_message::Column::Id)
+            .limit(limit)
+            .all(&app.db)
+            .await?;
+        rows.reverse();
+        rows
+    } else {
+        if let Some(after) = after {
+            q = q.filter(chat_message::Column::Id.gt(after));
+        }
+        q.order_by_asc(chat_message::Column::Id)
+            .limit(limit)
+            .all(&app.db)
+            .await?
+    };
+    Ok(rows.into_iter().map(Into::into).collect())
+}

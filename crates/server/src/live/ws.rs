@@ -1,0 +1,311 @@
+//! `/api/v1/ws`: one authenticated WebSocket per client device. Client frames are JSON with
+//! a `type` and an `id` the server acknowledges (`ack`) or refuses (`error`); server frames
+//! are the user's bus topic (consultation events, chat messages, receipts, typing) plus a
+//! `resync` when the bus may have dropped something. Any frame from the client is a sign of
+//! life for its active consultations (and, for a practitioner, for their presence).
+//!
+//! Memory per connection is kept small: tungstenite's read and write buffers are a few KiB
+//! instead of the 128 KiB default, and frames are capped at 64 KiB.
+
+use std::time::Duration as StdDuration;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::chat;
+use super::engine::Status;
+use super::events::user_topic;
+use crate::app::AppState;
+use crate::auth::{AuthUser, Role};
+use crate::bus::BusEvent;
+use crate::db::entity::{consultation, practitioner, practitioner_presence};
+use crate::error::ApiError;
+
+/// Read and write buffers per socket (tungstenite's default is 128 KiB each).
+const SOCKET_BUFFER: usize = 4 * 1024;
+/// Largest frame or message a client may send.
+const MAX_FRAME: usize = 64 * 1024;
+/// The server pings an idle socket this often and drops it after two silent periods.
+const PING_EVERY: StdDuration = StdDuration::from_secs(20);
+/// History sent in answer to one `sync`.
+const SYNC_LIMIT: u64 = 500;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WsQuery {
+    /// The access token, for browsers (they cannot set headers on a WebSocket).
+    pub access_token: Option<String>,
+}
+
+/// Open the realtime socket (HTTP 101). Authenticate with `Authorization: Bearer …` or
+/// `?access_token=…`. See docs/live.md for the frames.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "consultations", params(WsQuery),
+    responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn upgrade(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let header_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned());
+    let Some(token) = header_token.or(q.access_token) else {
+        return ApiError::unauthorized(
+            "missing_token",
+            "Send an access token: Authorization: Bearer <token> or ?access_token=",
+        )
+        .into_response();
+    };
+    let user = match crate::auth::authenticate(&app, &token).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    ws.read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .max_frame_size(MAX_FRAME)
+        .max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| serve(app, user, socket))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientFrame {
+    Ping {
+        id: String,
+    },
+    Message {
+        id: String,
+        consultation_id: Uuid,
+        text: String,
+    },
+    Delivered {
+        id: String,
+        consultation_id: Uuid,
+        message_id: Uuid,
+    },
+    Read {
+        id: String,
+        consultation_id: Uuid,
+        message_id: Uuid,
+    },
+    Typing {
+        id: String,
+        consultation_id: Uuid,
+    },
+    /// Send me the messages after `after` (all of them when absent).
+    Sync {
+        id: String,
+        consultation_id: Uuid,
+        after: Option<Uuid>,
+    },
+}
+
+fn error_frame(id: Option<&str>, err: &ApiError) -> String {
+    let p = err.to_problem(None);
+    json!({"type": "error", "id": id, "code": p.code, "detail": p.detail, "errors": p.errors})
+        .to_string()
+}
+
+async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
+    let (mut tx, mut rx) = socket.split();
+    let mut sub = match app.bus.subscribe(&user_topic(user.id)).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx
+                .send(Message::Text(Utf8Bytes::from(error_frame(
+                    None,
+                    &ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "realtime_unavailable",
+                        format!("the event bus is unavailable: {e}"),
+                    ),
+                ))))
+                .await;
+            return;
+        }
+    };
+    app.metrics
+        .ws_connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut silent_periods = 0u8;
+    loop {
+        tokio::select! {
+            frame = rx.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                silent_periods = 0;
+                let reply = match frame {
+                    Message::Text(text) => Some(handle(&app, &user, text.as_str()).await),
+                    Message::Binary(_) => Some(error_frame(None, &ApiError::bad_request(
+                        "invalid_frame", "frames are JSON text"))),
+                    Message::Ping(_) | Message::Pong(_) => None,
+                    Message::Close(_) => break,
+                };
+                if let Some(reply) = reply
+                    && tx.send(Message::Text(Utf8Bytes::from(reply))).await.is_err()
+                {
+                    break;
+                }
+            }
+            event = sub.next_event() => {
+                let frame = match event {
+                    Some(BusEvent::Message(bytes)) => match Utf8Bytes::try_from(bytes) {
+                        Ok(text) => Message::Text(text),
+                        Err(_) => continue,
+                    },
+                    // Something may be lost: the client re-reads what it shows.
+                    Some(BusEvent::Missed { .. }) => {
+                        Message::Text(Utf8Bytes::from_static(r#"{"type":"resync"}"#))
+                    }
+                    None => break,
+                };
+                if tx.send(frame).await.is_err() {
+                    break;
+                }
+            }
+            _ = ping.tick() => {
+                silent_periods += 1;
+                if silent_periods > 2 || tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    app.metrics
+        .ws_connections
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Runs one client frame and returns the reply frame.
+async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
+    let frame: ClientFrame = match serde_json::from_str(raw) {
+        Ok(f) => f,
+        Err(e) => {
+            let id = serde_json::from_str::<serde_json::Value>(raw)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+            return error_frame(
+                id.as_deref(),
+                &ApiError::bad_request("invalid_frame", e.to_string()),
+            );
+        }
+    };
+    if let Err(e) = touch(app, user).await {
+        tracing::warn!(error = ?e, "presence from socket not recorded");
+    }
+    let (id, result) = match frame {
+        ClientFrame::Ping { id } => (id, Ok(json!({}))),
+        ClientFrame::Message {
+            id,
+            consultation_id,
+            text,
+        } => {
+            let r = chat::send(app, user.id, consultation_id, Some(&id), &text)
+                .await
+                .map(|(m, new)| json!({"message": m, "duplicate": !new}));
+            (id, r)
+        }
+        ClientFrame::Delivered {
+            id,
+            consultation_id,
+            message_id,
+        } => {
+            let r = chat::receipt(app, user.id, consultation_id, message_id, false)
+                .await
+                .map(|n| json!({"updated": n}));
+            (id, r)
+        }
+        ClientFrame::Read {
+            id,
+            consultation_id,
+            message_id,
+        } => {
+            let r = chat::receipt(app, user.id, consultation_id, message_id, true)
+                .await
+                .map(|n| json!({"updated": n}));
+            (id, r)
+        }
+        ClientFrame::Typing {
+            id,
+            consultation_id,
+        } => {
+            let r = chat::typing(app, user.id, consultation_id)
+                .await
+                .map(|()| json!({}));
+            (id, r)
+        }
+        ClientFrame::Sync {
+            id,
+            consultation_id,
+            after,
+        } => {
+            let r = async {
+                chat::participant_view(app, user, consultation_id).await?;
+                let messages = chat::history(app, consultation_id, after, None, SYNC_LIMIT).await?;
+                Ok::<_, ApiError>(json!({"consultation_id": consultation_id, "messages": messages}))
+            }
+            .await;
+            (id, r)
+        }
+    };
+    match result {
+        Ok(mut body) => {
+            body["type"] = json!("ack");
+            body["id"] = json!(id);
+            body.to_string()
+        }
+        Err(e) => error_frame(Some(&id), &e),
+    }
+}
+
+/// Records that `user` is here: their side of every active consultation, and a
+/// practitioner's presence.
+async fn touch(app: &AppState, user: &AuthUser) -> Result<(), sea_orm::DbErr> {
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    consultation::Entity::update_many()
+        .col_expr(consultation::Column::ClientSeenAt, Expr::value(now))
+        .filter(consultation::Column::ClientId.eq(user.id))
+        .filter(consultation::Column::Status.eq(Status::Active.as_str()))
+        .exec(&txn)
+        .await?;
+    if user.role == Role::Practitioner {
+        consultation::Entity::update_many()
+            .col_expr(consultation::Column::PractitionerSeenAt, Expr::value(now))
+            .filter(consultation::Column::PractitionerUserId.eq(user.id))
+            .filter(consultation::Column::Status.eq(Status::Active.as_str()))
+            .exec(&txn)
+            .await?;
+        if let Some(p) = practitioner::Entity::find()
+            .filter(practitioner::Column::UserId.eq(user.id))
+            .one(&txn)
+            .await?
+        {
+            practitioner_presence::Entity::update_many()
+                .col_expr(
+                    practitioner_presence::Column::LastHeartbeatAt,
+                    Expr::value(now),
+                )
+                .filter(practitioner_presence::Column::PractitionerId.eq(p.id))
+                .filter(practitioner_presence::Column::Online.eq(true))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await
+}

@@ -1,0 +1,371 @@
+use futures::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, approved_practitioner};
+
+both_backends!(
+    sockets_need_a_valid_token,
+    chat_is_stored_acknowledged_deduplicated_and_delivered,
+    socket_frames_keep_a_session_billed,
+);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, token: &str, in_query: bool) -> Ws {
+    let ws_base = app.base.replacen("http", "ws", 1);
+    let (ws, _) = if in_query {
+        tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/ws?access_token={token}"))
+            .await
+            .unwrap()
+    } else {
+        let mut req = format!("{ws_base}/api/v1/ws")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(req).await.unwrap()
+    };
+    ws
+}
+
+async fn send(ws: &mut Ws, frame: Value) {
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next frame satisfying `want`, skipping others; fails after 5 s.
+async fn expect(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("a frame before the deadline")
+            .expect("socket open")
+            .unwrap();
+        if let Message::Text(t) = frame {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if want(&v) {
+                return v;
+            }
+        }
+    }
+}
+
+/// Every text frame arriving within `ms`.
+async fn drain(ws: &mut Ws, ms: u64) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(std::time::Duration::from_millis(ms), ws.next()).await
+    {
+        if let Message::Text(t) = frame {
+            out.push(serde_json::from_str(t.as_str()).unwrap());
+        }
+    }
+    out
+}
+
+fn of_type(t: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["type"] == t
+}
+
+async fn sockets_need_a_valid_token(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ws_base = app.base.replacen("http", "ws", 1);
+    for url in [
+        format!("{ws_base}/api/v1/ws"),
+        format!("{ws_base}/api/v1/ws?access_token=not-a-token"),
+    ] {
+        match tokio_tungstenite::connect_async(url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                assert_eq!(res.status(), 401)
+            }
+            other => panic!("expected 401, got {other:?}"),
+        }
+    }
+    let (token, _, _) = app.register("socket@example.com").await;
+    let mut ws = connect(&app, &token, true).await;
+    send(&mut ws, json!({"type": "ping", "id": "p1"})).await;
+    let ack = expect(&mut ws, of_type("ack")).await;
+    assert_eq!(ack["id"], "p1");
+    send(&mut ws, json!({"type": "teleport", "id": "t1"})).await;
+    let err = expect(&mut ws, of_type("error")).await;
+    assert_eq!(err["id"], "t1");
+    assert_eq!(err["code"], "invalid_frame");
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    let err = expect(&mut ws, of_type("error")).await;
+    assert_eq!(err["code"], "invalid_frame");
+}
+
+struct Session {
+    app: TestApp,
+    client: String,
+    practitioner: String,
+    id: String,
+    client_ws: Ws,
+    practitioner_ws: Ws,
+}
+
+async fn session(b: Backend) -> Session {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, practitioner_id) =
+        approved_practitioner(&app, &admin, "reader@example.com", "Meera").await;
+    app.call(
+        Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (client, _, client_id) = app.register("asker@example.com").await;
+    app.credit(&admin, &client_id, 100_000).await;
+    let mut client_ws = connect(&app, &client, false).await;
+    let mut practitioner_ws = connect(&app, &practitioner, true).await;
+    // Both sockets are subscribed once a ping is acknowledged.
+    for ws in [&mut client_ws, &mut practitioner_ws] {
+        send(ws, json!({"type": "ping", "id": "hello"})).await;
+        expect(ws, of_type("ack")).await;
+    }
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&client),
+            json!({"practitioner_id": practitioner_id, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap().to_owned();
+    let asked = expect(&mut practitioner_ws, of_type("consultation_requested")).await;
+    assert_eq!(asked["consultation_id"], id.as_str());
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let started = expect(&mut client_ws, of_type("consultation_started")).await;
+    assert_eq!(started["consultation_id"], id.as_str());
+    Session {
+        app,
+        client,
+        practitioner,
+        id,
+        client_ws,
+        practitioner_ws,
+    }
+}
+
+async fn chat_is_stored_acknowledged_deduplicated_and_delivered(b: Backend) {
+    let mut s = session(b).await;
+    let id = s.id.clone();
+    send(
+        &mut s.client_ws,
+        json!({"type": "message", "id": "c-1", "consultation_id": id, "text": "Namaste, a question about my career"}),
+    )
+    .await;
+    let ack = expect(&mut s.client_ws, |v| v["type"] == "ack" && v["id"] == "c-1").await;
+    assert_eq!(ack["duplicate"], false);
+    let first_id = ack["message"]["id"].as_str().unwrap().to_owned();
+    let got = expect(&mut s.practitioner_ws, of_type("message")).await;
+    assert_eq!(got["message"]["id"], first_id.as_str());
+    assert_eq!(
+        got["message"]["body"],
+        "Namaste, a question about my career"
+    );
+
+    // The same frame again (a retry after a lost ack): stored once, delivered once.
+    send(
+        &mut s.client_ws,
+        json!({"type": "message", "id": "c-1", "consultation_id": id, "text": "Namaste, a question about my career"}),
+    )
+    .await;
+    let again = expect(&mut s.client_ws, |v| v["type"] == "ack" && v["id"] == "c-1").await;
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["message"]["id"], first_id.as_str());
+    assert!(
+        drain(&mut s.practitioner_ws, 300)
+            .await
+            .iter()
+            .all(|f| f["type"] != "message"),
+        "a duplicate was delivered"
+    );
+
+    // Typing and read receipts reach the other side.
+    send(
+        &mut s.practitioner_ws,
+        json!({"type": "typing", "id": "t-1", "consultation_id": id}),
+    )
+    .await;
+    let typing = expect(&mut s.client_ws, of_type("typing")).await;
+    assert_eq!(typing["consultation_id"], id.as_str());
+    send(
+        &mut s.practitioner_ws,
+        json!({"type": "read", "id": "r-1", "consultation_id": id, "message_id": first_id}),
+    )
+    .await;
+    let receipt = expect(&mut s.client_ws, of_type("receipt")).await;
+    assert_eq!(receipt["status"], "read");
+    assert_eq!(receipt["up_to"], first_id.as_str());
+
+    // Contact details are masked, with a notice to both.
+    send(
+        &mut s.practitioner_ws,
+        json!({"type": "message", "id": "p-1", "consultation_id": id, "text": "Call me on +91 98765 43210 or mail meera@example.com"}),
+    )
+    .await;
+    let ack = expect(&mut s.practitioner_ws, |v| {
+        v["type"] == "ack" && v["id"] == "p-1"
+    })
+    .await;
+    let body = ack["message"]["body"].as_str().unwrap();
+    assert!(
+        !body.contains("98765") && !body.contains("meera@example.com"),
+        "{body}"
+    );
+    assert_eq!(ack["message"]["masked"], true);
+    let notice = expect(&mut s.client_ws, |v| {
+        v["type"] == "message" && v["message"]["kind"] == "system"
+    })
+    .await;
+    assert!(
+        notice["message"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("hidden")
+    );
+
+    // A reconnecting client asks for what it missed after the last id it saw.
+    drop(s.client_ws);
+    let mut back = connect(&s.app, &s.client, true).await;
+    send(
+        &mut back,
+        json!({"type": "sync", "id": "s-1", "consultation_id": id, "after": first_id}),
+    )
+    .await;
+    let sync = expect(&mut back, |v| v["type"] == "ack" && v["id"] == "s-1").await;
+    let missed = sync["messages"].as_array().unwrap();
+    assert_eq!(missed.len(), 2, "{sync}");
+    assert_eq!(missed[0]["sender_id"].is_string(), true);
+    assert_eq!(missed[1]["kind"], "system");
+
+    // History over REST, and the transcript.
+    let history = s
+        .app
+        .get(
+            &format!("/api/v1/consultations/{id}/messages?limit=2"),
+            Some(&s.client),
+        )
+        .await
+        .expect(200);
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert_eq!(history[0]["id"], first_id.as_str());
+    let older = s
+        .app
+        .get(
+            &format!(
+                "/api/v1/consultations/{id}/messages?before={}",
+                missed[1]["id"].as_str().unwrap()
+            ),
+            Some(&s.practitioner),
+        )
+        .await
+        .expect(200);
+    assert_eq!(older.as_array().unwrap().len(), 2);
+    let transcript = s
+        .app
+        .get(
+            &format!("/api/v1/consultations/{id}/transcript"),
+            Some(&s.client),
+        )
+        .await
+        .expect(200);
+    let transcript = transcript.as_str().unwrap();
+    assert!(transcript.contains("Namaste, a question about my career"));
+    assert!(transcript.contains("Test User:"));
+    let (stranger, _, _) = s.app.register("stranger@example.com").await;
+    s.app
+        .get(
+            &format!("/api/v1/consultations/{id}/messages"),
+            Some(&stranger),
+        )
+        .await
+        .problem(404, "not_found");
+    send(
+        &mut back,
+        json!({"type": "message", "id": "x-1", "consultation_id": uuid::Uuid::now_v7(), "text": "hi"}),
+    )
+    .await;
+    let err = expect(&mut back, of_type("error")).await;
+    assert_eq!(
+        (err["id"].as_str(), err["code"].as_str()),
+        (Some("x-1"), Some("not_found"))
+    );
+
+    // After the session, chat is closed.
+    s.app
+        .post(
+            &format!("/api/v1/consultations/{id}/end"),
+            Some(&s.practitioner),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let ended = expect(&mut back, of_type("consultation_ended")).await;
+    assert_eq!(ended["reason"], "practitioner_ended");
+    s.app
+        .post(
+            &format!("/api/v1/consultations/{id}/messages"),
+            Some(&s.client),
+            json!({"client_id": "late-1", "text": "one more thing"}),
+        )
+        .await
+        .problem(409, "consultation_not_active");
+}
+
+async fn socket_frames_keep_a_session_billed(b: Backend) {
+    let mut s = session(b).await;
+    // No REST heartbeats: only socket pings say both sides are there.
+    let mut seen_by_client = Vec::new();
+    for step in 0..6 {
+        s.app.advance(25);
+        for (i, ws) in [&mut s.client_ws, &mut s.practitioner_ws]
+            .into_iter()
+            .enumerate()
+        {
+            send(ws, json!({"type": "ping", "id": format!("k{step}")})).await;
+            loop {
+                let f = expect(ws, |_| true).await;
+                if f["type"] == "ack" {
+                    break;
+                }
+                if i == 0 {
+                    seen_by_client.push(f);
+                }
+            }
+        }
+        augur::live::engine::tick(&s.app.state).await.unwrap();
+    }
+    // 150 s with both present: three started minutes, each announced.
+    let c = s
+        .app
+        .get(&format!("/api/v1/consultations/{}", s.id), Some(&s.client))
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "active");
+    assert_eq!(c["minutes_billed"], 3);
+    seen_by_client.extend(drain(&mut s.client_ws, 300).await);
+    let charged: Vec<Value> = seen_by_client
+        .into_iter()
+        .filter(|f| f["type"] == "minute_charged")
+        .collect();
+    assert_eq!(charged.len(), 3);
+    assert_eq!(charged[2]["total_charged"], 3 * 2_000);
+}
