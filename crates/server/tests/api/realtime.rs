@@ -253,7 +253,7 @@ async fn chat_is_stored_acknowledged_deduplicated_and_delivered(b: Backend) {
     let sync = expect(&mut back, |v| v["type"] == "ack" && v["id"] == "s-1").await;
     let missed = sync["messages"].as_array().unwrap();
     assert_eq!(missed.len(), 2, "{sync}");
-    assert_eq!(missed[0]["sender_id"].is_string(), true);
+    assert!(missed[0]["sender_id"].is_string());
     assert_eq!(missed[1]["kind"], "system");
 
     // History over REST, and the transcript.
