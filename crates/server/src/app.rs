@@ -57,6 +57,8 @@ pub struct AppState {
     pub gateway: Arc<dyn crate::payments::PaymentGateway>,
     /// Fan-out of live events to users' sockets, on every node.
     pub bus: Arc<dyn crate::bus::Bus>,
+    /// Agora credentials for call and video tokens.
+    pub rtc: Arc<crate::live::aftercare::RtcKeys>,
     /// Set once the listener is bound, unless `public_url` is configured.
     public_url: Arc<std::sync::OnceLock<String>>,
     openapi_json: Arc<String>,
@@ -96,6 +98,7 @@ impl AppState {
             .build()
             .context("building the HTTP client")?;
         let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
+        let rtc = Arc::new(crate::live::aftercare::RtcKeys::from_config(&config));
         let bus: Arc<dyn crate::bus::Bus> = match &config.redis_url {
             Some(url) => {
                 Arc::new(crate::bus::RedisBus::connect(url).await.with_context(|| {
@@ -122,6 +125,7 @@ impl AppState {
             http,
             gateway,
             bus,
+            rtc,
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
@@ -223,6 +227,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::astrology::horoscopes::router())
         .merge(crate::readings::router())
         .merge(crate::live::routes::router())
+        .merge(crate::live::aftercare::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

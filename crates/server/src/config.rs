@@ -96,6 +96,14 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Hide phone numbers and email addresses shared in chat (with a system notice).
     pub chat_mask_contacts: bool,
+    /// Agora project for voice and video (both from the Agora console). Unset: calls use a
+    /// sandbox key made at start, so tokens have the real format but Agora rejects them.
+    pub agora_app_id: Option<String>,
+    pub agora_app_certificate: Option<SecretString>,
+    /// Lifetime of an RTC token; clients ask for a fresh one while the session lasts.
+    pub agora_token_ttl_secs: u32,
+    /// Platform fee on tips, basis points.
+    pub tip_fee_bps: u16,
 }
 
 impl Default for Config {
@@ -147,6 +155,10 @@ impl Default for Config {
             live_tick_ms: 250,
             redis_url: None,
             chat_mask_contacts: true,
+            agora_app_id: None,
+            agora_app_certificate: None,
+            agora_token_ttl_secs: 600,
+            tip_fee_bps: 0,
         }
     }
 }

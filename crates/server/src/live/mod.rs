@@ -1,8 +1,9 @@
 //! Live consultations: the per-minute billing arithmetic ([`billing`]), the session state
 //! machine and its worker ([`engine`]), participant events ([`events`]), chat ([`chat`],
-//! with the contact [`guard`]), the realtime socket ([`ws`]), the HTTP routes ([`routes`])
-//! and Agora RTC token minting ([`agora`]). See docs/live.md.
+//! with the contact [`guard`]), the realtime socket ([`ws`]), the HTTP routes ([`routes`]),
+//! Agora RTC token minting ([`agora`]) and what comes after a session ([`aftercare`]). See docs/live.md.
 
+pub mod aftercare;
 pub mod agora;
 pub mod billing;
 pub mod chat;

@@ -14,6 +14,10 @@ both_backends!(
     free_minutes_and_promo_codes_are_paid_by_the_platform,
     unanswered_requests_are_missed_and_counted,
     racing_requests_and_workers_never_double_charge,
+    reviews_follow_the_rules_and_move_the_rating,
+    tips_move_money_once,
+    call_sessions_get_agora_tokens_while_active,
+    practitioners_keep_notes_and_share_a_summary,
 );
 
 /// 20.00 a minute for chat (see helpers::application).
@@ -662,4 +666,341 @@ async fn racing_requests_and_workers_never_double_charge(b: Backend) {
         assert_eq!(v["amount_charged"], 3 * RATE);
     }
     assert_invariants(&app).await;
+}
+
+/// A session of `secs` seconds, ended by the client.
+async fn finished(app: &TestApp, p: &Pair, secs: i64) -> String {
+    let id = start(app, p).await;
+    app.advance(secs);
+    beat(app, &p.practitioner, &id).await;
+    app.post(
+        &format!("/api/v1/consultations/{id}/end"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    id
+}
+
+async fn reviews_follow_the_rules_and_move_the_rating(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 100_000).await;
+    let review = |id: &str, token: &str, body: Value| {
+        let path = format!("/api/v1/consultations/{id}/review");
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.post(&path, Some(&token), body).await }
+    };
+    let id = start(&app, &p).await;
+    review(&id, &p.client, json!({"rating": 5, "text": "Great"}))
+        .await
+        .problem(409, "consultation_not_completed");
+    app.advance(90);
+    beat(&app, &p.practitioner, &id).await;
+    app.post(
+        &format!("/api/v1/consultations/{id}/end"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    review(&id, &p.practitioner, json!({"rating": 5}))
+        .await
+        .problem(403, "not_the_client");
+    review(&id, &p.client, json!({"rating": 6}))
+        .await
+        .problem(422, "validation_failed");
+    let r = review(
+        &id,
+        &p.client,
+        json!({"rating": 5, "text": "Clear and kind."}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(r["verified"], true);
+    review(&id, &p.client, json!({"rating": 1}))
+        .await
+        .problem(409, "already_reviewed");
+    let second = finished(&app, &p, 30).await;
+    review(&second, &p.client, json!({"rating": 4, "public": false}))
+        .await
+        .expect(201);
+    let profile = app
+        .get(
+            &format!("/api/v1/practitioners/{}", p.practitioner_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(profile["rating"]["count"], 2);
+    assert_eq!(profile["rating"]["average"], 4.5);
+    // The listing shows it too.
+    let listing = app
+        .get("/api/v1/practitioners?limit=50", None)
+        .await
+        .expect(200);
+    let card = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == p.practitioner_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(card["rating"]["average"], 4.5);
+    // Public list: only public, visible reviews; the practitioner replies.
+    let public = app
+        .get(
+            &format!("/api/v1/practitioners/{}/reviews", p.practitioner_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(public["items"].as_array().unwrap().len(), 1);
+    let rid = r["id"].as_str().unwrap();
+    let replied = app
+        .post(
+            &format!("/api/v1/reviews/{rid}/reply"),
+            Some(&p.practitioner),
+            json!({"text": "Thank you!"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replied["reply"], "Thank you!");
+    app.post(
+        &format!("/api/v1/reviews/{rid}/reply"),
+        Some(&p.client),
+        json!({"text": "x"}),
+    )
+    .await
+    .problem(403, "forbidden");
+    // An admin hides the 5-star review: it leaves the list and the average.
+    let hidden = app
+        .post(
+            &format!("/api/v1/admin/reviews/{rid}/visibility"),
+            Some(&p.admin),
+            json!({"hidden": true, "reason": "off-topic"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(hidden["hidden"], true);
+    let profile = app
+        .get(
+            &format!("/api/v1/practitioners/{}", p.practitioner_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(profile["rating"]["count"], 1);
+    assert_eq!(profile["rating"]["average"], 4.0);
+    let public = app
+        .get(
+            &format!("/api/v1/practitioners/{}/reviews", p.practitioner_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(public["items"].as_array().unwrap().is_empty());
+    let log = app
+        .get(
+            "/api/v1/admin/audit-logs?target_type=review",
+            Some(&p.admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+}
+
+async fn tips_move_money_once(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| c.tip_fee_bps = 1_000).await;
+    let p = online_pair(&app, 100_000).await;
+    let live_id = start(&app, &p).await;
+    app.post_keyed(
+        &format!("/api/v1/consultations/{live_id}/tip"),
+        &p.client,
+        "tip-early",
+        json!({"amount": 5_000}),
+    )
+    .await
+    .problem(409, "consultation_not_completed");
+    app.advance(30);
+    beat(&app, &p.practitioner, &live_id).await;
+    app.post(
+        &format!("/api/v1/consultations/{live_id}/end"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let before = balance(&app, &p.client).await;
+    let earned_before = app
+        .get("/api/v1/practitioners/me/earnings", Some(&p.practitioner))
+        .await
+        .expect(200)["available"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/consultations/{live_id}/tip");
+    let first = app
+        .post_keyed(&path, &p.client, "tip-1", json!({"amount": 5_000}))
+        .await
+        .expect(201);
+    assert_eq!(first["platform_fee"], 500);
+    let again = app
+        .post_keyed(&path, &p.client, "tip-1", json!({"amount": 5_000}))
+        .await
+        .expect(201);
+    assert_eq!(again, first, "a replay answers the first response");
+    assert_eq!(before - balance(&app, &p.client).await, 5_000);
+    let earned = app
+        .get("/api/v1/practitioners/me/earnings", Some(&p.practitioner))
+        .await
+        .expect(200)["available"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(earned - earned_before, 4_500);
+    app.post_keyed(&path, &p.practitioner, "tip-2", json!({"amount": 100}))
+        .await
+        .problem(403, "not_the_client");
+    app.post_keyed(&path, &p.client, "tip-3", json!({"amount": 10_000_000}))
+        .await
+        .problem(402, "insufficient_funds");
+    assert_invariants(&app).await;
+}
+
+async fn call_sessions_get_agora_tokens_while_active(b: Backend) {
+    const APP_ID: &str = "970CA35de60c44645bbae8a215061b33";
+    const CERT: &str = "5CFd2fd1755d40ecb72977518be15d3b";
+    let app = TestApp::spawn_with(b, |c| {
+        c.agora_app_id = Some(APP_ID.into());
+        c.agora_app_certificate = Some(CERT.to_owned().into());
+    })
+    .await;
+    let p = online_pair(&app, 100_000).await;
+    let chat = start(&app, &p).await;
+    app.post(
+        &format!("/api/v1/consultations/{chat}/rtc-token"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .problem(409, "not_a_call");
+    app.post(
+        &format!("/api/v1/consultations/{chat}/end"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&p.client),
+            json!({"practitioner_id": p.practitioner_id, "channel": "call"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(c["rate"], 2_500);
+    let id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/consultations/{id}/rtc-token"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .problem(409, "consultation_not_active");
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&p.practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    for (token, uid) in [(&p.client, 1), (&p.practitioner, 2)] {
+        let t = app
+            .post(
+                &format!("/api/v1/consultations/{id}/rtc-token"),
+                Some(token),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(t["sandbox"], false);
+        assert_eq!(t["uid"], uid);
+        let parsed = augur::live::agora::parse_token(t["token"].as_str().unwrap(), CERT).unwrap();
+        assert_eq!(parsed.app_id, APP_ID);
+        let rtc = parsed.rtc().unwrap();
+        assert_eq!(rtc.channel, t["channel"].as_str().unwrap());
+        assert_eq!(rtc.uid, uid.to_string());
+        assert_eq!(parsed.expire_secs, 600);
+        assert!(
+            augur::live::agora::parse_token(t["token"].as_str().unwrap(), "0".repeat(32).as_str())
+                .is_err()
+        );
+    }
+    let (stranger, _, _) = app.register("nosy@example.com").await;
+    app.post(
+        &format!("/api/v1/consultations/{id}/rtc-token"),
+        Some(&stranger),
+        json!({}),
+    )
+    .await
+    .problem(404, "not_found");
+    app.post(
+        &format!("/api/v1/consultations/{id}/end"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/consultations/{id}/rtc-token"),
+        Some(&p.client),
+        json!({}),
+    )
+    .await
+    .problem(409, "consultation_not_active");
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let logged = augur::db::entity::agora_usage_log::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(logged, 2);
+}
+
+async fn practitioners_keep_notes_and_share_a_summary(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 100_000).await;
+    let id = finished(&app, &p, 45).await;
+    let path = format!("/api/v1/consultations/{id}/notes");
+    app.call(
+        Method::PUT,
+        &path,
+        Some(&p.client),
+        Some(json!({"summary": "x"})),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.call(
+        Method::PUT,
+        &path,
+        Some(&p.practitioner),
+        Some(json!({"private_notes": "Saturn transit worries", "summary": "Career steady after March."})),
+    )
+    .await
+    .expect(200);
+    let theirs = app.get(&path, Some(&p.client)).await.expect(200);
+    assert_eq!(theirs["summary"], "Career steady after March.");
+    assert_eq!(theirs["private_notes"], Value::Null);
+    let mine = app.get(&path, Some(&p.practitioner)).await.expect(200);
+    assert_eq!(mine["private_notes"], "Saturn transit worries");
+    let (other, _) =
+        approved_practitioner(&app, &p.admin, "other@example.com", "Other Reader").await;
+    app.call(
+        Method::PUT,
+        &path,
+        Some(&other),
+        Some(json!({"summary": "mine now"})),
+    )
+    .await
+    .problem(404, "not_found");
 }

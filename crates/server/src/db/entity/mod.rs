@@ -1,6 +1,7 @@
 //! SeaORM entities: one struct per table, the same model on SQLite and PostgreSQL.
 //! Enumerated columns are stored as text; their Rust enums live with the feature that owns them.
 
+pub mod agora_usage_log;
 pub mod audit_log;
 pub mod auth_session;
 pub mod birth_chart_cache;
@@ -9,6 +10,7 @@ pub mod chat_message;
 pub mod consultation;
 pub mod consultation_client_lock;
 pub mod consultation_minute;
+pub mod consultation_note;
 pub mod credit_package;
 pub mod daily_horoscope;
 pub mod favorite;
@@ -30,9 +32,11 @@ pub mod promo_redemption;
 pub mod reading_session;
 pub mod refresh_token;
 pub mod refund;
+pub mod review;
 pub mod tarot_deck;
 pub mod tarot_spread;
 pub mod tarot_spread_position;
+pub mod tip;
 pub mod user;
 pub mod waitlist_entry;
 pub mod wallet;
