@@ -228,6 +228,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::readings::router())
         .merge(crate::live::routes::router())
         .merge(crate::live::aftercare::router())
+        .merge(crate::live::waitlist::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

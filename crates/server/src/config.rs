@@ -88,6 +88,8 @@ pub struct Config {
     pub live_grace_secs: i64,
     /// Free minutes on a client's first consultation (paid by the platform).
     pub live_free_minutes_first_session: u32,
+    /// How long a waitlisted client has to take a freed slot.
+    pub live_offer_ttl_secs: i64,
     /// How often each node's consultation worker settles due minutes, milliseconds
     /// (0 disables the worker on this node).
     pub live_tick_ms: u64,
@@ -152,6 +154,7 @@ impl Default for Config {
             live_request_timeout_secs: 60,
             live_grace_secs: 60,
             live_free_minutes_first_session: 0,
+            live_offer_ttl_secs: 60,
             live_tick_ms: 250,
             redis_url: None,
             chat_mask_contacts: true,

@@ -177,10 +177,14 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
         .ok_or_else(|| {
             ApiError::conflict("practitioner_offline", "The practitioner is not online")
         })?;
-    if presence.active_sessions >= p.max_concurrent_sessions {
+    let holds_offer = super::waitlist::holds_offer(&app.db, p.id, r.client, now).await?;
+    if presence.active_sessions >= p.max_concurrent_sessions
+        || (!holds_offer && super::waitlist::queue_len(&app.db, p.id).await? > 0)
+    {
         return Err(ApiError::conflict(
             "practitioner_busy",
-            "The practitioner is in another session; join the waitlist to be offered the next slot",
+            "The practitioner is in another session or has a waitlist; join it to be offered \
+             the next slot",
         ));
     }
     let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
@@ -289,6 +293,9 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
     }
     .insert(&txn)
     .await?;
+    if holds_offer {
+        super::waitlist::mark_served(&txn, p.id, r.client, now).await?;
+    }
     txn.commit().await?;
     let mut out = Outbox::default();
     out.push(row.practitioner_user_id, LiveEvent::requested(&row));
@@ -703,7 +710,7 @@ async fn settle(
 }
 
 async fn close(
-    _app: &AppState,
+    app: &AppState,
     txn: &WriteTxn,
     c: consultation::Model,
     end_at: DateTime<Utc>,
@@ -750,6 +757,10 @@ async fn close(
     crate::practitioners::refresh_card(txn, practitioner_id).await?;
     refresh_availability(txn, practitioner_id).await?;
     out.both(&c, LiveEvent::ended(&c));
+    // The freed slot goes to the first client waiting for it.
+    if let Some(offered) = super::waitlist::offer_next(app, txn, practitioner_id, now).await? {
+        out.push(offered.client_id, LiveEvent::offer(&offered));
+    }
     Ok(c)
 }
 
@@ -840,6 +851,8 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
         txn.commit().await?;
         report.practitioners_offline += res.rows_affected as u32;
     }
+
+    super::waitlist::sweep(app, now).await?;
 
     // Active sessions: bill what both sides were present for; end the ones whose side left.
     let grace = Duration::seconds(app.config.live_grace_secs);

@@ -49,6 +49,13 @@ pub enum LiveEvent {
         consultation_id: Uuid,
         status: String,
     },
+    /// A slot of a practitioner you wait for is yours if you request it before the offer
+    /// expires.
+    WaitlistOffer {
+        practitioner_id: Uuid,
+        channel: String,
+        offer_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The session is over; `reason` says why.
     ConsultationEnded {
         consultation_id: Uuid,
@@ -60,6 +67,13 @@ pub enum LiveEvent {
 }
 
 impl LiveEvent {
+    pub fn offer(e: &crate::db::entity::waitlist_entry::Model) -> Self {
+        LiveEvent::WaitlistOffer {
+            practitioner_id: e.practitioner_id,
+            channel: e.channel.clone(),
+            offer_expires_at: e.offer_expires_at,
+        }
+    }
     pub fn requested(c: &consultation::Model) -> Self {
         LiveEvent::ConsultationRequested {
             consultation_id: c.id,

@@ -11,4 +11,5 @@ pub mod engine;
 pub mod events;
 pub mod guard;
 pub mod routes;
+pub mod waitlist;
 pub mod ws;

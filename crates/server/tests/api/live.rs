@@ -18,6 +18,7 @@ both_backends!(
     tips_move_money_once,
     call_sessions_get_agora_tokens_while_active,
     practitioners_keep_notes_and_share_a_summary,
+    the_waitlist_offers_freed_slots_in_order,
 );
 
 /// 20.00 a minute for chat (see helpers::application).
@@ -1003,4 +1004,155 @@ async fn practitioners_keep_notes_and_share_a_summary(b: Backend) {
     )
     .await
     .problem(404, "not_found");
+}
+
+async fn the_waitlist_offers_freed_slots_in_order(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 100_000).await;
+    let mut clients = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        let (t, _, id) = app.register(&format!("{name}@example.com")).await;
+        app.credit(&p.admin, &id, 100_000).await;
+        clients.push((t, id));
+    }
+    let ask = |token: String| {
+        let app = &app;
+        let pid = p.practitioner_id.clone();
+        async move {
+            app.post(
+                "/api/v1/consultations",
+                Some(&token),
+                json!({"practitioner_id": pid, "channel": "chat"}),
+            )
+            .await
+        }
+    };
+    let waitlist = format!("/api/v1/practitioners/{}/waitlist", p.practitioner_id);
+    app.post(&waitlist, Some(&clients[2].0), json!({"channel": "chat"}))
+        .await
+        .problem(409, "not_busy");
+    // Two sessions fill the practitioner's two slots.
+    let mut sessions = Vec::new();
+    for (token, _) in &clients[..2] {
+        let c = ask(token.clone()).await.expect(201);
+        let id = c["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/consultations/{id}/accept"),
+            Some(&p.practitioner),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        sessions.push((token.clone(), id));
+    }
+    let profile = app
+        .get(
+            &format!("/api/v1/practitioners/{}", p.practitioner_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(profile["availability_status"], "busy");
+    ask(clients[2].0.clone())
+        .await
+        .problem(409, "practitioner_busy");
+    let c_place = app
+        .post(&waitlist, Some(&clients[2].0), json!({"channel": "chat"}))
+        .await
+        .expect(201);
+    assert_eq!(c_place["position"], 1);
+    let d_place = app
+        .post(&waitlist, Some(&clients[3].0), json!({"channel": "chat"}))
+        .await
+        .expect(201);
+    assert_eq!(d_place["position"], 2);
+    app.post(&waitlist, Some(&clients[2].0), json!({"channel": "chat"}))
+        .await
+        .problem(409, "already_waiting");
+    app.post(&waitlist, Some(&clients[4].0), json!({"channel": "chat"}))
+        .await
+        .expect(201);
+    app.call(
+        Method::DELETE,
+        &format!("{waitlist}/me"),
+        Some(&clients[4].0),
+        None,
+    )
+    .await
+    .expect(204);
+    app.get(&format!("{waitlist}/me"), Some(&clients[4].0))
+        .await
+        .problem(404, "not_found");
+    let mut c_events = app
+        .state
+        .bus
+        .subscribe(&format!("user:{}", clients[2].1))
+        .await
+        .unwrap();
+
+    // A slot frees: the first in line is offered it, and only they may take it.
+    app.post(
+        &format!("/api/v1/consultations/{}/end", sessions[0].1),
+        Some(&sessions[0].0),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let offer: Value = serde_json::from_slice(
+        &tokio::time::timeout(std::time::Duration::from_secs(2), c_events.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(offer["type"], "waitlist_offer");
+    let mine = app
+        .get(&format!("{waitlist}/me"), Some(&clients[2].0))
+        .await
+        .expect(200);
+    assert_eq!(mine["status"], "offered");
+    ask(clients[3].0.clone())
+        .await
+        .problem(409, "practitioner_busy");
+    ask(clients[4].0.clone())
+        .await
+        .problem(409, "practitioner_busy");
+    ask(clients[2].0.clone()).await.expect(201);
+    app.get(&format!("{waitlist}/me"), Some(&clients[2].0))
+        .await
+        .problem(404, "not_found");
+    let d = app
+        .get(&format!("{waitlist}/me"), Some(&clients[3].0))
+        .await
+        .expect(200);
+    assert_eq!(d["position"], 1);
+
+    // The next freed slot goes to D, whose offer lapses unused.
+    app.post(
+        &format!("/api/v1/consultations/{}/end", sessions[1].1),
+        Some(&sessions[1].0),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let d = app
+        .get(&format!("{waitlist}/me"), Some(&clients[3].0))
+        .await
+        .expect(200);
+    assert_eq!(d["status"], "offered");
+    app.advance(61);
+    app.call(
+        Method::POST,
+        "/api/v1/practitioners/me/presence/heartbeat",
+        Some(&p.practitioner),
+        None,
+    )
+    .await
+    .expect(200);
+    tick(&app).await;
+    app.get(&format!("{waitlist}/me"), Some(&clients[3].0))
+        .await
+        .problem(404, "not_found");
+    // With nobody in line, anyone may request again.
+    ask(clients[4].0.clone()).await.expect(201);
 }
