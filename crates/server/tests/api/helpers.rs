@@ -207,32 +207,65 @@ impl Resp {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+fn test_config(database_url: String) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        database_max_connections: 8,
+        jwt_secret: Some(SecretString::from(
+            "test-secret-test-secret-test-secret-0123",
+        )),
+        job_workers: 0,
+        // Tests drive the consultation worker with `augur::live::engine::tick` on a
+        // manual clock.
+        live_tick_ms: 0,
+        ..Config::default()
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let mut config = Config {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            database_url: fresh_database_url(&backend).await,
-            database_max_connections: 8,
-            jwt_secret: Some(SecretString::from(
-                "test-secret-test-secret-test-secret-0123",
-            )),
-            job_workers: 0,
-            // Tests drive the consultation worker with `augur::live::engine::tick` on a
-            // manual clock.
-            live_tick_ms: 0,
-            ..Config::default()
-        };
+        let mut config = test_config(fresh_database_url(&backend).await);
         tweak(&mut config);
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        Self::start(config, clock).await
+    }
+
+    /// Two nodes sharing one database, one clock and Redis: the multi-node set-up.
+    /// `None` when no Redis is configured for tests (and it is not required).
+    pub async fn spawn_pair(backend: Backend) -> Option<(TestApp, TestApp)> {
+        let redis = match std::env::var("AUGUR_TEST_REDIS_URL") {
+            Ok(url) => url,
+            Err(_) => {
+                assert!(
+                    std::env::var("AUGUR_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "AUGUR_TEST_REDIS_URL must be set when the multi-node suite is required"
+                );
+                eprintln!("skipping: AUGUR_TEST_REDIS_URL is not set");
+                return None;
+            }
+        };
+        let url = fresh_database_url(&backend).await;
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let mut a = test_config(url.clone());
+        a.redis_url = Some(redis.clone());
+        let mut b = test_config(url);
+        b.redis_url = Some(redis);
+        let first = Self::start(a, clock.clone()).await;
+        let second = Self::start(b, clock).await;
+        Some((first, second))
+    }
+
+    async fn start(config: Config, clock: Arc<ManualClock>) -> TestApp {
         // Server errors show up in a failing test's captured output.
         let _ = tracing_subscriber::fmt()
             .with_env_filter("warn")
             .with_test_writer()
             .try_init();
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let app = Application::build_with_clock(config, clock.clone())
             .await
             .expect("build app");

@@ -11,6 +11,7 @@ both_backends!(
     sockets_need_a_valid_token,
     chat_is_stored_acknowledged_deduplicated_and_delivered,
     socket_frames_keep_a_session_billed,
+    two_nodes_with_redis_behave_as_one,
 );
 
 type Ws =
@@ -368,4 +369,118 @@ async fn socket_frames_keep_a_session_billed(b: Backend) {
         .collect();
     assert_eq!(charged.len(), 3);
     assert_eq!(charged[2]["total_charged"], 3 * 2_000);
+}
+
+async fn two_nodes_with_redis_behave_as_one(b: Backend) {
+    let Some((a, n2)) = TestApp::spawn_pair(b).await else {
+        return;
+    };
+    let admin = a.admin_token().await;
+    let (practitioner, practitioner_id) =
+        approved_practitioner(&a, &admin, "twonode@example.com", "Two Node").await;
+    // Presence set through node B, the request made through node A.
+    n2.call(
+        Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (client, _, client_id) = a.register("crossing@example.com").await;
+    a.credit(&admin, &client_id, 100_000).await;
+    let mut client_ws = connect(&a, &client, false).await;
+    let mut practitioner_ws = connect(&n2, &practitioner, true).await;
+    for ws in [&mut client_ws, &mut practitioner_ws] {
+        send(ws, json!({"type": "ping", "id": "hello"})).await;
+        expect(ws, of_type("ack")).await;
+    }
+    let c = a
+        .post(
+            "/api/v1/consultations",
+            Some(&client),
+            json!({"practitioner_id": practitioner_id, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap().to_owned();
+    expect(&mut practitioner_ws, of_type("consultation_requested")).await;
+    n2.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(&mut client_ws, of_type("consultation_started")).await;
+
+    // Chat from node A reaches node B; the receipt comes back.
+    send(
+        &mut client_ws,
+        json!({"type": "message", "id": "x-1", "consultation_id": id, "text": "Hello from node A"}),
+    )
+    .await;
+    let ack = expect(&mut client_ws, |v| v["type"] == "ack" && v["id"] == "x-1").await;
+    let first = ack["message"]["id"].as_str().unwrap().to_owned();
+    let got = expect(&mut practitioner_ws, of_type("message")).await;
+    assert_eq!(got["message"]["body"], "Hello from node A");
+    send(
+        &mut practitioner_ws,
+        json!({"type": "message", "id": "y-1", "consultation_id": id, "text": "Hello from node B"}),
+    )
+    .await;
+    // (The client's own message comes back to it too, for its other devices.)
+    let reply = expect(&mut client_ws, |v| {
+        v["type"] == "message" && v["message"]["sender_id"] != client_id.as_str()
+    })
+    .await;
+    assert_eq!(reply["message"]["body"], "Hello from node B");
+    send(
+        &mut practitioner_ws,
+        json!({"type": "read", "id": "r-1", "consultation_id": id, "message_id": first}),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut client_ws, of_type("receipt")).await["status"],
+        "read"
+    );
+
+    // The client moves to node B and catches up from the last id it saw.
+    drop(client_ws);
+    let mut moved = connect(&n2, &client, true).await;
+    send(
+        &mut moved,
+        json!({"type": "sync", "id": "s-1", "consultation_id": id, "after": first}),
+    )
+    .await;
+    let sync = expect(&mut moved, |v| v["type"] == "ack" && v["id"] == "s-1").await;
+    let missed = sync["messages"].as_array().unwrap();
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0]["body"], "Hello from node B");
+
+    // Both nodes' workers bill the same session at the same time: each minute once.
+    for step in 0..6 {
+        a.advance(25);
+        for ws in [&mut moved, &mut practitioner_ws] {
+            send(ws, json!({"type": "ping", "id": format!("k{step}")})).await;
+            loop {
+                if expect(ws, |_| true).await["type"] == "ack" {
+                    break;
+                }
+            }
+        }
+        let (x, y) = tokio::join!(
+            augur::live::engine::tick(&a.state),
+            augur::live::engine::tick(&n2.state)
+        );
+        x.unwrap();
+        y.unwrap();
+    }
+    let c = a
+        .get(&format!("/api/v1/consultations/{id}"), Some(&client))
+        .await
+        .expect(200);
+    assert_eq!(c["minutes_billed"], 3);
+    assert_eq!(c["amount_charged"], 3 * 2_000);
+    crate::wallet::assert_invariants(&a).await;
 }
