@@ -7,6 +7,7 @@ mod admin;
 mod astrology;
 mod auth;
 mod conventions;
+mod crash;
 mod discovery;
 mod gateways;
 mod jobs;

@@ -1,0 +1,316 @@
+//! A real `augur` process killed with SIGKILL in the middle of a session, then restarted:
+//! the sweeper settles the session from the database, charging the minutes up to the last
+//! heartbeat once and nothing after.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, PASSWORD, application, fresh_database_url};
+
+both_backends!(a_killed_server_settles_sessions_on_restart);
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the real binary on `database_url`; `tick_ms` sets how often its worker bills.
+async fn serve(database_url: &str, tick_ms: u64) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_augur"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("AUGUR_DATABASE_URL", database_url)
+        .env(
+            "AUGUR_JWT_SECRET",
+            "crash-test-secret-crash-test-secret-0123",
+        )
+        .env("AUGUR_JOB_WORKERS", "0")
+        .env("AUGUR_LIVE_TICK_MS", tick_ms.to_string())
+        .env("AUGUR_LIVE_GRACE_SECS", "2")
+        .env("AUGUR_LOG_LEVEL", "warn")
+        .env_remove("AUGUR_REDIS_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start augur");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{base}/health/ready")).send().await
+            && r.status() == 200
+        {
+            return Server { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("augur did not become ready");
+}
+
+async fn call(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn register(base: &str, email: &str) -> (String, String) {
+    let (s, v) = call(
+        base,
+        reqwest::Method::POST,
+        "/api/v1/auth/register",
+        None,
+        Some(json!({"email": email, "password": PASSWORD, "first_name": "Crash"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    (
+        v["tokens"]["access_token"].as_str().unwrap().to_owned(),
+        v["user"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
+    use reqwest::Method;
+    let url = fresh_database_url(&b).await;
+    // This first process's worker runs once at start and then sleeps: it never bills, so
+    // everything owed is settled by the next process.
+    let first = serve(&url, 3_600_000).await;
+    let base = first.base.clone();
+    let admin_email = "crash-admin@example.com";
+    let status = Command::new(env!("CARGO_BIN_EXE_augur"))
+        .args([
+            "admin",
+            "create",
+            "--email",
+            admin_email,
+            "--password",
+            PASSWORD,
+        ])
+        .env("AUGUR_DATABASE_URL", &url)
+        .env("AUGUR_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (_, login) = call(
+        &base,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": admin_email, "password": PASSWORD})),
+    )
+    .await;
+    let admin = login["tokens"]["access_token"].as_str().unwrap().to_owned();
+    let (practitioner, _) = register(&base, "crash-reader@example.com").await;
+    let (s, p) = call(
+        &base,
+        Method::POST,
+        "/api/v1/practitioners/apply",
+        Some(&practitioner),
+        Some(application("Crash Reader")),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    let practitioner_id = p["id"].as_str().unwrap().to_owned();
+    let (s, _) = call(
+        &base,
+        Method::POST,
+        &format!("/api/v1/admin/practitioners/{practitioner_id}/approve"),
+        Some(&admin),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = call(
+        &base,
+        Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (client, client_id) = register(&base, "crash-client@example.com").await;
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/admin/wallets/{client_id}/credits"))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "crash-credit")
+        .json(&json!({"amount": 100_000, "reason": "goodwill"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let (s, c) = call(
+        &base,
+        Method::POST,
+        "/api/v1/consultations",
+        Some(&client),
+        Some(json!({"practitioner_id": practitioner_id, "channel": "chat"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let (s, _) = call(
+        &base,
+        Method::POST,
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    // Pretend the session started 150 s ago (the clock of a real process cannot be moved),
+    // then both sides send heartbeats, and the server dies without a chance to bill.
+    let db = Database::connect(url.as_str()).await.unwrap();
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let started = Utc::now() - chrono::Duration::seconds(150);
+    augur::db::entity::consultation::Entity::update_many()
+        .col_expr(
+            augur::db::entity::consultation::Column::StartedAt,
+            sea_orm::sea_query::Expr::value(started),
+        )
+        .filter(augur::db::entity::consultation::Column::Id.eq(uuid))
+        .exec(&db)
+        .await
+        .unwrap();
+    for token in [&client, &practitioner] {
+        let (s, _) = call(
+            &base,
+            Method::POST,
+            &format!("/api/v1/consultations/{id}/heartbeat"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    let mut first = first;
+    first.child.kill().unwrap(); // SIGKILL: no shutdown, no settling
+    first.child.wait().unwrap();
+    let row = augur::db::entity::consultation::Entity::find_by_id(uuid)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "active");
+    assert_eq!(row.minutes_billed, 0, "the first process never billed");
+    let last_heartbeat = row
+        .client_seen_at
+        .unwrap()
+        .min(row.practitioner_seen_at.unwrap());
+    let expected = augur::live::billing::minutes_started(
+        (last_heartbeat - row.started_at.unwrap()).num_milliseconds(),
+    );
+    assert_eq!(expected, 3);
+
+    // Restart: once the grace window has passed, the sweeper settles the session.
+    let second = serve(&url, 100).await;
+    let mut settled = None;
+    for _ in 0..100 {
+        let (_, v) = call(
+            &second.base,
+            Method::GET,
+            &format!("/api/v1/consultations/{id}"),
+            Some(&client),
+            None,
+        )
+        .await;
+        if v["status"] == "ended" {
+            settled = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settled = settled.expect("the session is settled after restart");
+    assert_eq!(settled["minutes_billed"], expected);
+    assert_eq!(settled["amount_charged"], i64::from(expected) * 2_000);
+    assert_eq!(settled["end_reason"], "client_disconnected");
+    let ended =
+        chrono::DateTime::parse_from_rfc3339(settled["ended_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        ended.with_timezone(&Utc),
+        last_heartbeat,
+        "nothing after the last heartbeat"
+    );
+    drop(second);
+
+    // A third start charges nothing more.
+    let third = serve(&url, 100).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, v) = call(
+        &third.base,
+        Method::GET,
+        "/api/v1/wallet",
+        Some(&client),
+        None,
+    )
+    .await;
+    assert_eq!(v["available"], 100_000 - i64::from(expected) * 2_000);
+    let minutes = augur::db::entity::consultation_minute::Entity::find()
+        .filter(augur::db::entity::consultation_minute::Column::ConsultationId.eq(uuid))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(minutes.len() as u32, expected);
+    for (currency, sum, _) in augur::ledger::trial_balance(&db).await.unwrap() {
+        assert_eq!(sum, 0, "{currency} books do not balance");
+    }
+    assert!(
+        augur::ledger::wallet_mismatches(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let keys = augur::db::entity::ledger_transfer::Entity::find()
+        .filter(
+            augur::db::entity::ledger_transfer::Column::IdempotencyKey
+                .starts_with(format!("live:{id}:")),
+        )
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.len() as u32,
+        expected * 2,
+        "client → practitioner and → platform, per minute"
+    );
+    drop(third);
+}
