@@ -53,13 +53,20 @@ async fn serve(database_url: &str, tick_ms: u64) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start augur");
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned from here on, so the process is killed and reaped on every path.
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     let client = reqwest::Client::new();
     for _ in 0..300 {
-        if let Ok(r) = client.get(format!("{base}/health/ready")).send().await
+        if let Ok(r) = client
+            .get(format!("{}/health/ready", server.base))
+            .send()
+            .await
             && r.status() == 200
         {
-            return Server { child, base };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
