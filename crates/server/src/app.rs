@@ -260,6 +260,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
+        .route("/demo/live", get(live_demo))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(run_to_completion))
@@ -419,6 +420,11 @@ async fn openapi_json(State(app): State<AppState>) -> Response {
 
 async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
+}
+
+/// A two-tab demo of a live consultation (sign in as a client and as a practitioner).
+async fn live_demo() -> Html<&'static str> {
+    Html(include_str!("live/demo.html"))
 }
 
 /// A bound, migrated server that has not started serving yet.

@@ -58,7 +58,8 @@ pub async fn create_admin(
 }
 
 /// One demo practitioner: (kind, name, bio, languages, specializations, years, chat/call/video
-/// rates in paise, rating ×100, ratings, consultations, online).
+/// rates in paise, rating ×100, ratings, consultations). Everyone starts offline: a
+/// practitioner is online only while someone signed in as them says so (presence).
 type DemoPractitioner = (
     &'static str,
     &'static str,
@@ -72,7 +73,6 @@ type DemoPractitioner = (
     i32,
     i32,
     i32,
-    bool,
 );
 
 const PRACTITIONERS: &[DemoPractitioner] = &[
@@ -89,7 +89,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         482,
         1210,
         5400,
-        true,
     ),
     (
         "astrologer",
@@ -104,7 +103,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         467,
         640,
         2100,
-        true,
     ),
     (
         "astrologer",
@@ -119,7 +117,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         491,
         2300,
         9800,
-        false,
     ),
     (
         "astrologer",
@@ -134,7 +131,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         438,
         210,
         700,
-        true,
     ),
     (
         "tarot_reader",
@@ -149,7 +145,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         475,
         930,
         3300,
-        true,
     ),
     (
         "tarot_reader",
@@ -164,7 +159,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         421,
         150,
         420,
-        false,
     ),
     (
         "tarot_reader",
@@ -179,7 +173,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         459,
         505,
         1900,
-        true,
     ),
     (
         "healer",
@@ -194,7 +187,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         486,
         720,
         2600,
-        true,
     ),
     (
         "healer",
@@ -209,7 +201,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         452,
         310,
         1100,
-        false,
     ),
     (
         "healer",
@@ -224,7 +215,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         430,
         120,
         390,
-        true,
     ),
     (
         "other",
@@ -239,7 +229,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         410,
         260,
         880,
-        false,
     ),
     (
         "other",
@@ -254,7 +243,6 @@ const PRACTITIONERS: &[DemoPractitioner] = &[
         444,
         190,
         640,
-        true,
     ),
 ];
 
@@ -299,21 +287,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         .map_err(|e| anyhow::anyhow!("demo credit: {e}"))?;
     }
     for (i, p) in PRACTITIONERS.iter().enumerate() {
-        let (
-            kind,
-            name,
-            bio,
-            langs,
-            specs,
-            years,
-            chat,
-            call,
-            video,
-            rating,
-            count,
-            consults,
-            online,
-        ) = *p;
+        let (kind, name, bio, langs, specs, years, chat, call, video, rating, count, consults) = *p;
         let email = format!("practitioner{}@demo.augur.dev", i + 1);
         let first = name.split_whitespace().next().unwrap_or(name);
         let u = new_user(&email, &hash, Role::Practitioner, first, "", now)
@@ -335,11 +309,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
                 rating_centi: rating,
                 rating_count: count,
                 consultations: consults,
-                availability: if online {
-                    Availability::Online
-                } else {
-                    Availability::Offline
-                },
+                availability: Availability::Offline,
                 verification: Verification::Approved,
             },
             now - Duration::days(30 - i as i64),
