@@ -229,6 +229,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::live::routes::router())
         .merge(crate::live::aftercare::router())
         .merge(crate::live::waitlist::router())
+        .merge(crate::live::attachments::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

@@ -98,6 +98,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Hide phone numbers and email addresses shared in chat (with a system notice).
     pub chat_mask_contacts: bool,
+    /// Largest image or PDF accepted in chat, bytes.
+    pub chat_upload_max_bytes: usize,
     /// Agora project for voice and video (both from the Agora console). Unset: calls use a
     /// sandbox key made at start, so tokens have the real format but Agora rejects them.
     pub agora_app_id: Option<String>,
@@ -158,6 +160,7 @@ impl Default for Config {
             live_tick_ms: 250,
             redis_url: None,
             chat_mask_contacts: true,
+            chat_upload_max_bytes: 5 * 1024 * 1024,
             agora_app_id: None,
             agora_app_certificate: None,
             agora_token_ttl_secs: 600,

@@ -1268,9 +1268,27 @@ impl MigrationTrait for Chat {
                 .col(string("kind"))
                 .col(text("body"))
                 .col(boolean("masked"))
+                // For `image` and `file` messages.
+                .col(uuid_null("attachment_id"))
                 .col(ts("created_at"))
                 .col(ts_null("delivered_at"))
                 .col(ts_null("read_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("chat_attachments")
+                .col(pk_uuid("id"))
+                .col(uuid("consultation_id"))
+                .col(uuid("uploader_id"))
+                // Sniffed from the bytes, never taken from the client.
+                .col(string("content_type"))
+                .col(string("filename"))
+                .col(big_integer("size"))
+                .col(string_len("sha256", 64))
+                .col(blob("data"))
+                .col(ts("created_at"))
                 .to_owned(),
         )
         .await?;
@@ -1294,8 +1312,9 @@ impl MigrationTrait for Chat {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("chat_messages").to_owned())
-            .await?;
+        for t in ["chat_attachments", "chat_messages"] {
+            m.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
         Ok(())
     }
 }

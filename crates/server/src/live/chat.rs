@@ -32,11 +32,13 @@ pub struct MessageView {
     pub sender_id: Option<Uuid>,
     /// The id the sender's client gave the frame.
     pub client_id: Option<String>,
-    /// `text` or `system`.
+    /// `text`, `image`, `file` or `system`.
     pub kind: String,
     pub body: String,
     /// The guard hid contact details in this message.
     pub masked: bool,
+    /// For `image` and `file`: fetch it at `/api/v1/attachments/{id}`.
+    pub attachment_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub read_at: Option<DateTime<Utc>>,
@@ -52,6 +54,7 @@ impl From<chat_message::Model> for MessageView {
             kind: m.kind,
             body: m.body,
             masked: m.masked,
+            attachment_id: m.attachment_id,
             created_at: m.created_at,
             delivered_at: m.delivered_at,
             read_at: m.read_at,
@@ -74,13 +77,27 @@ pub async fn participant_view(
         .ok_or_else(|| ApiError::not_found("Consultation"))
 }
 
-async fn fan_out(app: &AppState, c: &consultation::Model, frame: serde_json::Value) {
+pub(crate) async fn fan_out(app: &AppState, c: &consultation::Model, frame: serde_json::Value) {
     let payload = bytes::Bytes::from(frame.to_string());
     for user in [c.client_id, c.practitioner_user_id] {
         if let Err(e) = app.bus.publish(&user_topic(user), payload.clone()).await {
             tracing::warn!(error = %e, "chat frame not published");
         }
     }
+}
+
+/// The message `sender` already sent with this client id, if any.
+pub async fn by_client_id(
+    app: &AppState,
+    sender: Uuid,
+    client_id: &str,
+) -> ApiResult<Option<MessageView>> {
+    Ok(chat_message::Entity::find()
+        .filter(chat_message::Column::SenderId.eq(sender))
+        .filter(chat_message::Column::ClientMsgId.eq(client_id))
+        .one(&app.db)
+        .await?
+        .map(Into::into))
 }
 
 /// Stores and delivers a text message from a participant of an active consultation.
@@ -154,6 +171,7 @@ pub async fn send(
         kind: Set("text".to_owned()),
         body: Set(masked.text.clone()),
         masked: Set(masked.changed()),
+        attachment_id: Set(None),
         created_at: Set(now),
         delivered_at: Set(None),
         read_at: Set(None),
@@ -189,6 +207,7 @@ pub async fn send(
                         .to_owned(),
                 ),
                 masked: Set(false),
+                attachment_id: Set(None),
                 created_at: Set(now),
                 delivered_at: Set(None),
                 read_at: Set(None),

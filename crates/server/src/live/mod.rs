@@ -5,6 +5,7 @@
 
 pub mod aftercare;
 pub mod agora;
+pub mod attachments;
 pub mod billing;
 pub mod chat;
 pub mod engine;

@@ -12,6 +12,7 @@ both_backends!(
     chat_is_stored_acknowledged_deduplicated_and_delivered,
     socket_frames_keep_a_session_billed,
     two_nodes_with_redis_behave_as_one,
+    images_and_files_are_checked_stored_and_private,
 );
 
 type Ws =
@@ -483,4 +484,135 @@ async fn two_nodes_with_redis_behave_as_one(b: Backend) {
     assert_eq!(c["minutes_billed"], 3);
     assert_eq!(c["amount_charged"], 3 * 2_000);
     crate::wallet::assert_invariants(&a).await;
+}
+
+async fn images_and_files_are_checked_stored_and_private(b: Backend) {
+    let mut s = session(b).await;
+    let id = s.id.clone();
+    let upload = |token: &str, query: &str, bytes: Vec<u8>| {
+        s.app
+            .client
+            .post(format!(
+                "{}/api/v1/consultations/{id}/attachments?{query}",
+                s.app.base
+            ))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[7u8; 2_000]);
+    let res = upload(&s.client, "filename=palm.png&client_id=u-1", png.clone())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let message: Value = res.json().await.unwrap();
+    assert_eq!(message["kind"], "image");
+    assert_eq!(message["body"], "palm.png");
+    let attachment = message["attachment_id"].as_str().unwrap().to_owned();
+    let got = expect(&mut s.practitioner_ws, |v| {
+        v["type"] == "message" && v["message"]["kind"] == "image"
+    })
+    .await;
+    assert_eq!(got["message"]["attachment_id"], attachment.as_str());
+    // The same upload again is stored once.
+    let again = upload(&s.client, "filename=palm.png&client_id=u-1", png.clone())
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], message["id"]);
+
+    let fetched = s
+        .app
+        .client
+        .get(format!("{}/api/v1/attachments/{attachment}", s.app.base))
+        .bearer_auth(&s.practitioner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    assert_eq!(fetched.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), png);
+    let (stranger, _, _) = s.app.register("peeker@example.com").await;
+    s.app
+        .get(
+            &format!("/api/v1/attachments/{attachment}"),
+            Some(&stranger),
+        )
+        .await
+        .problem(404, "not_found");
+
+    // A PDF is a file (downloaded, not shown); anything else is refused by its bytes.
+    let res = upload(
+        &s.practitioner,
+        "filename=remedies.pdf&client_id=u-2",
+        b"%PDF-1.7 ...".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+    let pdf: Value = res.json().await.unwrap();
+    assert_eq!(pdf["kind"], "file");
+    let fetched = s
+        .app
+        .client
+        .get(format!(
+            "{}/api/v1/attachments/{}",
+            s.app.base,
+            pdf["attachment_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&s.client)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        fetched.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let res = upload(
+        &s.client,
+        "filename=page.png&client_id=u-3",
+        b"<html><script>alert(1)</script>".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "unsupported_file_type"
+    );
+    let res = upload(
+        &s.client,
+        "filename=../../etc/passwd&client_id=u-4",
+        png.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+    big.resize(6 * 1024 * 1024, 0);
+    let res = upload(&s.client, "filename=big.png&client_id=u-5", big)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "payload_too_large"
+    );
+    s.app
+        .post(
+            &format!("/api/v1/consultations/{id}/end"),
+            Some(&s.client),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let res = upload(&s.client, "filename=late.png&client_id=u-6", png)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
 }

@@ -11,6 +11,7 @@ pub struct Model {
     pub kind: String,
     pub body: String,
     pub masked: bool,
+    pub attachment_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,
     pub read_at: Option<DateTimeUtc>,

@@ -6,6 +6,7 @@ pub mod audit_log;
 pub mod auth_session;
 pub mod birth_chart_cache;
 pub mod birth_detail;
+pub mod chat_attachment;
 pub mod chat_message;
 pub mod consultation;
 pub mod consultation_client_lock;
