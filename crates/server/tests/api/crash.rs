@@ -14,9 +14,9 @@ use crate::helpers::{Backend, PASSWORD, application, fresh_database_url};
 
 both_backends!(a_killed_server_settles_sessions_on_restart);
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Drop for Server {
@@ -36,6 +36,11 @@ fn free_port() -> u16 {
 
 /// Runs the real binary on `database_url`; `tick_ms` sets how often its worker bills.
 async fn serve(database_url: &str, tick_ms: u64) -> Server {
+    serve_with(database_url, tick_ms, None).await
+}
+
+/// [`serve`], with Redis for cross-node events when given.
+pub(crate) async fn serve_with(database_url: &str, tick_ms: u64, redis: Option<&str>) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_augur"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -49,6 +54,7 @@ async fn serve(database_url: &str, tick_ms: u64) -> Server {
         .env("AUGUR_LIVE_GRACE_SECS", "2")
         .env("AUGUR_LOG_LEVEL", "warn")
         .env_remove("AUGUR_REDIS_URL")
+        .envs(redis.map(|r| ("AUGUR_REDIS_URL", r)))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -73,7 +79,7 @@ async fn serve(database_url: &str, tick_ms: u64) -> Server {
     panic!("augur did not become ready");
 }
 
-async fn call(
+pub(crate) async fn call(
     base: &str,
     method: reqwest::Method,
     path: &str,
@@ -97,7 +103,7 @@ async fn call(
     )
 }
 
-async fn register(base: &str, email: &str) -> (String, String) {
+pub(crate) async fn register(base: &str, email: &str) -> (String, String) {
     let (s, v) = call(
         base,
         reqwest::Method::POST,
@@ -113,13 +119,17 @@ async fn register(base: &str, email: &str) -> (String, String) {
     )
 }
 
-async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
+/// Who a multi-process test needs: an admin, an online practitioner and a funded client.
+pub(crate) struct People {
+    pub client: String,
+    pub client_id: String,
+    pub practitioner: String,
+    pub practitioner_id: String,
+}
+
+/// Creates the admin with the CLI, then everyone else through `base`'s API.
+pub(crate) async fn people(url: &str, base: &str) -> People {
     use reqwest::Method;
-    let url = fresh_database_url(&b).await;
-    // This first process's worker runs once at start and then sleeps: it never bills, so
-    // everything owed is settled by the next process.
-    let first = serve(&url, 3_600_000).await;
-    let base = first.base.clone();
     let admin_email = "crash-admin@example.com";
     let status = Command::new(env!("CARGO_BIN_EXE_augur"))
         .args([
@@ -130,14 +140,14 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
             "--password",
             PASSWORD,
         ])
-        .env("AUGUR_DATABASE_URL", &url)
+        .env("AUGUR_DATABASE_URL", url)
         .env("AUGUR_LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
     let (_, login) = call(
-        &base,
+        base,
         Method::POST,
         "/api/v1/auth/login",
         None,
@@ -145,9 +155,9 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     )
     .await;
     let admin = login["tokens"]["access_token"].as_str().unwrap().to_owned();
-    let (practitioner, _) = register(&base, "crash-reader@example.com").await;
+    let (practitioner, _) = register(base, "crash-reader@example.com").await;
     let (s, p) = call(
-        &base,
+        base,
         Method::POST,
         "/api/v1/practitioners/apply",
         Some(&practitioner),
@@ -157,7 +167,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     assert_eq!(s, 201, "{p}");
     let practitioner_id = p["id"].as_str().unwrap().to_owned();
     let (s, _) = call(
-        &base,
+        base,
         Method::POST,
         &format!("/api/v1/admin/practitioners/{practitioner_id}/approve"),
         Some(&admin),
@@ -166,7 +176,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     .await;
     assert_eq!(s, 200);
     let (s, _) = call(
-        &base,
+        base,
         Method::PUT,
         "/api/v1/practitioners/me/presence",
         Some(&practitioner),
@@ -174,7 +184,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     )
     .await;
     assert_eq!(s, 200);
-    let (client, client_id) = register(&base, "crash-client@example.com").await;
+    let (client, client_id) = register(base, "crash-client@example.com").await;
     let res = reqwest::Client::new()
         .post(format!("{base}/api/v1/admin/wallets/{client_id}/credits"))
         .bearer_auth(&admin)
@@ -184,6 +194,27 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    People {
+        client,
+        client_id,
+        practitioner,
+        practitioner_id,
+    }
+}
+
+async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
+    use reqwest::Method;
+    let url = fresh_database_url(&b).await;
+    // This first process's worker runs once at start and then sleeps: it never bills, so
+    // everything owed is settled by the next process.
+    let first = serve(&url, 3_600_000).await;
+    let base = first.base.clone();
+    let People {
+        client,
+        practitioner,
+        practitioner_id,
+        ..
+    } = people(&url, &base).await;
     let (s, c) = call(
         &base,
         Method::POST,

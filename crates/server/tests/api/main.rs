@@ -12,6 +12,7 @@ mod discovery;
 mod gateways;
 mod jobs;
 mod live;
+mod multinode;
 mod otp;
 mod payouts;
 mod profiles;
