@@ -98,6 +98,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Hide phone numbers and email addresses shared in chat (with a system notice).
     pub chat_mask_contacts: bool,
+    /// Seconds between the server's pings on a WebSocket (and re-checks of the account).
+    pub ws_ping_secs: u64,
     /// Largest image or PDF accepted in chat, bytes.
     pub chat_upload_max_bytes: usize,
     /// Agora project for voice and video (both from the Agora console). Unset: calls use a
@@ -161,6 +163,7 @@ impl Default for Config {
             redis_url: None,
             chat_mask_contacts: true,
             chat_upload_max_bytes: 5 * 1024 * 1024,
+            ws_ping_secs: 20,
             agora_app_id: None,
             agora_app_certificate: None,
             agora_token_ttl_secs: 600,

@@ -33,8 +33,6 @@ use crate::error::ApiError;
 const SOCKET_BUFFER: usize = 4 * 1024;
 /// Largest frame or message a client may send.
 const MAX_FRAME: usize = 64 * 1024;
-/// The server pings an idle socket this often and drops it after two silent periods.
-const PING_EVERY: StdDuration = StdDuration::from_secs(20);
 /// History sent in answer to one `sync`.
 const SYNC_LIMIT: u64 = 500;
 
@@ -141,7 +139,9 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     app.metrics
         .ws_connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut ping = tokio::time::interval(PING_EVERY);
+    // The server pings this often, drops a socket silent for two periods, and re-checks
+    // the account each time.
+    let mut ping = tokio::time::interval(StdDuration::from_secs(app.config.ws_ping_secs.max(1)));
     ping.tick().await;
     let mut silent_periods = 0u8;
     loop {
@@ -183,12 +183,39 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                 if silent_periods > 2 || tx.send(Message::Ping(Default::default())).await.is_err() {
                     break;
                 }
+                // A socket outlives its token: re-check that the account is still active and
+                // the sign-in not revoked, so a suspension or a sign-out ends it too.
+                if let Err(e) = still_allowed(&app, &user).await {
+                    let _ = tx.send(Message::Text(Utf8Bytes::from(error_frame(None, &e)))).await;
+                    break;
+                }
             }
         }
     }
     app.metrics
         .ws_connections
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+async fn still_allowed(app: &AppState, user: &AuthUser) -> Result<(), ApiError> {
+    use crate::db::entity::{auth_session, user as users};
+    let (account, session) = tokio::try_join!(
+        users::Entity::find_by_id(user.id).one(&app.db),
+        auth_session::Entity::find_by_id(user.session_id).one(&app.db),
+    )?;
+    if !account.is_some_and(|u| u.status == crate::auth::AccountStatus::Active.as_str()) {
+        return Err(ApiError::forbidden(
+            "account_suspended",
+            "This account is not active",
+        ));
+    }
+    if !session.is_some_and(|s| s.revoked_at.is_none()) {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "The session has ended; sign in again",
+        ));
+    }
+    Ok(())
 }
 
 /// Runs one client frame and returns the reply frame.

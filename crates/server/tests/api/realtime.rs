@@ -13,6 +13,7 @@ both_backends!(
     socket_frames_keep_a_session_billed,
     two_nodes_with_redis_behave_as_one,
     images_and_files_are_checked_stored_and_private,
+    a_suspended_or_signed_out_socket_is_closed,
 );
 
 type Ws =
@@ -615,4 +616,47 @@ async fn images_and_files_are_checked_stored_and_private(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 409);
+}
+
+async fn a_suspended_or_signed_out_socket_is_closed(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| c.ws_ping_secs = 1).await;
+    let admin = app.admin_token().await;
+    let (token, _, id) = app.register("soon-gone@example.com").await;
+    let mut ws = connect(&app, &token, true).await;
+    send(&mut ws, json!({"type": "ping", "id": "p"})).await;
+    expect(&mut ws, of_type("ack")).await;
+    app.post(
+        &format!("/api/v1/admin/users/{id}/suspend"),
+        Some(&admin),
+        json!({"reason": "chargebacks"}),
+    )
+    .await
+    .expect(200);
+    let err = expect(&mut ws, of_type("error")).await;
+    assert_eq!(err["code"], "account_suspended");
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket was closed");
+
+    // Signing out (revoking the session) ends its socket too.
+    let (token, refresh, _) = app.register("signs-out@example.com").await;
+    let mut ws = connect(&app, &token, false).await;
+    send(&mut ws, json!({"type": "ping", "id": "p"})).await;
+    expect(&mut ws, of_type("ack")).await;
+    app.post(
+        "/api/v1/auth/logout",
+        Some(&token),
+        json!({"refresh_token": refresh}),
+    )
+    .await
+    .expect(204);
+    let err = expect(&mut ws, of_type("error")).await;
+    assert_eq!(err["code"], "invalid_token");
 }
