@@ -203,13 +203,13 @@ async fn still_allowed(app: &AppState, user: &AuthUser) -> Result<(), ApiError> 
         users::Entity::find_by_id(user.id).one(&app.db),
         auth_session::Entity::find_by_id(user.session_id).one(&app.db),
     )?;
-    if !account.is_some_and(|u| u.status == crate::auth::AccountStatus::Active.as_str()) {
+    if account.is_none_or(|u| u.status != crate::auth::AccountStatus::Active.as_str()) {
         return Err(ApiError::forbidden(
             "account_suspended",
             "This account is not active",
         ));
     }
-    if !session.is_some_and(|s| s.revoked_at.is_none()) {
+    if session.is_none_or(|s| s.revoked_at.is_some()) {
         return Err(ApiError::unauthorized(
             "invalid_token",
             "The session has ended; sign in again",
