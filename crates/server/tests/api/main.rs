@@ -10,6 +10,7 @@ mod conventions;
 mod discovery;
 mod gateways;
 mod jobs;
+mod ledger_batch;
 mod otp;
 mod payouts;
 mod profiles;

@@ -313,7 +313,7 @@ async fn holds_capture_split_and_release(b: Backend) {
 }
 
 /// Checks every ledger invariant straight from the tables.
-async fn assert_invariants(app: &TestApp) {
+pub(crate) async fn assert_invariants(app: &TestApp) {
     let db = &app.state.db;
     for (currency, sum, _) in ledger::trial_balance(db).await.unwrap() {
         assert_eq!(sum, 0, "{currency} books do not balance");
