@@ -250,6 +250,55 @@ impl RawSql {
     }
 }
 
+/// `head (row), (row) …` plus an optional `text $now text` tail, split into statements the
+/// way `Batcher` splits them: on PostgreSQL a statement's message stays under 12 KiB, since
+/// sqlx 0.9.0 leaves Nagle's algorithm on and a larger one waits ~40 ms for a delayed ACK.
+/// (SQLite's parameter limit is far above what these batches bind.)
+async fn write_rows(
+    txn: &augur::db::WriteTxn,
+    backend: DatabaseBackend,
+    head: &str,
+    rows: Vec<Vec<Value>>,
+    tail: Option<(&str, chrono::DateTime<chrono::Utc>, &str)>,
+) -> anyhow::Result<()> {
+    const BUDGET: usize = 12 * 1024;
+    let bytes = |row: &Vec<Value>| -> usize {
+        row.iter()
+            .map(|v| {
+                14 + match v {
+                    Value::String(Some(s)) => s.len(),
+                    Value::Uuid(Some(_)) => 16,
+                    Value::String(None) | Value::Uuid(None) => 0,
+                    _ => 8,
+                }
+            })
+            .sum()
+    };
+    let mut runs: Vec<Vec<Vec<Value>>> = vec![Vec::new()];
+    let mut size = 512;
+    for row in rows {
+        let b = bytes(&row);
+        let last = runs.last_mut().expect("a run");
+        if backend == DatabaseBackend::Postgres && !last.is_empty() && size + b > BUDGET {
+            runs.push(Vec::new());
+            size = 512;
+        }
+        size += b;
+        runs.last_mut().expect("a run").push(row);
+    }
+    for run in runs.into_iter().filter(|r| !r.is_empty()) {
+        let mut q = RawSql::new(backend, head);
+        for (i, row) in run.into_iter().enumerate() {
+            q.sql(if i == 0 { "(" } else { ", (" }).list(row).sql(")");
+        }
+        if let Some((before, now, after)) = tail {
+            q.sql(before).bind(now).sql(after);
+        }
+        txn.execute_raw(q.build()).await?;
+    }
+    Ok(())
+}
+
 async fn raw_batch(db: &DatabaseConnection, acc: &Accounts, jobs: &[RawJob]) -> anyhow::Result<()> {
     let backend = db.get_database_backend();
     let lock = if backend == DatabaseBackend::Postgres {
@@ -329,24 +378,15 @@ async fn raw_batch(db: &DatabaseConnection, acc: &Accounts, jobs: &[RawJob]) -> 
         );
     }
 
-    let mut transfers = RawSql::new(
-        backend,
-        "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, reference, idempotency_key, hold_id, created_at) VALUES ",
-    );
-    let mut history = RawSql::new(
-        backend,
-        "INSERT INTO wallet_transactions (id, wallet_id, transfer_id, kind, amount, balance_before, balance_after, held_after, reference, description, created_at) VALUES ",
-    );
-    for (i, (job, key)) in jobs.iter().zip(&keys).enumerate() {
+    let mut transfers: Vec<Vec<Value>> = Vec::new();
+    let mut history: Vec<Vec<Value>> = Vec::new();
+    for (job, key) in jobs.iter().zip(&keys) {
         let (a_from, w_from) = acc.ids[job.from];
         let (a_to, w_to) = acc.ids[job.to];
         let from = accounts
             .get_mut(&a_from)
             .ok_or_else(|| anyhow::anyhow!("account"))?;
-        anyhow::ensure!(
-            from.1.is_none_or(|min| from.0 - 1 >= min),
-            "insufficient funds"
-        );
+        anyhow::ensure!(from.1.is_none_or(|min| from.0 > min), "insufficient funds");
         from.0 -= 1;
         from.2 -= 1;
         let to = accounts
@@ -355,7 +395,7 @@ async fn raw_batch(db: &DatabaseConnection, acc: &Accounts, jobs: &[RawJob]) -> 
         to.0 += 1;
         to.2 += 1;
         let tid = Uuid::now_v7();
-        transfers.sql(if i == 0 { "(" } else { ", (" }).list([
+        transfers.push(vec![
             tid.into(),
             a_from.into(),
             a_to.into(),
@@ -367,8 +407,7 @@ async fn raw_batch(db: &DatabaseConnection, acc: &Accounts, jobs: &[RawJob]) -> 
             Option::<Uuid>::None.into(),
             now.into(),
         ]);
-        transfers.sql(")");
-        for (j, (wallet, delta)) in [(w_from, -1i64), (w_to, 1i64)].into_iter().enumerate() {
+        for (wallet, delta) in [(w_from, -1i64), (w_to, 1i64)] {
             let w = wallets
                 .get_mut(&wallet)
                 .ok_or_else(|| anyhow::anyhow!("wallet"))?;
@@ -380,66 +419,81 @@ async fn raw_batch(db: &DatabaseConnection, acc: &Accounts, jobs: &[RawJob]) -> 
             } else {
                 w.4 -= delta;
             }
-            history
-                .sql(if i == 0 && j == 0 { "(" } else { ", (" })
-                .list([
-                    Uuid::now_v7().into(),
-                    wallet.into(),
-                    tid.into(),
-                    "raw".into(),
-                    delta.into(),
-                    before.into(),
-                    w.0.into(),
-                    w.1.into(),
-                    "raw".into(),
-                    "raw".into(),
-                    now.into(),
-                ]);
-            history.sql(")");
+            history.push(vec![
+                Uuid::now_v7().into(),
+                wallet.into(),
+                tid.into(),
+                "raw".into(),
+                delta.into(),
+                before.into(),
+                w.0.into(),
+                w.1.into(),
+                "raw".into(),
+                "raw".into(),
+                now.into(),
+            ]);
         }
     }
-    txn.execute_raw(transfers.build()).await?;
-
-    let mut q = RawSql::new(backend, "WITH v(id, delta) AS (VALUES ");
-    for (i, id) in account_ids.iter().enumerate() {
-        q.sql(if i == 0 { "(" } else { ", (" })
-            .list([(*id).into(), accounts[id].2.into()])
-            .sql(")");
-    }
-    q.sql(
-        ") UPDATE ledger_accounts SET balance = ledger_accounts.balance + v.delta, updated_at = ",
-    )
-    .bind(now)
-    .sql(" FROM v WHERE ledger_accounts.id = v.id");
-    txn.execute_raw(q.build()).await?;
-
-    let mut q = RawSql::new(
+    write_rows(
+        &txn,
         backend,
-        "WITH v(id, d_available, d_held, d_credited, d_debited) AS (VALUES ",
-    );
-    for (i, id) in wallet_ids.iter().enumerate() {
-        let w = wallets[id];
-        q.sql(if i == 0 { "(" } else { ", (" })
-            .list([
+        "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, reference, idempotency_key, hold_id, created_at) VALUES ",
+        transfers,
+        None,
+    )
+    .await?;
+    let rows = account_ids
+        .iter()
+        .map(|id| vec![(*id).into(), accounts[id].2.into()])
+        .collect();
+    write_rows(
+        &txn,
+        backend,
+        "WITH v(id, delta) AS (VALUES ",
+        rows,
+        Some((
+            ") UPDATE ledger_accounts SET balance = ledger_accounts.balance + v.delta, updated_at = ",
+            now,
+            " FROM v WHERE ledger_accounts.id = v.id",
+        )),
+    )
+    .await?;
+    let rows = wallet_ids
+        .iter()
+        .map(|id| {
+            let w = wallets[id];
+            vec![
                 (*id).into(),
                 w.2.into(),
                 0i64.into(),
                 w.3.into(),
                 w.4.into(),
-            ])
-            .sql(")");
-    }
-    q.sql(
-        ") UPDATE wallets SET available = wallets.available + v.d_available, \
-         held = wallets.held + v.d_held, balance = wallets.balance + v.d_available + v.d_held, \
-         total_credited = wallets.total_credited + v.d_credited, \
-         total_debited = wallets.total_debited + v.d_debited, updated_at = ",
+            ]
+        })
+        .collect();
+    write_rows(
+        &txn,
+        backend,
+        "WITH v(id, d_available, d_held, d_credited, d_debited) AS (VALUES ",
+        rows,
+        Some((
+            ") UPDATE wallets SET available = wallets.available + v.d_available, \
+             held = wallets.held + v.d_held, balance = wallets.balance + v.d_available + v.d_held, \
+             total_credited = wallets.total_credited + v.d_credited, \
+             total_debited = wallets.total_debited + v.d_debited, updated_at = ",
+            now,
+            " FROM v WHERE wallets.id = v.id",
+        )),
     )
-    .bind(now)
-    .sql(" FROM v WHERE wallets.id = v.id");
-    txn.execute_raw(q.build()).await?;
-
-    txn.execute_raw(history.build()).await?;
+    .await?;
+    write_rows(
+        &txn,
+        backend,
+        "INSERT INTO wallet_transactions (id, wallet_id, transfer_id, kind, amount, balance_before, balance_after, held_after, reference, description, created_at) VALUES ",
+        history,
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

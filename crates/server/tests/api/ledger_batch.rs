@@ -469,7 +469,7 @@ async fn chunked_statements_apply_a_batch_in_order(b: Backend) {
     );
     let wallets = users(&app, 11).await;
     let z = wallets[10];
-    let mut expected = vec![0i64; 10];
+    let mut expected = [0i64; 10];
     for (i, u) in wallets[..10].iter().enumerate() {
         fund(&app, *u, 300).await;
         expected[i] = 300;
