@@ -305,8 +305,33 @@ async fn apply(
     config: &BatchConfig,
     known: &mut AccountIds,
     jobs: &[Job],
-) -> Result<Vec<Result<Applied, LedgerError>>, DbErr> {
+) -> Result<Answers, DbErr> {
     let txn = crate::db::begin_write(db).await?;
+    match decide_and_write(&txn, config, known, jobs).await {
+        Ok((answers, ids)) => {
+            txn.commit().await?;
+            known.learn(ids);
+            Ok(answers)
+        }
+        Err(e) => {
+            // Rolled back before the fallback starts, so on SQLite the write lock is free
+            // for it.
+            txn.rollback().await.ok();
+            Err(e)
+        }
+    }
+}
+
+type Answers = Vec<Result<Applied, LedgerError>>;
+
+/// Everything of `apply` but the COMMIT; also returns the account ids it used, to be
+/// remembered once committed.
+async fn decide_and_write(
+    txn: &crate::db::WriteTxn,
+    config: &BatchConfig,
+    known: &AccountIds,
+    jobs: &[Job],
+) -> Result<(Answers, HashMap<AccountRef, Uuid>), DbErr> {
     let backend = txn.get_database_backend();
     let limit = Limits::new(backend, config.max_bind_params);
     let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
@@ -322,7 +347,7 @@ async fn apply(
     for chunk in limit.runs(&keys, |k| (1, k.len())) {
         let found = ledger_transfer::Entity::find()
             .filter(ledger_transfer::Column::IdempotencyKey.is_in(chunk.iter().copied()))
-            .all(&txn)
+            .all(txn)
             .await?;
         prior.extend(found.into_iter().map(|t| (t.idempotency_key.clone(), t)));
     }
@@ -337,7 +362,7 @@ async fn apply(
             }
         }
     }
-    let ids = account_ids(&txn, known, &refs, now, limit).await?;
+    let ids = account_ids(txn, known, &refs, now, limit).await?;
     let id_of = |r: &AccountRef| {
         ids.get(r)
             .copied()
@@ -359,8 +384,8 @@ async fn apply(
     lock_ids.dedup();
     wallet_keys.sort_unstable();
     wallet_keys.dedup();
-    let mut accounts = lock_accounts(&txn, &lock_ids, limit).await?;
-    let mut wallets = lock_wallets(&txn, &wallet_keys, now, limit).await?;
+    let mut accounts = lock_accounts(txn, &lock_ids, limit).await?;
+    let mut wallets = lock_wallets(txn, &wallet_keys, now, limit).await?;
 
     // 4. Decide each job in queue order against the running balances.
     let mut answers = Vec::with_capacity(jobs.len());
@@ -444,22 +469,20 @@ async fn apply(
 
     // 5. Write it all with multi-row statements.
     if !transfers.is_empty() {
-        insert_transfers(&txn, limit, &transfers).await?;
+        insert_transfers(txn, limit, &transfers).await?;
         let moved: Vec<(Uuid, i64)> = lock_ids
             .iter()
             .filter_map(|id| accounts.get(id).filter(|a| a.moved).map(|a| (*id, a.delta)))
             .collect();
-        update_accounts(&txn, limit, &moved, now).await?;
+        update_accounts(txn, limit, &moved, now).await?;
         let moved: Vec<&WalletRow> = wallet_keys
             .iter()
             .filter_map(|k| wallets.get(k).filter(|w| w.moved))
             .collect();
-        update_wallets(&txn, limit, &moved, now).await?;
-        insert_history(&txn, limit, &history, jobs).await?;
+        update_wallets(txn, limit, &moved, now).await?;
+        insert_history(txn, limit, &history, jobs).await?;
     }
-    txn.commit().await?;
-    known.learn(ids);
-    Ok(answers)
+    Ok((answers, ids))
 }
 
 /// Whether `req` may move money now: the same checks, in the same order, as the guarded
