@@ -8,7 +8,8 @@
 //!   that queues the same way and issues the same multi-row statements per batch.
 //!
 //! `cargo run --release -p augur --example bench_ledger`; PostgreSQL with
-//! `AUGUR_BENCH_POSTGRES_URL=postgres://…`; `AUGUR_BENCH_SECS` per measurement (default 3).
+//! `AUGUR_BENCH_POSTGRES_URL=postgres://…`; `AUGUR_BENCH_SECS` per measurement (default 3);
+//! `AUGUR_BENCH_SKIP_SQLITE=1` for PostgreSQL alone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use augur::accounts::NewUser;
 use augur::auth::Role;
-use augur::ledger::batch::{Batcher, DEFAULT_MAX_BATCH};
+use augur::ledger::batch::{self, Batcher, DEFAULT_MAX_BATCH};
 use augur::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
@@ -560,7 +561,8 @@ async fn bench(label: &str, url: &str, secs: f64) -> anyhow::Result<()> {
     augur::db::migrate(&db).await?;
     let acc = Arc::new(setup(&db).await?);
     let batcher = Batcher::start(db.clone());
-    let raw_batcher = RawBatcher::start(db.clone(), acc.clone());
+    // Its writer gets a connection of its own, set up as the batcher's is.
+    let raw_batcher = RawBatcher::start(batch::own_connection(&db), acc.clone());
     println!("{label}: {WALLETS} wallets, {secs:.0} s per measurement; transfers/s (p99 ms)");
     println!(
         "  {:<6} {:>4}  {:>19}  {:>19}  {:>5}  |  {:>19}  {:>19}  {:>5}  {:>5}",
@@ -641,15 +643,19 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    let dir = std::env::temp_dir().join(format!("augur-ledger-bench-{}", Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    bench(
-        "SQLite",
-        &format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
-        secs,
-    )
-    .await?;
-    let _ = std::fs::remove_dir_all(&dir);
+    // `AUGUR_BENCH_SKIP_SQLITE=1` measures PostgreSQL alone.
+    if std::env::var_os("AUGUR_BENCH_SKIP_SQLITE").is_none() {
+        let dir =
+            std::env::temp_dir().join(format!("augur-ledger-bench-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir)?;
+        bench(
+            "SQLite",
+            &format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+            secs,
+        )
+        .await?;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     match std::env::var("AUGUR_BENCH_POSTGRES_URL")
         .or_else(|_| std::env::var("AUGUR_TEST_POSTGRES_URL"))
     {

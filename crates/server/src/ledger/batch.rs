@@ -67,6 +67,11 @@ const POSTGRES_MESSAGE_BUDGET: usize = 12 * 1024;
 /// What one bound value adds to a message besides the value: its placeholder in the text
 /// and its type and length words.
 const PER_PARAM_BYTES: usize = 14;
+/// Prepared statements the writer's connection keeps. The seven batch statements take one
+/// text per row count; on PostgreSQL the 12 KiB message budget caps the row counts of the
+/// writes, so this holds every statement of batches up to 64 transfers, and the most used
+/// ones of larger batches, without letting each connection's server memory grow unbounded.
+const WRITER_STATEMENT_CACHE: usize = 512;
 /// Account ids never change, so they are remembered; past this many the memory is dropped
 /// and rebuilt from the database.
 const MAX_REMEMBERED_ACCOUNTS: usize = 100_000;
@@ -125,7 +130,8 @@ struct Job {
 }
 
 impl Batcher {
-    /// Starts the writer task on the current Tokio runtime.
+    /// Starts the writer task on the current Tokio runtime. The writer works on a connection
+    /// of its own, opened with `db`'s settings (see `own_connection`).
     pub fn start(db: DatabaseConnection) -> Self {
         Self::with_config(db, BatchConfig::default())
     }
@@ -138,7 +144,7 @@ impl Batcher {
         };
         let (tx, rx) = mpsc::channel(config.queue);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(writer(db, config, counters.clone(), rx));
+        tokio::spawn(writer(own_connection(&db), config, counters.clone(), rx));
         Self { tx, counters }
     }
 
@@ -170,6 +176,49 @@ impl Batcher {
             transfers: self.counters.transfers.load(Ordering::Relaxed),
             fallbacks: self.counters.fallbacks.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A pool of one connection with `db`'s settings and a large statement cache, for the
+/// writer alone. Batch statements differ by row count, so the writer uses a few hundred
+/// distinct statements; through the shared pool each batch would get a different
+/// connection, each caching 100 statements, and most statements would be prepared again,
+/// which on PostgreSQL costs an extra round trip each. An in-memory SQLite database is only
+/// reachable through its own pool, so it keeps `db`.
+pub fn own_connection(db: &DatabaseConnection) -> DatabaseConnection {
+    use sea_orm::sqlx::postgres::PgPoolOptions;
+    use sea_orm::sqlx::sqlite::SqlitePoolOptions;
+    use sea_orm::{SqlxPostgresConnector, SqlxSqliteConnector};
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let options = (*db.get_postgres_connection_pool().connect_options())
+                .clone()
+                .statement_cache_capacity(WRITER_STATEMENT_CACHE);
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .connect_lazy_with(options);
+            SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+        }
+        DatabaseBackend::Sqlite => {
+            let options = db.get_sqlite_connection_pool().connect_options();
+            let name = options.get_filename().to_string_lossy();
+            if name.is_empty()
+                || name.contains(":memory:")
+                || name.starts_with("file:sqlx-in-memory")
+            {
+                return db.clone();
+            }
+            let options = (*options)
+                .clone()
+                .statement_cache_capacity(WRITER_STATEMENT_CACHE);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .connect_lazy_with(options);
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+        }
+        _ => db.clone(),
     }
 }
 
