@@ -1112,6 +1112,29 @@ mod tests {
         assert_eq!(limit.runs(&[20_000usize, 10], |b| (1, *b)).len(), 2);
     }
 
+    #[tokio::test]
+    async fn an_in_memory_database_is_written_through_its_own_pool() {
+        let db = crate::db::connect("sqlite::memory:", 2).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let batcher = Batcher::start(db.clone());
+        let req = TransferRequest {
+            debit: AccountRef::platform(AccountKind::PromotionsExpense, Currency::INR),
+            credit: AccountRef::platform(AccountKind::PlatformRevenue, Currency::INR),
+            amount: 5,
+            kind: "test".into(),
+            reference: "test".into(),
+            idempotency_key: "mem-1".into(),
+            hold_id: None,
+            description: "test".into(),
+        };
+        let applied = batcher.submit(req.clone(), Utc::now()).await.unwrap();
+        assert!(applied.is_new());
+        assert!(!batcher.submit(req, Utc::now()).await.unwrap().is_new());
+        // The write landed in the database `db` reads, not in a second in-memory one.
+        let balances = super::super::trial_balance(&db).await.unwrap();
+        assert_eq!(balances, [("INR".to_owned(), 0, 2)]);
+    }
+
     #[test]
     fn placeholders_follow_the_backend() {
         let mut sql = Sql::new(DatabaseBackend::Postgres, "VALUES ");
