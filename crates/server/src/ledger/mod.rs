@@ -8,8 +8,11 @@
 //! one `wallet_transactions` history row per transfer, all written in the same transaction.
 //!
 //! Callers open the transaction with `db::begin_write` and pass it in; later features
-//! (live sessions, appointments, shop) only use the functions here.
+//! (live sessions, appointments, shop) only use the functions here. Stand-alone transfers
+//! that need no transaction of their own can go through `batch::Batcher` instead, which
+//! applies many of them per transaction (group commit) with the same rules.
 
+pub mod batch;
 pub mod holds;
 pub mod money;
 
@@ -30,7 +33,7 @@ pub use money::Currency;
 /// below where sums could overflow.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
     /// A client's spendable money.
@@ -65,7 +68,7 @@ impl AccountKind {
     }
 
     /// Accounts holding someone's money may never go below zero.
-    fn min_balance(self) -> Option<i64> {
+    pub(crate) fn min_balance(self) -> Option<i64> {
         match self {
             AccountKind::ClientAvailable
             | AccountKind::ClientHeld
@@ -81,7 +84,7 @@ impl AccountKind {
 
 /// Names an account: its kind, whose it is ('' for the platform; a gateway's name for
 /// clearing) and its currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AccountRef {
     pub kind: AccountKind,
     pub owner: String,
@@ -124,7 +127,7 @@ impl AccountRef {
             currency,
         }
     }
-    fn wallet_user(&self) -> Option<Uuid> {
+    pub(crate) fn wallet_user(&self) -> Option<Uuid> {
         if self.kind.is_wallet() {
             self.owner.parse().ok()
         } else {
@@ -174,6 +177,7 @@ impl From<LedgerError> for ApiError {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct TransferRequest {
     pub debit: AccountRef,
     pub credit: AccountRef,
@@ -326,6 +330,17 @@ async fn move_balance<C: ConnectionTrait>(
     Ok(())
 }
 
+/// What can be refused before touching the database; the batcher refuses the same way.
+pub(crate) fn check(req: &TransferRequest) -> Result<(), LedgerError> {
+    if req.amount <= 0 || req.amount > MAX_AMOUNT {
+        return Err(LedgerError::InvalidAmount);
+    }
+    if req.debit.currency != req.credit.currency {
+        return Err(LedgerError::CurrencyMismatch);
+    }
+    Ok(())
+}
+
 /// Applies one transfer inside the caller's transaction (open it with `db::begin_write`).
 /// A key seen before returns the earlier transfer and moves nothing; the same key with
 /// different accounts or amount is refused.
@@ -334,12 +349,7 @@ pub async fn transfer<C: ConnectionTrait>(
     req: TransferRequest,
     now: DateTime<Utc>,
 ) -> Result<Applied, LedgerError> {
-    if req.amount <= 0 || req.amount > MAX_AMOUNT {
-        return Err(LedgerError::InvalidAmount);
-    }
-    if req.debit.currency != req.credit.currency {
-        return Err(LedgerError::CurrencyMismatch);
-    }
+    check(&req)?;
     let currency = req.debit.currency;
     let debit_id = ensure_account(conn, &req.debit, now).await?;
     let credit_id = ensure_account(conn, &req.credit, now).await?;
@@ -370,13 +380,7 @@ pub async fn transfer<C: ConnectionTrait>(
             .one(conn)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("transfer by idempotency key".into()))?;
-        if existing.debit_account_id != debit_id
-            || existing.credit_account_id != credit_id
-            || existing.amount != req.amount
-        {
-            return Err(LedgerError::IdempotencyConflict);
-        }
-        return Ok(Applied::Replayed(existing));
+        return replay(existing, debit_id, credit_id, req.amount);
     }
 
     // Lock rows in one global order (by id) so two opposite transfers cannot deadlock.
@@ -389,15 +393,7 @@ pub async fn transfer<C: ConnectionTrait>(
         move_balance(conn, account, delta, kind, now).await?;
     }
 
-    let mut wallet_users: Vec<Uuid> = Vec::new();
-    for r in [&req.debit, &req.credit] {
-        if let Some(user) = r.wallet_user()
-            && !wallet_users.contains(&user)
-        {
-            wallet_users.push(user);
-        }
-    }
-    for user in wallet_users {
+    for user in wallet_users(&req) {
         let delta_available = signed(&req, user, AccountKind::ClientAvailable);
         let delta_held = signed(&req, user, AccountKind::ClientHeld);
         let after = update_wallet(conn, user, currency, delta_available, delta_held, now).await?;
@@ -430,6 +426,23 @@ pub async fn transfer<C: ConnectionTrait>(
         hold_id: req.hold_id,
         created_at: now,
     }))
+}
+
+/// The answer for a key that was applied before: the earlier transfer when the request is
+/// the same one again, a conflict when the key is reused for something else.
+pub(crate) fn replay(
+    existing: ledger_transfer::Model,
+    debit_id: Uuid,
+    credit_id: Uuid,
+    amount: i64,
+) -> Result<Applied, LedgerError> {
+    if existing.debit_account_id != debit_id
+        || existing.credit_account_id != credit_id
+        || existing.amount != amount
+    {
+        return Err(LedgerError::IdempotencyConflict);
+    }
+    Ok(Applied::Replayed(existing))
 }
 
 /// Moves the wallet summary by the transfer's effect and returns it, in one statement when
@@ -484,8 +497,22 @@ async fn update_wallet<C: ConnectionTrait>(
     Err(LedgerError::Db(DbErr::RecordNotFound("wallet".into())))
 }
 
+/// The clients whose wallets the transfer touches, debit side first, each once (a hold moves
+/// money between two accounts of one wallet and writes one history row).
+pub(crate) fn wallet_users(req: &TransferRequest) -> Vec<Uuid> {
+    let mut users: Vec<Uuid> = Vec::with_capacity(2);
+    for r in [&req.debit, &req.credit] {
+        if let Some(user) = r.wallet_user()
+            && !users.contains(&user)
+        {
+            users.push(user);
+        }
+    }
+    users
+}
+
 /// How much this transfer changes `user`'s account of `kind`.
-fn signed(req: &TransferRequest, user: Uuid, kind: AccountKind) -> i64 {
+pub(crate) fn signed(req: &TransferRequest, user: Uuid, kind: AccountKind) -> i64 {
     let is = |r: &AccountRef| r.kind == kind && r.wallet_user() == Some(user);
     let mut d = 0;
     if is(&req.debit) {

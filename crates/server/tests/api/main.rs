@@ -11,6 +11,7 @@ mod crash;
 mod discovery;
 mod gateways;
 mod jobs;
+mod ledger_batch;
 mod live;
 mod multinode;
 mod otp;
