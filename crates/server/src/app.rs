@@ -474,6 +474,9 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         jobs::spawn_workers(&self.state, self.state.config.job_workers, stop_rx.clone());
+        if self.state.config.job_workers > 0 {
+            jobs::spawn_maintenance(&self.state, stop_rx.clone());
+        }
         if self.state.config.live_tick_ms > 0 {
             crate::live::engine::spawn_worker(&self.state, stop_rx);
         }

@@ -76,6 +76,9 @@ pub struct Config {
     /// Platform commission on consultations, basis points (2000 = 20 %); a practitioner's
     /// own `commission_bps` overrides it.
     pub commission_bps: u16,
+    /// A gateway refund still `pending` after this long (the server died mid-way) is asked
+    /// again and settled by the background sweeper.
+    pub refund_stuck_after_secs: i64,
     /// Smallest payout a practitioner may request, minor units.
     pub payout_min_minor: i64,
     /// A practitioner who sends no heartbeat for this long goes offline.
@@ -153,6 +156,7 @@ impl Default for Config {
             webhook_tolerance_secs: 300,
             commission_bps: 2_000,
             payout_min_minor: 50_000,
+            refund_stuck_after_secs: 300,
             presence_timeout_secs: 60,
             live_min_minutes: 5,
             live_request_timeout_secs: 60,

@@ -182,50 +182,25 @@ async fn refund_topup(
     // 2. Ask the gateway, outside any transaction.
     let outcome = app
         .gateway
-        .refund(
-            &order,
-            body.amount,
-            &format!("{}-{}", order.id.simple(), row.reference),
-        )
+        .refund(&order, body.amount, &gateway_key(&order, &row))
         .await;
 
     // 3. Settle the hold according to the answer.
-    let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
-    match outcome {
-        Ok(gateway_refund_id) => {
-            holds::capture(
-                &txn,
-                hold.id,
-                &[(AccountRef::gateway(&order.gateway, currency), body.amount)],
-                "refund",
-                &format!("refund:{refund_id}"),
-                now,
-            )
-            .await?;
-            refund::Entity::update_many()
-                .col_expr(refund::Column::Status, Expr::value("succeeded"))
-                .col_expr(
-                    refund::Column::GatewayRefundId,
-                    Expr::value(gateway_refund_id.clone()),
-                )
-                .col_expr(refund::Column::UpdatedAt, Expr::value(now))
-                .filter(refund::Column::Id.eq(refund_id))
-                .exec(&txn)
-                .await?;
-            audit::record(
-                &txn,
-                &Actor::user(&admin.0, &meta),
-                Change {
-                    action: "topup.refund",
-                    target_type: "payment_order",
-                    target_id: order.id.to_string(),
-                    before: Some(json!({"refunded": order.refunded})),
-                    after: Some(json!({"refunded": order.refunded + body.amount, "amount": body.amount, "reason": body.reason, "note": note, "gateway_refund_id": gateway_refund_id})),
-                },
-                now,
-            )
-            .await?;
+    let refund_row = refund::Entity::find_by_id(refund_id)
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("refund row vanished")))?;
+    let settled = settle(
+        &app,
+        &refund_row,
+        &order,
+        outcome.as_deref().map_err(|e| e.to_string()),
+        &Actor::user(&admin.0, &meta),
+    )
+    .await?;
+    match settled {
+        Settled::Succeeded(gateway_refund_id) | Settled::Already(Some(gateway_refund_id)) => {
+            let now = app.clock.now();
             let view = RefundView {
                 id: refund_id,
                 reference: row.reference,
@@ -236,35 +211,152 @@ async fn refund_topup(
                 gateway_refund_id: Some(gateway_refund_id),
                 refunded_total: order.refunded + body.amount,
             };
+            let txn = crate::db::begin_write(&app.db).await?;
             let res = key
                 .save(&txn, admin.0.id, &fp, StatusCode::CREATED, &view, now)
                 .await?;
             txn.commit().await?;
             Ok(res)
         }
+        Settled::Failed | Settled::Already(None) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "gateway_refund_failed",
+            "The gateway did not accept the refund; nothing was taken",
+        )),
+    }
+}
+
+/// How a pending refund ended.
+#[derive(Debug)]
+pub enum Settled {
+    /// The gateway refunded: the hold was captured into its clearing account.
+    Succeeded(String),
+    /// The gateway refused: the hold was released and the order's refunded total restored.
+    Failed,
+    /// Someone else (the request or the sweeper) settled it first; its gateway id if it
+    /// succeeded.
+    Already(Option<String>),
+}
+
+/// Applies the gateway's answer to a pending refund, once: the status moves out of
+/// `pending` in the same transaction as the hold is captured or released, so the request
+/// and the sweeper can never both settle it.
+pub async fn settle(
+    app: &AppState,
+    r: &refund::Model,
+    order: &payment_order::Model,
+    outcome: Result<&str, String>,
+    actor: &Actor,
+) -> ApiResult<Settled> {
+    let now = app.clock.now();
+    let currency =
+        Currency::parse(&order.currency).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
+    let txn = crate::db::begin_write(&app.db).await?;
+    let status = if outcome.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    let mut claim = refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(status))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(now))
+        .filter(refund::Column::Id.eq(r.id))
+        .filter(refund::Column::Status.eq("pending"));
+    if let Ok(gateway_refund_id) = outcome {
+        claim = claim.col_expr(
+            refund::Column::GatewayRefundId,
+            Expr::value(gateway_refund_id.to_owned()),
+        );
+    }
+    if claim.exec(&txn).await?.rows_affected != 1 {
+        drop(txn);
+        let current = refund::Entity::find_by_id(r.id).one(&app.db).await?;
+        return Ok(Settled::Already(current.and_then(|c| {
+            (c.status == "succeeded")
+                .then_some(c.gateway_refund_id)
+                .flatten()
+        })));
+    }
+    let settled = match outcome {
+        Ok(gateway_refund_id) => {
+            holds::capture(
+                &txn,
+                r.hold_id,
+                &[(AccountRef::gateway(&order.gateway, currency), r.amount)],
+                "refund",
+                &format!("refund:{}", r.id),
+                now,
+            )
+            .await?;
+            audit::record(
+                &txn,
+                actor,
+                Change {
+                    action: "topup.refund",
+                    target_type: "payment_order",
+                    target_id: order.id.to_string(),
+                    before: None,
+                    after: Some(json!({"amount": r.amount, "reason": r.reason, "note": r.note,
+                                       "refund": r.reference, "gateway_refund_id": gateway_refund_id})),
+                },
+                now,
+            )
+            .await?;
+            Settled::Succeeded(gateway_refund_id.to_owned())
+        }
         Err(err) => {
-            tracing::error!(error = %err, refund = %refund_id, "gateway refused the refund");
-            holds::release(&txn, hold.id, "released", now).await?;
+            tracing::error!(error = %err, refund = %r.id, "gateway refused the refund");
+            holds::release(&txn, r.hold_id, "released", now).await?;
             payment_order::Entity::update_many()
                 .col_expr(
                     payment_order::Column::Refunded,
-                    Expr::col(payment_order::Column::Refunded).sub(body.amount),
+                    Expr::col(payment_order::Column::Refunded).sub(r.amount),
                 )
                 .filter(payment_order::Column::Id.eq(order.id))
                 .exec(&txn)
                 .await?;
-            refund::Entity::update_many()
-                .col_expr(refund::Column::Status, Expr::value("failed"))
-                .col_expr(refund::Column::UpdatedAt, Expr::value(now))
-                .filter(refund::Column::Id.eq(refund_id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-            Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "gateway_refund_failed",
-                "The gateway did not accept the refund; nothing was taken",
-            ))
+            Settled::Failed
+        }
+    };
+    txn.commit().await?;
+    Ok(settled)
+}
+
+/// The gateway idempotency key of a refund: the same on every attempt, so asking again
+/// after a crash cannot refund twice at the gateway.
+pub fn gateway_key(order: &payment_order::Model, r: &refund::Model) -> String {
+    format!("{}-{}", order.id.simple(), r.reference)
+}
+
+/// Refunds left `pending` by a crash between asking the gateway and recording its answer:
+/// ask again with the same idempotency key and settle. A gateway error leaves the refund
+/// pending for the next sweep (the money stays set aside, never lost or doubled).
+pub async fn sweep(app: &AppState) -> ApiResult<u32> {
+    let cutoff = app.clock.now() - Duration::seconds(app.config.refund_stuck_after_secs);
+    let stuck = refund::Entity::find()
+        .filter(refund::Column::Status.eq("pending"))
+        .filter(refund::Column::UpdatedAt.lt(cutoff))
+        .all(&app.db)
+        .await?;
+    let mut settled = 0;
+    for r in stuck {
+        let Some(order) = payment_order::Entity::find_by_id(r.payment_order_id)
+            .one(&app.db)
+            .await?
+        else {
+            continue;
+        };
+        match app
+            .gateway
+            .refund(&order, r.amount, &gateway_key(&order, &r))
+            .await
+        {
+            Ok(id) => {
+                settle(app, &r, &order, Ok(&id), &Actor::system()).await?;
+                settled += 1;
+            }
+            Err(e) => tracing::warn!(error = %e, refund = %r.id, "stuck refund still not answered"),
         }
     }
+    Ok(settled)
 }

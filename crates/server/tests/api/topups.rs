@@ -11,6 +11,7 @@ both_backends!(
     topup_requests_are_validated_and_private,
     credit_package_pays_price_and_credits_bonus,
     topup_refunds_are_partial_capped_and_idempotent,
+    a_refund_stuck_by_a_crash_is_settled_by_the_sweeper,
 );
 
 async fn start_topup(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
@@ -598,4 +599,114 @@ async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {
         .await
         .expect(200);
     assert_eq!(log["items"].as_array().unwrap().len(), 2);
+}
+
+async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
+    use augur::db::entity::{payment_order, refund as refund_row};
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let app = TestApp::spawn(b).await;
+    let (token, _, user) = app.register("stuck@example.com").await;
+    let order = start_topup(&app, &token, "s-1", 10_000).await.expect(201);
+    let now = app.state.clock.now().timestamp();
+    deliver(
+        &app,
+        &event(
+            "evt_s",
+            "payment.succeeded",
+            &gateway_order_id(&order),
+            10_000,
+        ),
+        now,
+        None,
+    )
+    .await
+    .expect(200);
+    // The state a server leaves when it dies after setting the money aside and before
+    // recording the gateway's answer: claimed on the order, held, refund pending.
+    let order_id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
+    let user: uuid::Uuid = user.parse().unwrap();
+    let at = app.state.clock.now();
+    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    payment_order::Entity::update_many()
+        .col_expr(
+            payment_order::Column::Refunded,
+            Expr::col(payment_order::Column::Refunded).add(3_000),
+        )
+        .filter(payment_order::Column::Id.eq(order_id))
+        .exec(&txn)
+        .await
+        .unwrap();
+    let refund_id = uuid::Uuid::now_v7();
+    let hold = augur::ledger::holds::place(
+        &txn,
+        augur::ledger::holds::HoldRequest {
+            user,
+            currency: augur::ledger::Currency::INR,
+            amount: 3_000,
+            reference: "refund:stuck",
+            key: &format!("refund-hold:{refund_id}"),
+            expires_at: at + chrono::Duration::days(7),
+        },
+        at,
+    )
+    .await
+    .unwrap();
+    refund_row::ActiveModel {
+        id: Set(refund_id),
+        reference: Set("RFSTUCK0001".into()),
+        payment_order_id: Set(order_id),
+        user_id: Set(user),
+        amount: Set(3_000),
+        currency: Set("INR".into()),
+        reason: Set("goodwill".into()),
+        note: Set(String::new()),
+        status: Set("pending".into()),
+        gateway_refund_id: Set(None),
+        hold_id: Set(hold.id),
+        created_by: Set(user),
+        idempotency_key: Set("stuck".into()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(
+        available(&app, &token).await,
+        7_000,
+        "set aside, not spendable"
+    );
+
+    // Not yet: a refund may still be in flight.
+    assert_eq!(
+        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        0
+    );
+    app.advance(301);
+    assert_eq!(
+        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        1
+    );
+    let r = refund_row::Entity::find_by_id(refund_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "succeeded");
+    assert!(r.gateway_refund_id.is_some());
+    assert_eq!(available(&app, &token).await, 7_000);
+    // Settled once: another sweep does nothing.
+    app.advance(301);
+    assert_eq!(
+        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        0
+    );
+    crate::wallet::assert_invariants(&app).await;
+    let wallet = app.get("/api/v1/wallet", Some(&token)).await.expect(200);
+    assert_eq!(
+        wallet["held"], 0,
+        "the hold was captured, not left dangling"
+    );
 }
