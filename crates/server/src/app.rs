@@ -481,8 +481,16 @@ impl Application {
             crate::live::engine::spawn_worker(&self.state, stop_rx);
         }
         let app = router(self.state.clone());
+        // Socket frames are small and written back to back (an ack, then the echo and the
+        // other side's message). With Nagle's algorithm each waits for the ACK of the one
+        // before, which the peer delays by up to ~40 ms: chat latency at moderate load.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)

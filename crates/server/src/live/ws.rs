@@ -146,22 +146,12 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     let mut silent_periods = 0u8;
     loop {
         tokio::select! {
-            frame = rx.next() => {
-                let Some(Ok(frame)) = frame else { break };
-                silent_periods = 0;
-                let reply = match frame {
-                    Message::Text(text) => Some(handle(&app, &user, text.as_str()).await),
-                    Message::Binary(_) => Some(error_frame(None, &ApiError::bad_request(
-                        "invalid_frame", "frames are JSON text"))),
-                    Message::Ping(_) | Message::Pong(_) => None,
-                    Message::Close(_) => break,
-                };
-                if let Some(reply) = reply
-                    && tx.send(Message::Text(Utf8Bytes::from(reply))).await.is_err()
-                {
-                    break;
-                }
-            }
+            // Pending events go out before the next client frame is handled. Forwarding one is
+            // cheap, handling a frame waits on the database: polled in random order, a socket
+            // whose client keeps sending forwarded about one event per frame while chat brings
+            // two (the other side's message and the echo of its own), so its queue overflowed
+            // and dropped events (`resync`) under load.
+            biased;
             event = sub.next_event() => {
                 let frame = match event {
                     Some(BusEvent::Message(bytes)) => match Utf8Bytes::try_from(bytes) {
@@ -187,6 +177,22 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                 // the sign-in not revoked, so a suspension or a sign-out ends it too.
                 if let Err(e) = still_allowed(&app, &user).await {
                     let _ = tx.send(Message::Text(Utf8Bytes::from(error_frame(None, &e)))).await;
+                    break;
+                }
+            }
+            frame = rx.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                silent_periods = 0;
+                let reply = match frame {
+                    Message::Text(text) => Some(handle(&app, &user, text.as_str()).await),
+                    Message::Binary(_) => Some(error_frame(None, &ApiError::bad_request(
+                        "invalid_frame", "frames are JSON text"))),
+                    Message::Ping(_) | Message::Pong(_) => None,
+                    Message::Close(_) => break,
+                };
+                if let Some(reply) = reply
+                    && tx.send(Message::Text(Utf8Bytes::from(reply))).await.is_err()
+                {
                     break;
                 }
             }
