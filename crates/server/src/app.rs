@@ -230,6 +230,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::live::aftercare::router())
         .merge(crate::live::waitlist::router())
         .merge(crate::live::attachments::router())
+        .merge(crate::scheduling::routes::router())
+        .merge(crate::scheduling::booking_routes::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.

@@ -81,6 +81,27 @@ pub struct Config {
     pub refund_stuck_after_secs: i64,
     /// Smallest payout a practitioner may request, minor units.
     pub payout_min_minor: i64,
+    /// A booking request the practitioner leaves unanswered this long is declined by the
+    /// system and the client's hold released (never later than the appointment's start).
+    pub booking_confirm_timeout_secs: i64,
+    /// A client who cancels at least this many hours before the start gets everything back.
+    pub booking_full_refund_hours: i64,
+    /// Share refunded to a client who cancels later than that, basis points.
+    pub booking_late_refund_bps: u16,
+    /// A client may move a booking until this many hours before its start.
+    pub booking_reschedule_min_hours: i64,
+    /// How many times one booking may be moved.
+    pub booking_max_reschedules: i32,
+    /// Minutes before the start from which both sides may join an online appointment.
+    pub booking_join_early_minutes: i64,
+    /// Minutes after the start by which both sides must have joined; whoever has not is a
+    /// no-show (the practitioner first: then the client gets everything back).
+    pub booking_no_show_grace_minutes: i64,
+    /// An in-person appointment nobody reported a problem with completes this long after
+    /// its end.
+    pub booking_auto_complete_hours: i64,
+    /// Reminders, in minutes before the start.
+    pub booking_reminder_minutes: Vec<i64>,
     /// A practitioner who sends no heartbeat for this long goes offline.
     pub presence_timeout_secs: i64,
     /// A consultation may start only if the client's wallet covers this many paid minutes.
@@ -156,6 +177,15 @@ impl Default for Config {
             webhook_tolerance_secs: 300,
             commission_bps: 2_000,
             payout_min_minor: 50_000,
+            booking_confirm_timeout_secs: 24 * 3600,
+            booking_full_refund_hours: 24,
+            booking_late_refund_bps: 5_000,
+            booking_reschedule_min_hours: 24,
+            booking_max_reschedules: 2,
+            booking_join_early_minutes: 10,
+            booking_no_show_grace_minutes: 15,
+            booking_auto_complete_hours: 24,
+            booking_reminder_minutes: vec![24 * 60, 15],
             refund_stuck_after_secs: 300,
             presence_timeout_secs: 60,
             live_min_minutes: 5,
@@ -211,6 +241,14 @@ impl Config {
         anyhow::ensure!(
             self.otp_max_attempts > 0,
             "otp_max_attempts must be positive"
+        );
+        anyhow::ensure!(
+            self.booking_late_refund_bps <= 10_000,
+            "booking_late_refund_bps must be at most 10000"
+        );
+        anyhow::ensure!(
+            self.booking_reminder_minutes.iter().all(|m| *m > 0),
+            "booking_reminder_minutes must be positive"
         );
         anyhow::ensure!(
             self.sms_provider == "sandbox",

@@ -410,6 +410,7 @@ pub async fn insert_practitioner<C: sea_orm::ConnectionTrait>(
         total_minutes: Set(i64::from(s.consultations) * 12),
         follower_count: Set(0),
         missed_requests: Set(0),
+        no_show_count: Set(0),
         search_text: Set(search_text(s.name, s.bio, &specs)),
         listing_card: Set(String::new()),
         approved_at: Set((s.verification == Verification::Approved).then_some(created)),

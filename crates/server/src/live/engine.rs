@@ -62,6 +62,8 @@ pub enum EndReason {
     InsufficientFunds,
     ClientDisconnected,
     PractitionerDisconnected,
+    /// A booked appointment's time ran out.
+    TimeUp,
 }
 
 impl EndReason {
@@ -72,6 +74,7 @@ impl EndReason {
             EndReason::InsufficientFunds => "insufficient_funds",
             EndReason::ClientDisconnected => "client_disconnected",
             EndReason::PractitionerDisconnected => "practitioner_disconnected",
+            EndReason::TimeUp => "time_up",
         }
     }
 }
@@ -107,7 +110,7 @@ fn currency_of(c: &consultation::Model) -> Currency {
 
 /// Re-reads a consultation inside a write transaction, locked against other nodes'
 /// workers on PostgreSQL (SQLite's write gate already serialises writers).
-async fn locked(txn: &WriteTxn, id: Uuid) -> ApiResult<Option<consultation::Model>> {
+pub(super) async fn locked(txn: &WriteTxn, id: Uuid) -> ApiResult<Option<consultation::Model>> {
     let mut q = consultation::Entity::find_by_id(id);
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         q = q.lock_exclusive();
@@ -304,7 +307,7 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
 }
 
 /// `column + n`, for counters changed in place by one statement.
-fn incremented(column: impl IntoColumnRef, n: impl Into<i64>) -> Expr {
+pub(super) fn incremented(column: impl IntoColumnRef, n: impl Into<i64>) -> Expr {
     use sea_orm::sea_query::ExprTrait;
     Expr::col(column).add(n.into())
 }
@@ -693,7 +696,7 @@ async fn charge_minute<C: ConnectionTrait>(
 
 /// Bills what is owed up to `end_at`, then closes the session: the row, the client's lock,
 /// the practitioner's slot and counters.
-async fn settle(
+pub(super) async fn settle(
     app: &AppState,
     txn: &WriteTxn,
     mut c: consultation::Model,

@@ -1,12 +1,14 @@
 //! Live consultations: the per-minute billing arithmetic ([`billing`]), the session state
 //! machine and its worker ([`engine`]), participant events ([`events`]), chat ([`chat`],
 //! with the contact [`guard`]), the realtime socket ([`ws`]), the HTTP routes ([`routes`]),
-//! Agora RTC token minting ([`agora`]) and what comes after a session ([`aftercare`]). See docs/live.md.
+//! Agora RTC token minting ([`agora`]), what comes after a session ([`aftercare`]) and
+//! sessions opened by booked appointments ([`booked`]). See docs/live.md.
 
 pub mod aftercare;
 pub mod agora;
 pub mod attachments;
 pub mod billing;
+pub mod booked;
 pub mod chat;
 pub mod engine;
 pub mod events;

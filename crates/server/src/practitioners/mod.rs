@@ -115,6 +115,8 @@ pub struct PractitionerPublic {
     pub availability_status: String,
     pub rating: Rating,
     pub total_consultations: i32,
+    /// Booked appointments the practitioner missed.
+    pub no_show_count: i32,
     pub follower_count: i32,
 }
 
@@ -163,6 +165,7 @@ impl From<&practitioner::Model> for PractitionerPublic {
                 count: p.rating_count,
             },
             total_consultations: p.total_consultations,
+            no_show_count: p.no_show_count,
             follower_count: p.follower_count,
         }
     }

@@ -257,6 +257,7 @@ async fn apply(
         total_minutes: Set(0),
         follower_count: Set(0),
         missed_requests: Set(0),
+        no_show_count: Set(0),
         search_text: Set(String::new()),
         listing_card: Set(String::new()),
         approved_at: Set(None),

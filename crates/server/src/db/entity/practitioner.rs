@@ -35,6 +35,8 @@ pub struct Model {
     pub total_minutes: i64,
     pub follower_count: i32,
     pub missed_requests: i32,
+    /// Booked appointments the practitioner did not turn up for.
+    pub no_show_count: i32,
     /// Lower-cased name + bio + specializations, so one LIKE works on both backends.
     pub search_text: String,
     /// The public profile as JSON (`PractitionerPublic`), rewritten by
