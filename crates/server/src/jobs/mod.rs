@@ -248,13 +248,17 @@ pub fn spawn_workers(app: &AppState, count: usize, shutdown: tokio::sync::watch:
     }
 }
 
-/// Periodic repairs that need no queue: every 30 s, gateway refunds stuck in `pending`.
+/// Periodic work that needs no queue, every 30 s: gateway refunds stuck in `pending`, and
+/// bookings moved along with time (expiries, reminders, closing appointments).
 pub fn spawn_maintenance(app: &AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let app = app.clone();
     tokio::spawn(async move {
         loop {
             if let Err(e) = crate::payments::refunds::sweep(&app).await {
                 tracing::warn!(error = ?e, "refund sweep failed");
+            }
+            if let Err(e) = crate::scheduling::bookings::sweep(&app).await {
+                tracing::warn!(error = ?e, "booking sweep failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(30)) => {}

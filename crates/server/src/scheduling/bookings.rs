@@ -857,10 +857,23 @@ pub async fn report_no_show(
             "For in-person appointments, contact support about a practitioner who did not come",
         ));
     }
-    let joined = match absent {
-        Party::Client => b.client_joined_at.is_some(),
-        _ => b.practitioner_joined_at.is_some(),
+    let (joined, reporter_joined) = match absent {
+        Party::Client => (
+            b.client_joined_at.is_some(),
+            b.practitioner_joined_at.is_some(),
+        ),
+        _ => (
+            b.practitioner_joined_at.is_some(),
+            b.client_joined_at.is_some(),
+        ),
     };
+    // Online, only someone who turned up can say the other did not.
+    if !in_person && !reporter_joined {
+        return Err(ApiError::conflict(
+            "you_did_not_join",
+            "Join the appointment before reporting that the other side is missing",
+        ));
+    }
     if !in_person && (joined || b.consultation_id.is_some()) {
         return Err(ApiError::conflict(
             "they_joined",

@@ -442,7 +442,7 @@ mod tests {
         let mut rule = rules(60, 30);
         rule.min_notice_minutes = 60;
         rule.buffer_after_minutes = 15;
-        let now = utc("2026-11-23T08:45:00Z");
+        let now = utc("2026-11-23T08:15:00Z");
         let existing = Busy {
             time: (utc("2026-11-23T11:00:00Z"), utc("2026-11-23T12:00:00Z")),
             block: (utc("2026-11-23T11:00:00Z"), utc("2026-11-23T12:00:00Z")),
@@ -459,7 +459,7 @@ mod tests {
         .iter()
         .map(|s| s.start.format("%H:%M").to_string())
         .collect();
-        // 09:30 is the first start an hour after 08:45; 10:00 would end at 11:00 but its
+        // 09:30 is the first start an hour after 08:15; 10:00 would end at 11:00 but its
         // 15 min buffer reaches into the booking; 11:00–12:00 is taken; 12:00 fits.
         assert_eq!(got, vec!["09:30", "12:00"]);
         // Nothing beyond the booking window.

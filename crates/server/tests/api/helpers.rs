@@ -235,6 +235,17 @@ impl TestApp {
         Self::start(config, clock).await
     }
 
+    /// A server whose clock starts at `start` (for tests about particular dates).
+    pub async fn spawn_at(
+        backend: Backend,
+        start: chrono::DateTime<chrono::Utc>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut config = test_config(fresh_database_url(&backend).await);
+        tweak(&mut config);
+        Self::start(config, Arc::new(ManualClock::new(start))).await
+    }
+
     /// Two nodes sharing one database, one clock and Redis: the multi-node set-up.
     /// `None` when no Redis is configured for tests (and it is not required).
     pub async fn spawn_pair(backend: Backend) -> Option<(TestApp, TestApp)> {

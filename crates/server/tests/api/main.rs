@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod appointments;
 mod astrology;
 mod auth;
 mod conventions;
