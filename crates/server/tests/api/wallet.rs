@@ -606,6 +606,42 @@ async fn bank_over_http_keeps_every_invariant(b: Backend) {
         users.push((token, uid));
     }
     let secret = webhook_secret(&app.state);
+    // A practitioner open round the clock with a 15-minute service: bookings are the
+    // hold, capture and release leg of the bank.
+    let (practitioner, _) =
+        crate::helpers::approved_practitioner(&app, &admin, "bank-p@example.com", "Bank P").await;
+    let week = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .map(|d| json!({"weekday": d, "start": "00:00", "end": "24:00"}));
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/availability",
+        Some(&practitioner),
+        Some(json!({"time_zone": "UTC", "weekly": week})),
+    )
+    .await
+    .expect(200);
+    let service = app
+        .post(
+            "/api/v1/practitioners/me/services",
+            Some(&practitioner),
+            json!({"name": "Bank", "channel": "chat", "duration_minutes": 15, "price": 2_000}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = app.state.clock.now().timestamp();
+    let first_slot = chrono::DateTime::from_timestamp((now / 900 + 1) * 900, 0).unwrap()
+        + chrono::Duration::hours(2);
     let mut tasks = Vec::new();
     for task in 0..50u64 {
         let (client, base, admin, users, secret, state) = (
@@ -616,6 +652,7 @@ async fn bank_over_http_keeps_every_invariant(b: Backend) {
             secret.clone(),
             app.state.clone(),
         );
+        let (practitioner, service) = (practitioner.clone(), service.clone());
         tasks.push(tokio::spawn(async move {
             let mut seed = task.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(7);
             let mut next = move |n: u64| {
@@ -681,25 +718,48 @@ async fn bank_over_http_keeps_every_invariant(b: Backend) {
                         assert!([201, 409, 422].contains(&res.status().as_u16()), "credit answered {}", res.status());
                     }
                     _ => {
-                        // A consultation-sized hold, then capture or release.
-                        let now = state.clock.now();
-                        let user: Uuid = uid.parse().unwrap();
-                        let txn = augur::db::begin_write(&state.db).await.unwrap();
-                        let key = format!("h{task}s{step}");
-                        match holds::place(&txn, HoldRequest { user, currency: Currency::INR, amount: 1 + next(3_000) as i64, reference: "session", key: &key, expires_at: now }, now).await {
-                            Ok(h) => {
-                                if next(2) == 0 {
-                                    let part = (h.amount / 2).max(1);
-                                    holds::capture(&txn, h.id, &[(AccountRef::platform(AccountKind::PlatformRevenue, Currency::INR), part)], "capture", &format!("{key}-cap"), now)
-                                        .await
-                                        .unwrap();
-                                }
-                                holds::release(&txn, h.id, "released", now).await.unwrap();
-                                txn.commit().await.unwrap();
-                            }
-                            Err(LedgerError::InsufficientFunds(_)) => drop(txn),
-                            Err(e) => panic!("{e:?}"),
+                        // A booking holds its price; the practitioner declines (released),
+                        // the client cancels a confirmed one (inside a day: half captured,
+                        // half released), an admin settles it as held (captured), or it
+                        // stays open (still held).
+                        let start = first_slot + chrono::Duration::minutes(15 * next(96 * 3) as i64);
+                        let res = client
+                            .post(format!("{base}/api/v1/bookings"))
+                            .bearer_auth(token)
+                            .header("idempotency-key", format!("b{task}s{step}"))
+                            .json(&json!({"service_id": service, "start": start}))
+                            .send()
+                            .await
+                            .unwrap();
+                        match res.status().as_u16() {
+                            201 => {}
+                            // No money yet, the slot or the client is taken.
+                            402 | 409 => continue,
+                            other => panic!("booking answered {other}: {}", res.text().await.unwrap()),
                         }
+                        let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+                        let post = |path: String, who: &str, body: Value| {
+                            client
+                                .post(format!("{base}{path}"))
+                                .bearer_auth(who)
+                                .header("idempotency-key", format!("x{task}s{step}"))
+                                .json(&body)
+                                .send()
+                        };
+                        let status = match next(4) {
+                            0 => post(format!("/api/v1/bookings/{id}/decline"), &practitioner, json!({})).await.unwrap().status(),
+                            1 => {
+                                let res = post(format!("/api/v1/bookings/{id}/confirm"), &practitioner, json!({})).await.unwrap();
+                                assert_eq!(res.status(), 200);
+                                post(format!("/api/v1/bookings/{id}/cancel"), token, json!({})).await.unwrap().status()
+                            }
+                            2 => post(format!("/api/v1/admin/bookings/{id}/resolve"), &admin, json!({"outcome": "completed", "note": "held"}))
+                                .await
+                                .unwrap()
+                                .status(),
+                            _ => reqwest::StatusCode::OK,
+                        };
+                        assert_eq!(status, 200);
                     }
                 }
             }
@@ -714,6 +774,27 @@ async fn bank_over_http_keeps_every_invariant(b: Backend) {
         .await
         .expect(200);
     assert_eq!(rec["balanced"], true, "{rec}");
+    // The booking leg really ran: holds were placed, captured in part and in full, and
+    // released.
+    let bookings = augur::db::entity::booking::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let count = |status: &str| bookings.iter().filter(|b| b.status == status).count();
+    eprintln!(
+        "bookings: {} (declined {}, cancelled {}, completed {}, open {})",
+        bookings.len(),
+        count("declined"),
+        count("cancelled"),
+        count("completed"),
+        count("requested")
+    );
+    assert!(count("declined") > 0 && count("cancelled") > 0 && count("completed") > 0);
+    assert!(
+        bookings
+            .iter()
+            .any(|b| b.status == "cancelled" && b.captured > 0 && b.refunded > 0)
+    );
     // Every paid top-up was credited exactly once.
     let orders = augur::db::entity::payment_order::Entity::find()
         .all(&app.state.db)
