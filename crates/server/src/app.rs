@@ -449,6 +449,9 @@ impl Application {
         crate::readings::sync_catalog(&db, clock.now())
             .await
             .context("synchronising the tarot catalog")?;
+        crate::scheduling::seed_service_types(&db, clock.now())
+            .await
+            .context("adding the default service types")?;
         let state = AppState::new(config, db, clock).await?;
         if state.config.demo {
             demo::seed_if_empty(&state).await?;

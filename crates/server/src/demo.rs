@@ -262,9 +262,13 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         ("rahul@demo.augur.dev", "Rahul", "Nair"),
         ("emma@demo.augur.dev", "Emma", "Clarke"),
     ] {
-        let client = new_user(email, &hash, Role::Client, first, last, now)
-            .insert(&txn)
-            .await?;
+        let mut client = new_user(email, &hash, Role::Client, first, last, now);
+        // One demo client lives abroad, to book across time zones.
+        if first == "Emma" {
+            client.time_zone = Set("Europe/London".to_owned());
+            client.country = Set(Some("GB".to_owned()));
+        }
+        let client = client.insert(&txn).await?;
         // Demo clients start with ₹500 so the wallet has something to show.
         crate::ledger::transfer(
             &txn,
@@ -293,7 +297,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         let u = new_user(&email, &hash, Role::Practitioner, first, "", now)
             .insert(&txn)
             .await?;
-        insert_practitioner(
+        let practitioner_id = insert_practitioner(
             &txn,
             u.id,
             PractitionerSeed {
@@ -315,6 +319,9 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
             now - Duration::days(30 - i as i64),
         )
         .await?;
+        if name == "Dr. Kavita Rao" {
+            seed_bookable(&txn, practitioner_id, now).await?;
+        }
     }
     let applicant = new_user(
         "applicant@demo.augur.dev",
@@ -355,6 +362,79 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         "demo data seeded"
     );
     Ok(true)
+}
+
+/// Working hours in Kolkata (Monday to Saturday, 10:00–18:00 with a lunch break) and two
+/// services, so the demo can book an appointment straight away.
+async fn seed_bookable<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    practitioner_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use crate::db::entity::{practitioner_availability, practitioner_schedule, service};
+    practitioner_schedule::ActiveModel {
+        practitioner_id: Set(practitioner_id),
+        time_zone: Set("Asia/Kolkata".to_owned()),
+        version: Set(0),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    for weekday in 0..6 {
+        for (kind, start, end) in [("hours", 600, 1080), ("break", 780, 840)] {
+            practitioner_availability::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                practitioner_id: Set(practitioner_id),
+                kind: Set(kind.to_owned()),
+                weekday: Set(weekday),
+                start_minute: Set(start),
+                end_minute: Set(end),
+            }
+            .insert(conn)
+            .await?;
+        }
+    }
+    for (name, description, channel, minutes, price) in [
+        (
+            "Reiki healing",
+            "A guided Reiki session on video",
+            "video",
+            45,
+            40_000,
+        ),
+        (
+            "Distance healing",
+            "Energy healing over chat",
+            "chat",
+            30,
+            25_000,
+        ),
+    ] {
+        service::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            practitioner_id: Set(practitioner_id),
+            service_type_id: Set(None),
+            name: Set(name.to_owned()),
+            description: Set(description.to_owned()),
+            channel: Set(channel.to_owned()),
+            duration_minutes: Set(minutes),
+            price_minor: Set(price),
+            currency: Set("INR".to_owned()),
+            active: Set(true),
+            buffer_before_minutes: Set(0),
+            buffer_after_minutes: Set(15),
+            min_notice_minutes: Set(60),
+            slot_interval_minutes: Set(60),
+            booking_window_days: Set(30),
+            max_per_day: Set(Some(6)),
+            max_per_week: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 pub struct PractitionerSeed<'a> {

@@ -90,6 +90,60 @@ impl BookingStatus {
 /// Statuses that still take the practitioner's time.
 pub const OPEN: [&str; 2] = ["requested", "confirmed"];
 
+/// The service types a new platform starts with (admins add, rename and retire them).
+const DEFAULT_SERVICE_TYPES: &[(&str, &str, &str)] = &[
+    (
+        "vedic-astrology",
+        "Vedic astrology",
+        "Birth chart reading and guidance",
+    ),
+    (
+        "kundli-matching",
+        "Kundli matching",
+        "Compatibility for marriage",
+    ),
+    ("tarot", "Tarot reading", "A spread read together"),
+    ("numerology", "Numerology", "Names, numbers and dates"),
+    ("vastu", "Vastu", "Home and workplace consultation"),
+    ("reiki", "Reiki healing", "Energy healing session"),
+    ("pranic-healing", "Pranic healing", "Chakra and aura work"),
+    (
+        "meditation",
+        "Guided meditation",
+        "Sound, breath and meditation",
+    ),
+    ("puja", "Puja and rituals", "Performed or guided rituals"),
+];
+
+/// Adds the default service types when there are none (first start).
+pub async fn seed_service_types<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::{ActiveModelTrait, PaginatorTrait, Set};
+    if crate::db::entity::service_type::Entity::find()
+        .count(conn)
+        .await?
+        > 0
+    {
+        return Ok(());
+    }
+    for (i, (slug, name, description)) in DEFAULT_SERVICE_TYPES.iter().enumerate() {
+        crate::db::entity::service_type::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set((*slug).to_owned()),
+            name: Set((*name).to_owned()),
+            description: Set((*description).to_owned()),
+            active: Set(true),
+            sort_order: Set(i as i32),
+            created_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// How long an ongoing live session is assumed to keep a practitioner busy, for slots
 /// offered now: its end is not known in advance.
 pub const LIVE_SESSION_HORIZON_MINUTES: i64 = 30;

@@ -17,6 +17,7 @@ both_backends!(
     reminders_go_out_once_each,
     rescheduling_follows_the_policy,
     bad_input_gets_clear_errors,
+    the_demo_healer_is_booked_from_london_and_cancelled_late,
 );
 
 const PRICE: i64 = 100_000;
@@ -824,5 +825,91 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
     .problem(404, "not_found");
     // Nothing moved.
     assert_eq!(wallet(&app, &c).await, (0, 0));
+    assert_invariants(&app).await;
+}
+
+async fn the_demo_healer_is_booked_from_london_and_cancelled_late(backend: Backend) {
+    // Monday 23 November 2026, 06:00 UTC.
+    let t0 = at("2026-11-23T06:00:00Z");
+    let app = TestApp::spawn_at(backend, t0, |c| c.demo = true).await;
+    let types = app.get("/api/v1/service-types", None).await.expect(200);
+    assert!(
+        types
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["slug"] == "reiki")
+    );
+    let login = app
+        .login("emma@demo.augur.dev", augur::demo::DEMO_PASSWORD)
+        .await
+        .expect(200);
+    let emma = login["tokens"]["access_token"].as_str().unwrap().to_owned();
+    let found = app
+        .get("/api/v1/practitioners?q=kavita", None)
+        .await
+        .expect(200);
+    let healer = found["items"][0]["id"].as_str().unwrap().to_owned();
+    let services = app
+        .get(&format!("/api/v1/practitioners/{healer}/services"), None)
+        .await
+        .expect(200);
+    let reiki = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Reiki healing")
+        .unwrap();
+    let price = reiki["price"].as_i64().unwrap();
+    // Today in London, Kolkata's 10:00–18:00 (lunch at 13:00) is 04:30–12:30; with an
+    // hour's notice the first free start is 08:30 (14:00 in Kolkata).
+    let slots = app
+        .get(
+            &format!(
+                "/api/v1/services/{}/slots?days=1&time_zone=Europe/London",
+                reiki["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    let today = slot_starts(&slots, "2026-11-23");
+    assert_eq!(
+        today.first().map(String::as_str),
+        Some("2026-11-23T08:30:00Z")
+    );
+    let (before, _) = wallet(&app, &emma).await;
+    let id = book(&app, &emma, reiki["id"].as_str().unwrap(), &today[0])
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = app
+        .get(&format!("/api/v1/bookings/{id}"), Some(&emma))
+        .await
+        .expect(200);
+    assert_eq!(b["time_zone"], "Europe/London");
+    // The healer confirms; Emma cancels two and a half hours ahead: the late policy returns half.
+    let healer_login = app
+        .login("practitioner8@demo.augur.dev", augur::demo::DEMO_PASSWORD)
+        .await
+        .expect(200);
+    let healer_token = healer_login["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(&app, &healer_token, &id, "confirm").await.expect(200);
+    let r = app
+        .post_keyed(
+            &format!("/api/v1/bookings/{id}/cancel"),
+            &emma,
+            "cancel-late",
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r["refunded"], price / 2);
+    assert_eq!(wallet(&app, &emma).await, (before - price / 2, 0));
     assert_invariants(&app).await;
 }
