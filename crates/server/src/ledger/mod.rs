@@ -383,7 +383,20 @@ pub async fn transfer<C: ConnectionTrait>(
         return replay(existing, debit_id, credit_id, req.amount);
     }
 
-    // Lock rows in one global order (by id) so two opposite transfers cannot deadlock.
+    // Locks are taken in one order: the clients' wallet rows first (by user id), then the
+    // accounts (by id). A transaction that applies several transfers to one client (a
+    // capture and then a release) keeps holding that client's wallet row between them;
+    // taking wallet rows after accounts would let it wait for an account that another
+    // transaction holds while that one waits for the wallet row: a deadlock on PostgreSQL.
+    let mut users = wallet_users(&req);
+    users.sort_unstable();
+    let mut wallets = Vec::with_capacity(users.len());
+    for user in users {
+        let delta_available = signed(&req, user, AccountKind::ClientAvailable);
+        let delta_held = signed(&req, user, AccountKind::ClientHeld);
+        let after = update_wallet(conn, user, currency, delta_available, delta_held, now).await?;
+        wallets.push((after, delta_available));
+    }
     let mut moves = [
         (debit_id, -req.amount, req.debit.kind),
         (credit_id, req.amount, req.credit.kind),
@@ -393,10 +406,7 @@ pub async fn transfer<C: ConnectionTrait>(
         move_balance(conn, account, delta, kind, now).await?;
     }
 
-    for user in wallet_users(&req) {
-        let delta_available = signed(&req, user, AccountKind::ClientAvailable);
-        let delta_held = signed(&req, user, AccountKind::ClientHeld);
-        let after = update_wallet(conn, user, currency, delta_available, delta_held, now).await?;
+    for (after, delta_available) in wallets {
         wallet_transaction::ActiveModel {
             id: Set(Uuid::now_v7()),
             wallet_id: Set(after.id),

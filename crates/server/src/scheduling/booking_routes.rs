@@ -268,6 +268,7 @@ pub enum BookingRole {
 #[into_params(parameter_in = Query)]
 pub struct BookingsQuery {
     /// Only the bookings I made (client) or that were made with me (practitioner).
+    #[param(inline)]
     pub role: Option<BookingRole>,
     pub status: Option<String>,
     pub cursor: Option<String>,
