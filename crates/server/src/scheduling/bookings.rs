@@ -79,7 +79,8 @@ fn policy_of(app: &AppState) -> CancellationPolicy {
     }
 }
 
-/// `₹1,234.50`-style text for messages (every currency we take has two decimals).
+/// Money as people read it in messages: `₹1,00,000.00` (Indian grouping for rupees),
+/// `$1,234.50`. Every currency we take has two decimals.
 pub fn money_text(amount: i64, currency: &str) -> String {
     let symbol = match currency {
         "INR" => "₹".to_owned(),
@@ -88,16 +89,25 @@ pub fn money_text(amount: i64, currency: &str) -> String {
         "GBP" => "£".to_owned(),
         other => format!("{other} "),
     };
-    let units = (amount.abs() / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
+    let units = (amount.unsigned_abs() / 100).to_string();
+    // Digits from the right: the last three, then groups of two (India) or three.
+    let group = if currency == "INR" { 2 } else { 3 };
+    let (head, last3) = units.split_at(units.len().saturating_sub(3));
+    let mut groups: Vec<&str> = Vec::new();
+    let mut rest = head;
+    while !rest.is_empty() {
+        let (more, tail) = rest.split_at(rest.len().saturating_sub(group));
+        groups.push(tail);
+        rest = more;
     }
+    groups.reverse();
+    groups.push(last3);
     let sign = if amount < 0 { "-" } else { "" };
-    format!("{sign}{symbol}{grouped}.{:02}", amount.abs() % 100)
+    format!(
+        "{sign}{symbol}{}.{:02}",
+        groups.join(","),
+        amount.unsigned_abs() % 100
+    )
 }
 
 /// Local time of `t` in `zone`, as people read it.
@@ -1135,5 +1145,21 @@ pub async fn session_of<C: ConnectionTrait>(
     match b.consultation_id {
         Some(id) => consultation::Entity::find_by_id(id).one(conn).await,
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money_text;
+
+    #[test]
+    fn money_reads_the_way_each_currency_is_written() {
+        assert_eq!(money_text(0, "INR"), "₹0.00");
+        assert_eq!(money_text(50_000, "INR"), "₹500.00");
+        assert_eq!(money_text(1_234_567_890, "INR"), "₹1,23,45,678.90");
+        assert_eq!(money_text(10_000_000, "INR"), "₹1,00,000.00");
+        assert_eq!(money_text(123_456_789, "USD"), "$1,234,567.89");
+        assert_eq!(money_text(-250, "EUR"), "-€2.50");
+        assert_eq!(money_text(100, "JPY"), "JPY 1.00");
     }
 }
