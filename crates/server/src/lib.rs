@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod live;
 pub mod metrics;
+pub mod notifications;
 pub mod payments;
 pub mod payouts;
 pub mod practitioners;
