@@ -167,11 +167,14 @@ impl EmailProvider for SmtpEmail {
     async fn send(&self, m: &EmailMessage) -> anyhow::Result<String> {
         let message_id = format!("<{}@{}>", uuid::Uuid::now_v7().simple(), self.domain);
         let message = self.build(m, &message_id)?;
-        self.transport
-            .send(message)
-            .await
-            .context("SMTP server refused the message")?;
-        Ok(message_id)
+        match self.transport.send(message).await {
+            Ok(_) => Ok(message_id),
+            // A 5xx (no such mailbox, message refused) will be refused again.
+            Err(e) if e.is_permanent() => Err(anyhow::Error::new(e)
+                .context("SMTP server refused the message")
+                .context(crate::jobs::Permanent)),
+            Err(e) => Err(anyhow::Error::new(e).context("SMTP server did not take the message")),
+        }
     }
     fn name(&self) -> &'static str {
         "smtp"

@@ -508,7 +508,7 @@ impl SmtpMail {
 }
 
 /// A minimal SMTP server on 127.0.0.1 that accepts every message (EHLO/HELO, MAIL, RCPT,
-/// DATA, RSET, NOOP, QUIT) and keeps it for the test to read.
+/// DATA, RSET, NOOP, QUIT) and keeps it for the test to read; `bounce@…` does not exist.
 pub struct SmtpServer {
     pub port: u16,
     mails: Arc<std::sync::Mutex<Vec<SmtpMail>>>,
@@ -550,8 +550,13 @@ async fn smtp_session(
             from = line[10..].trim().to_owned();
             b"250 OK\r\n"
         } else if upper.starts_with("RCPT TO:") {
-            to.push(line[8..].trim().to_owned());
-            b"250 OK\r\n"
+            // A mailbox that does not exist, for tests of permanent failures.
+            if upper.contains("<BOUNCE@") {
+                b"550 5.1.1 No such user here\r\n"
+            } else {
+                to.push(line[8..].trim().to_owned());
+                b"250 OK\r\n"
+            }
         } else if upper == "DATA" {
             write
                 .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")

@@ -156,6 +156,22 @@ async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend
     let forged = url.replace(".account.", ".wallet.");
     let res = app.client.get(&forged).send().await.unwrap();
     assert_eq!(res.status(), 400);
+
+    // A mailbox the server says does not exist is not tried again.
+    let (_, _, bounced) = app.register("bounce@example.com").await;
+    run_jobs(&app).await;
+    let email = deliveries(&app, &bounced)
+        .await
+        .into_iter()
+        .find(|d| d.channel == "email")
+        .unwrap();
+    assert_eq!(email.status, "dead", "{email:?}");
+    assert_eq!(email.attempts, 1);
+    assert!(
+        email.last_error.as_deref().unwrap().contains("550"),
+        "{email:?}"
+    );
+    assert_eq!(smtp.mails().len(), 1);
 }
 
 /// The form fields of each request a fake received.
