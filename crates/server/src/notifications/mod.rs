@@ -209,15 +209,15 @@ fn generic_title(event: &str) -> String {
     }
 }
 
-async fn record<C: ConnectionTrait>(
-    conn: &C,
-    now: DateTime<Utc>,
-    to: &Recipient,
-    event: &str,
-    data: Value,
-) -> Result<(), sea_orm::DbErr> {
-    let data = match data {
-        Value::Object(_) => data,
+/// The data as templates see it: an object, where a key set to `null` counts as absent
+/// (callers pass `"reason": Option<String>` as is, and `{% if reason is defined %}` must
+/// then be false).
+fn normalise_data(event: &str, data: Value) -> Value {
+    match data {
+        Value::Object(mut map) => {
+            map.retain(|_, v| !v.is_null());
+            Value::Object(map)
+        }
         Value::Null => json!({}),
         other => {
             tracing::warn!(
@@ -226,7 +226,17 @@ async fn record<C: ConnectionTrait>(
             );
             json!({ "value": other })
         }
-    };
+    }
+}
+
+async fn record<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    to: &Recipient,
+    event: &str,
+    data: Value,
+) -> Result<(), sea_orm::DbErr> {
+    let data = normalise_data(event, data);
     let Some(def) = events::find(event) else {
         tracing::warn!(
             event,
@@ -522,6 +532,20 @@ mod tests {
         assert_eq!(format_money(310, "AED"), "AED 3.10");
         assert_eq!(format_money(1_500, "JPY"), "JPY 1,500");
         assert_eq!(format_money(1_500, "KWD"), "KWD 1.500");
+    }
+
+    #[test]
+    fn null_keys_count_as_absent() {
+        let data = normalise_data("e", json!({"reason": null, "refund": "₹1.00"}));
+        assert_eq!(data, json!({"refund": "₹1.00"}));
+        assert_eq!(normalise_data("e", Value::Null), json!({}));
+        assert_eq!(normalise_data("e", json!(3)), json!({"value": 3}));
+        let def = events::find("booking.declined").unwrap();
+        let mut ctx = def.minimal_sample();
+        ctx["reason"] = Value::Null;
+        let ctx = templates::base_context(&normalise_data("e", ctx), "Asha", Channel::InApp);
+        let r = templates::render(&def.in_app.into(), &ctx).unwrap();
+        assert!(!r.body.contains("Reason"), "{}", r.body);
     }
 
     #[test]
