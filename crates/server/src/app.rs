@@ -33,8 +33,10 @@ use crate::config::Config;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::http::REQUEST_ID;
 use crate::metrics::Metrics;
+use crate::notifications::email::{EmailProvider, SandboxEmail, SmtpEmail};
+use crate::notifications::push::{FcmPush, PushProvider, SandboxPush, ServiceAccount};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
-use crate::sms::{SandboxSms, SmsProvider};
+use crate::sms::{SandboxSms, SmsProvider, TwilioSms};
 use crate::{accounts, admin, auth, db, demo, jobs, payments, practitioners, promos, wallet};
 
 #[derive(Clone)]
@@ -47,6 +49,12 @@ pub struct AppState {
     pub sms: Arc<dyn SmsProvider>,
     /// The sandbox SMS outbox when that provider is in use (demo and tests read it).
     pub sandbox_sms: Option<Arc<SandboxSms>>,
+    pub email: Arc<dyn EmailProvider>,
+    /// The sandbox email outbox when that provider is in use.
+    pub sandbox_email: Option<Arc<SandboxEmail>>,
+    pub push: Arc<dyn PushProvider>,
+    /// The sandbox push outbox when that provider is in use.
+    pub sandbox_push: Option<Arc<SandboxPush>>,
     pub metrics: Arc<Metrics>,
     /// Wakes idle job workers when a job is queued in this process.
     pub job_wakeup: Arc<Notify>,
@@ -92,11 +100,42 @@ impl AppState {
                 }
             },
         };
-        let sandbox = Arc::new(SandboxSms::default());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
             .context("building the HTTP client")?;
+        let (sms, sandbox_sms): (Arc<dyn SmsProvider>, _) = match config.sms_provider.as_str() {
+            "twilio" => (
+                Arc::new(TwilioSms::from_config(&config, http.clone())?),
+                None,
+            ),
+            _ => {
+                let sandbox = Arc::new(SandboxSms::default());
+                (sandbox.clone(), Some(sandbox))
+            }
+        };
+        let (email, sandbox_email): (Arc<dyn EmailProvider>, _) =
+            match config.email_provider.as_str() {
+                "smtp" => (Arc::new(SmtpEmail::from_config(&config)?), None),
+                _ => {
+                    let sandbox = Arc::new(SandboxEmail::default());
+                    (sandbox.clone(), Some(sandbox))
+                }
+            };
+        let (push, sandbox_push): (Arc<dyn PushProvider>, _) = match config.push_provider.as_str() {
+            "fcm" => (
+                Arc::new(FcmPush::new(
+                    http.clone(),
+                    &config.fcm_base_url,
+                    ServiceAccount::from_config(&config)?,
+                )?),
+                None,
+            ),
+            _ => {
+                let sandbox = Arc::new(SandboxPush::default());
+                (sandbox.clone(), Some(sandbox))
+            }
+        };
         let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
         let rtc = Arc::new(crate::live::aftercare::RtcKeys::from_config(&config));
         let bus: Arc<dyn crate::bus::Bus> = match &config.redis_url {
@@ -117,8 +156,12 @@ impl AppState {
             clock,
             keys: Arc::new(keys),
             limiter: Arc::new(MemoryRateLimiter::default()),
-            sms: sandbox.clone(),
-            sandbox_sms: Some(sandbox),
+            sms,
+            sandbox_sms,
+            email,
+            sandbox_email,
+            push,
+            sandbox_push,
             metrics: Arc::new(Metrics::default()),
             job_wakeup: Arc::new(Notify::new()),
             node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
@@ -187,7 +230,8 @@ fn load_or_create_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         (name = "astrology", description = "Birth charts (JSON and SVG), dasha, compatibility, panchang, daily horoscopes"),
         (name = "tarot", description = "Tarot decks, spreads and auditable readings"),
         (name = "consultations", description = "Live consultations: presence, requests, per-minute billing"),
-        (name = "admin", description = "Reviews, account status, wallets, ledger, audit log, jobs"),
+        (name = "notifications", description = "My notifications: inbox, preferences, quiet hours, push devices, unsubscribe"),
+        (name = "admin", description = "Reviews, account status, wallets, ledger, audit log, jobs, notification templates and deliveries"),
     )
 )]
 struct ApiDoc;
@@ -232,6 +276,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::live::attachments::router())
         .merge(crate::scheduling::routes::router())
         .merge(crate::scheduling::booking_routes::router())
+        .merge(crate::notifications::inbox::router())
+        .merge(crate::notifications::preferences::router())
+        .merge(crate::notifications::devices::router())
+        .merge(crate::notifications::admin::router())
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers.
@@ -452,6 +500,9 @@ impl Application {
         crate::scheduling::seed_service_types(&db, clock.now())
             .await
             .context("adding the default service types")?;
+        crate::notifications::templates::sync_defaults(&db, clock.now())
+            .await
+            .context("synchronising the default notification templates")?;
         let state = AppState::new(config, db, clock).await?;
         if state.config.demo {
             demo::seed_if_empty(&state).await?;

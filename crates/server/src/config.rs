@@ -46,8 +46,38 @@ pub struct Config {
     /// Charts, matches and panchangs one client IP may compute per window on the public
     /// astrology endpoints (signed-in users' own charts are not limited).
     pub astrology_limit_per_ip: u32,
-    /// SMS provider name: `sandbox` (writes codes to the log).
+    /// SMS provider: `sandbox` (writes messages to the log) or `twilio`.
     pub sms_provider: String,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<SecretString>,
+    /// The sending number (E.164), unless a messaging service picks it.
+    pub twilio_from: Option<String>,
+    pub twilio_messaging_service_sid: Option<String>,
+    pub twilio_base_url: String,
+    /// Email provider: `sandbox` (kept in memory and logged) or `smtp`.
+    pub email_provider: String,
+    /// `From` of every email, e.g. `Augur <no-reply@example.com>`.
+    pub email_from: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretString>,
+    /// `starttls` (upgrade on the submission port), `tls` (implicit TLS, port 465) or
+    /// `none` (plain text: a relay on this machine or a private network only).
+    pub smtp_tls: String,
+    pub smtp_timeout_secs: u64,
+    /// Push provider: `sandbox` (kept in memory and logged) or `fcm`.
+    pub push_provider: String,
+    /// The service-account key file from the Firebase console (JSON); the settings below
+    /// override its fields.
+    pub fcm_credentials_file: Option<String>,
+    pub fcm_project_id: Option<String>,
+    pub fcm_client_email: Option<String>,
+    /// The service account's RSA private key, PEM.
+    pub fcm_private_key: Option<SecretString>,
+    /// Where the signed JWT is exchanged for an access token.
+    pub fcm_token_uri: Option<String>,
+    pub fcm_base_url: String,
     /// Background job workers per process (0 disables them, e.g. for an API-only node).
     pub job_workers: usize,
     pub job_poll_interval_ms: u64,
@@ -160,6 +190,26 @@ impl Default for Config {
             rate_limit_window_secs: 60,
             astrology_limit_per_ip: 120,
             sms_provider: "sandbox".to_owned(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_messaging_service_sid: None,
+            twilio_base_url: "https://api.twilio.com".to_owned(),
+            email_provider: "sandbox".to_owned(),
+            email_from: "Augur <no-reply@augur.local>".to_owned(),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: "starttls".to_owned(),
+            smtp_timeout_secs: 20,
+            push_provider: "sandbox".to_owned(),
+            fcm_credentials_file: None,
+            fcm_project_id: None,
+            fcm_client_email: None,
+            fcm_private_key: None,
+            fcm_token_uri: None,
+            fcm_base_url: "https://fcm.googleapis.com".to_owned(),
             job_workers: 2,
             job_poll_interval_ms: 500,
             job_lock_timeout_secs: 300,
@@ -251,8 +301,20 @@ impl Config {
             "booking_reminder_minutes must be positive"
         );
         anyhow::ensure!(
-            self.sms_provider == "sandbox",
-            "sms_provider: only `sandbox` is built"
+            ["sandbox", "twilio"].contains(&self.sms_provider.as_str()),
+            "sms_provider must be sandbox or twilio"
+        );
+        anyhow::ensure!(
+            ["sandbox", "smtp"].contains(&self.email_provider.as_str()),
+            "email_provider must be sandbox or smtp"
+        );
+        anyhow::ensure!(
+            ["starttls", "tls", "none"].contains(&self.smtp_tls.as_str()),
+            "smtp_tls must be starttls, tls or none"
+        );
+        anyhow::ensure!(
+            ["sandbox", "fcm"].contains(&self.push_provider.as_str()),
+            "push_provider must be sandbox or fcm"
         );
         Ok(())
     }

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod live;
 pub mod metrics;
+pub mod notifications;
 pub mod payments;
 pub mod payouts;
 pub mod practitioners;
@@ -27,18 +28,6 @@ pub mod ratelimit;
 pub mod readings;
 pub mod scheduling;
 pub mod sms;
-// Until the notifications module lands on this branch.
-pub mod notifications {
-    pub async fn notify<C: sea_orm::ConnectionTrait>(
-        _conn: &C,
-        _now: chrono::DateTime<chrono::Utc>,
-        _user_id: uuid::Uuid,
-        _event: &str,
-        _data: serde_json::Value,
-    ) -> Result<(), sea_orm::DbErr> {
-        Ok(())
-    }
-}
 pub mod telemetry;
 pub mod validate;
 pub mod wallet;

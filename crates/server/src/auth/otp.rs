@@ -11,7 +11,6 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::db::entity::otp_code;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs;
 use crate::validate::PhoneNumber;
 
 pub struct OtpIssued {
@@ -23,7 +22,8 @@ fn code_hash(app: &AppState, phone: &PhoneNumber, code: &str) -> String {
     app.keys.keyed_hash(&["otp", phone.as_str(), code])
 }
 
-/// Creates a code for `phone` and queues the SMS in the same transaction.
+/// Creates a code for `phone` and queues its SMS (the `otp` notification) in the same
+/// transaction.
 pub async fn issue(app: &AppState, phone: &PhoneNumber) -> ApiResult<OtpIssued> {
     let now = app.clock.now();
     let cooldown = app.config.otp_resend_cooldown_secs;
@@ -79,16 +79,14 @@ pub async fn issue(app: &AppState, phone: &PhoneNumber) -> ApiResult<OtpIssued> 
     }
     .insert(&txn)
     .await?;
-    jobs::enqueue(
+    // A security event: it ignores preferences and quiet hours, and the code is scrubbed
+    // from the delivery row once sent.
+    crate::notifications::notify_phone(
         &txn,
         now,
-        jobs::SEND_SMS,
-        serde_json::json!({
-            "to": phone.as_str(),
-            "body": format!("{code} is your Augur sign-in code. It expires in {} minutes.", app.config.otp_ttl_secs / 60),
-        }),
-        now,
-        5,
+        phone.as_str(),
+        "otp",
+        serde_json::json!({"code": code, "minutes": app.config.otp_ttl_secs / 60}),
     )
     .await?;
     txn.commit().await?;

@@ -114,7 +114,9 @@ async fn register(
     let txn = crate::db::begin_write(&app.db).await?;
     let user = m.insert(&txn).await?;
     let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
     txn.commit().await?;
+    app.job_wakeup.notify_one();
     Ok((
         StatusCode::CREATED,
         ApiJson(AuthResponse {
@@ -371,7 +373,13 @@ async fn otp_verify(
         ),
     };
     let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    if created {
+        crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
+    }
     txn.commit().await?;
+    if created {
+        app.job_wakeup.notify_one();
+    }
     Ok(ApiJson(AuthResponse {
         user: user.into(),
         tokens,

@@ -24,6 +24,18 @@ pub const SEND_SMS: &str = "send_sms";
 /// Posts a sandbox gateway webhook (see `payments::sandbox`).
 pub const DELIVER_WEBHOOK: &str = "deliver_webhook";
 
+/// Attached as context to a job's error (`err.context(Permanent)`) when retrying cannot
+/// help (a template that does not render, a number the SMS provider rejects): the job is
+/// dead at once instead of after its last attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Permanent;
+
+impl std::fmt::Display for Permanent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("permanent failure")
+    }
+}
+
 /// Kinds whose payload holds a secret (an OTP code): scrubbed once the job is finished.
 const SECRET_PAYLOAD_KINDS: &[&str] = &[SEND_SMS];
 
@@ -143,9 +155,10 @@ async fn dispatch(app: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {
             let to = job.payload["to"].as_str().unwrap_or_default().to_owned();
             let body = job.payload["body"].as_str().unwrap_or_default().to_owned();
             anyhow::ensure!(!to.is_empty(), "send_sms job without a recipient");
-            app.sms.send(&SmsMessage { to, body }).await
+            app.sms.send(&SmsMessage { to, body }).await.map(|_| ())
         }
         DELIVER_WEBHOOK => crate::payments::sandbox::deliver(app, &job.payload).await,
+        crate::notifications::DELIVER => crate::notifications::delivery::run(app, job).await,
         other => anyhow::bail!("no handler for job kind {other}"),
     }
 }
@@ -175,7 +188,7 @@ async fn finish(
             let msg: String = format!("{err:#}").chars().take(2000).collect();
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %msg, "job failed");
             update = update.col_expr(job::Column::LastError, Expr::value(msg));
-            if job.attempts >= job.max_attempts {
+            if job.attempts >= job.max_attempts || err.downcast_ref::<Permanent>().is_some() {
                 update =
                     update.col_expr(job::Column::Status, Expr::value(JobStatus::Dead.as_str()));
                 true

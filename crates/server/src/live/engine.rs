@@ -984,7 +984,7 @@ async fn bill_due(
         report.sessions_ended += 1;
     } else {
         report.minutes_charged += (c.minutes_billed - before) as u32;
-        warn_if_low(&txn, &mut c, &mut out).await?;
+        warn_if_low(&txn, &mut c, now, &mut out).await?;
         save_progress(&txn, &c, now).await?;
     }
     txn.commit().await?;
@@ -996,6 +996,7 @@ async fn bill_due(
 async fn warn_if_low(
     txn: &WriteTxn,
     c: &mut consultation::Model,
+    now: DateTime<Utc>,
     out: &mut Outbox,
 ) -> ApiResult<()> {
     let next = billing::price_minute(c.minutes_billed as u32, terms_of(c));
@@ -1009,8 +1010,25 @@ async fn warn_if_low(
             && c.warned_at_minutes_left
                 .is_none_or(|w| i64::from(w) > threshold)
         {
+            let first_warning = c.warned_at_minutes_left.is_none();
             c.warned_at_minutes_left = Some(threshold as i32);
             out.both(c, LiveEvent::low_balance(c, left));
+            // The socket frame is for the open session screen; the notification (inbox and
+            // a push, for a client who switched apps) is sent once per session.
+            if first_warning {
+                crate::notifications::notify(
+                    txn,
+                    now,
+                    c.client_id,
+                    "wallet.low_balance",
+                    serde_json::json!({
+                        "minutes_left": left,
+                        "balance": crate::notifications::format_money(available, &c.currency),
+                        "consultation_reference": c.reference,
+                    }),
+                )
+                .await?;
+            }
             break;
         }
     }

@@ -357,6 +357,17 @@ async fn credit_order<C: ConnectionTrait>(
         now,
     )
     .await?;
+    crate::notifications::notify(
+        conn,
+        now,
+        order.user_id,
+        "topup.credited",
+        json!({
+            "amount": crate::notifications::format_money(order.amount + bonus + order.package_bonus, &order.currency),
+            "reference": order.reference,
+        }),
+    )
+    .await?;
     Ok(PaymentOutcome::Credited)
 }
 

@@ -302,6 +302,18 @@ pub async fn settle(
                 now,
             )
             .await?;
+            crate::notifications::notify(
+                &txn,
+                now,
+                order.user_id,
+                "refund.issued",
+                json!({
+                    "amount": crate::notifications::format_money(r.amount, &order.currency),
+                    "reference": r.reference,
+                    "topup_reference": order.reference,
+                }),
+            )
+            .await?;
             Settled::Succeeded(gateway_refund_id.to_owned())
         }
         Err(err) => {
@@ -319,6 +331,7 @@ pub async fn settle(
         }
     };
     txn.commit().await?;
+    app.job_wakeup.notify_one();
     Ok(settled)
 }
 

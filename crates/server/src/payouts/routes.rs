@@ -508,7 +508,26 @@ async fn decide(
         now,
     )
     .await?;
+    if let Some(p) = practitioner::Entity::find_by_id(row.practitioner_id)
+        .one(&txn)
+        .await?
+    {
+        crate::notifications::notify(
+            &txn,
+            now,
+            p.user_id,
+            "payout.status",
+            json!({
+                "reference": row.reference,
+                "amount": crate::notifications::format_money(row.amount, &row.currency),
+                "status": status,
+                "note": note,
+            }),
+        )
+        .await?;
+    }
     txn.commit().await?;
+    app.job_wakeup.notify_one();
     Ok(row.into())
 }
 

@@ -31,6 +31,7 @@ use crate::ledger::holds::{self, HoldRequest};
 use crate::ledger::money::Bps;
 use crate::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use crate::live::events::Outbox;
+use crate::notifications::format_money;
 
 pub fn not_found() -> ApiError {
     ApiError::not_found("Booking")
@@ -79,35 +80,13 @@ fn policy_of(app: &AppState) -> CancellationPolicy {
     }
 }
 
-/// Money as people read it in messages: `₹1,00,000.00` (Indian grouping for rupees),
-/// `$1,234.50`. Every currency we take has two decimals.
-pub fn money_text(amount: i64, currency: &str) -> String {
-    let symbol = match currency {
-        "INR" => "₹".to_owned(),
-        "USD" => "$".to_owned(),
-        "EUR" => "€".to_owned(),
-        "GBP" => "£".to_owned(),
-        other => format!("{other} "),
-    };
-    let units = (amount.unsigned_abs() / 100).to_string();
-    // Digits from the right: the last three, then groups of two (India) or three.
-    let group = if currency == "INR" { 2 } else { 3 };
-    let (head, last3) = units.split_at(units.len().saturating_sub(3));
-    let mut groups: Vec<&str> = Vec::new();
-    let mut rest = head;
-    while !rest.is_empty() {
-        let (more, tail) = rest.split_at(rest.len().saturating_sub(group));
-        groups.push(tail);
-        rest = more;
+/// What came back to the client, for messages; absent when nothing did.
+fn refund_of(b: &booking::Model) -> serde_json::Value {
+    if b.refunded > 0 {
+        json!(format_money(b.refunded, &b.currency))
+    } else {
+        serde_json::Value::Null
     }
-    groups.reverse();
-    groups.push(last3);
-    let sign = if amount < 0 { "-" } else { "" };
-    format!(
-        "{sign}{symbol}{}.{:02}",
-        groups.join(","),
-        amount.unsigned_abs() % 100
-    )
 }
 
 /// Local time of `t` in `zone`, as people read it.
@@ -158,7 +137,7 @@ async fn tell<C: ConnectionTrait>(
         "starts_at_local": local_text(b.starts_at, &zone),
         "time_zone": zone,
         "channel": b.channel,
-        "amount": money_text(b.amount, &b.currency),
+        "amount": format_money(b.amount, &b.currency),
     });
     if let (Some(obj), Some(more)) = (data.as_object_mut(), extra.as_object()) {
         for (k, v) in more {
@@ -546,7 +525,7 @@ pub async fn decline(
         m.cancel_reason = Set(reason.clone());
         b = m.update(txn).await?;
     }
-    let refund = money_text(b.refunded, &b.currency);
+    let refund = refund_of(&b);
     tell(
         txn,
         &b,
@@ -594,7 +573,7 @@ pub async fn cancel(
     m.cancel_reason = Set(reason.clone());
     let b = m.update(txn).await?;
     let extra = json!({
-        "refund": money_text(b.refunded, &b.currency),
+        "refund": refund_of(&b),
         "reason": reason,
         "cancelled_by": b.cancelled_by,
     });
@@ -810,7 +789,7 @@ async fn no_show(
     } else {
         close(txn, b, BookingStatus::ClientNoShow, 10_000, now).await?
     };
-    let extra = json!({"refund": money_text(b.refunded, &b.currency), "status": b.status});
+    let extra = json!({"refund": refund_of(&b), "status": b.status});
     tell(
         txn,
         &b,
@@ -925,8 +904,7 @@ pub async fn resolve(
             let mut m: booking::ActiveModel = b.into();
             m.cancelled_by = Set(Some("system".to_owned()));
             let b = m.update(txn).await?;
-            let extra =
-                json!({"refund": money_text(b.refunded, &b.currency), "cancelled_by": "system"});
+            let extra = json!({"refund": refund_of(&b), "cancelled_by": "system"});
             tell(txn, &b, b.client_id, "booking.cancelled", extra, now).await?;
             b
         }
@@ -982,7 +960,7 @@ pub async fn sweep(app: &AppState) -> ApiResult<SweepReport> {
             &b,
             b.client_id,
             "booking.declined",
-            json!({"refund": money_text(b.refunded, &b.currency), "reason": "The practitioner did not answer in time"}),
+            json!({"refund": refund_of(&b), "reason": "The practitioner did not answer in time"}),
             now,
         )
         .await?;
@@ -1145,21 +1123,5 @@ pub async fn session_of<C: ConnectionTrait>(
     match b.consultation_id {
         Some(id) => consultation::Entity::find_by_id(id).one(conn).await,
         None => Ok(None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::money_text;
-
-    #[test]
-    fn money_reads_the_way_each_currency_is_written() {
-        assert_eq!(money_text(0, "INR"), "₹0.00");
-        assert_eq!(money_text(50_000, "INR"), "₹500.00");
-        assert_eq!(money_text(1_234_567_890, "INR"), "₹1,23,45,678.90");
-        assert_eq!(money_text(10_000_000, "INR"), "₹1,00,000.00");
-        assert_eq!(money_text(123_456_789, "USD"), "$1,234,567.89");
-        assert_eq!(money_text(-250, "EUR"), "-€2.50");
-        assert_eq!(money_text(100, "JPY"), "JPY 1.00");
     }
 }

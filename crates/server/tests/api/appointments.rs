@@ -649,6 +649,21 @@ async fn reminders_go_out_once_each(backend: Backend) {
     app.advance(24 * 3600 - 15 * 60);
     assert_eq!(sweep(&app).await.reminded, 1);
     assert_eq!(sweep(&app).await.reminded, 0);
+    // Each side got both, in the app.
+    for token in [&c, &s.practitioner] {
+        let inbox = app
+            .get("/api/v1/notifications", Some(token))
+            .await
+            .expect(200);
+        let reminders: Vec<i64> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["event"] == "booking.reminder")
+            .map(|n| n["data"]["minutes_before"].as_i64().unwrap())
+            .collect();
+        assert_eq!(reminders, [15, 1440]);
+    }
 }
 
 async fn rescheduling_follows_the_policy(backend: Backend) {
@@ -900,6 +915,32 @@ async fn the_demo_healer_is_booked_from_london_and_cancelled_late(backend: Backe
         .unwrap()
         .to_owned();
     step(&app, &healer_token, &id, "confirm").await.expect(200);
+    // The healer heard of the request, Emma of the confirmation: in the app and by email,
+    // with the time in her own zone.
+    let reference = b["reference"].as_str().unwrap().to_owned();
+    let inbox = app
+        .get("/api/v1/notifications", Some(&healer_token))
+        .await
+        .expect(200);
+    assert_eq!(inbox["items"][0]["event"], "booking.requested");
+    let inbox = app
+        .get("/api/v1/notifications", Some(&emma))
+        .await
+        .expect(200);
+    let confirmed = &inbox["items"][0];
+    assert_eq!(confirmed["event"], "booking.confirmed");
+    assert_eq!(confirmed["data"]["reference"], reference.as_str());
+    assert_eq!(
+        confirmed["data"]["starts_at_local"],
+        "Mon 23 Nov 2026 08:30 GMT"
+    );
+    augur::jobs::run_pending(&app.state).await.unwrap();
+    let outbox = app.state.sandbox_email.as_ref().unwrap().sent();
+    let email = outbox
+        .iter()
+        .find(|m| m.to == "emma@demo.augur.dev" && m.text.contains(&reference))
+        .expect("a confirmation email to Emma");
+    assert!(email.text.contains("08:30"), "{}", email.text);
     let r = app
         .post_keyed(
             &format!("/api/v1/bookings/{id}/cancel"),
@@ -911,5 +952,17 @@ async fn the_demo_healer_is_booked_from_london_and_cancelled_late(backend: Backe
         .expect(200);
     assert_eq!(r["refunded"], price / 2);
     assert_eq!(wallet(&app, &emma).await, (before - price / 2, 0));
+    // The cancellation reaches both, and tells Emma what came back.
+    let inbox = app
+        .get("/api/v1/notifications", Some(&emma))
+        .await
+        .expect(200);
+    assert_eq!(inbox["items"][0]["event"], "booking.cancelled");
+    assert_eq!(inbox["items"][0]["data"]["refund"], "₹200.00");
+    let inbox = app
+        .get("/api/v1/notifications", Some(&healer_token))
+        .await
+        .expect(200);
+    assert_eq!(inbox["items"][0]["event"], "booking.cancelled");
     assert_invariants(&app).await;
 }

@@ -126,7 +126,7 @@ async fn fake_gateway() -> (String, Seen) {
 }
 
 /// `a=1&b%5Bc%5D=2` → pairs, decoding %XX and `+`.
-fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
     let decode = |s: &str| {
         let s = s.replace('+', " ");
         let bytes = s.as_bytes();

@@ -469,3 +469,134 @@ fn database_name_is_replaced_in_urls() {
         "postgres://h:5432/x"
     );
 }
+
+/// One message an [`SmtpServer`] accepted.
+#[derive(Debug, Clone)]
+pub struct SmtpMail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// Headers and body as sent after `DATA`, dot-unstuffed, CRLF line ends.
+    pub data: String,
+}
+
+impl SmtpMail {
+    /// A header's value, unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next().unwrap_or_default();
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.split("\r\n").find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+
+    /// The body with quoted-printable soft breaks and escapes decoded (what a mail client
+    /// shows, near enough for assertions).
+    pub fn decoded_body(&self) -> String {
+        let body = self
+            .data
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        let joined = body.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// A minimal SMTP server on 127.0.0.1 that accepts every message (EHLO/HELO, MAIL, RCPT,
+/// DATA, RSET, NOOP, QUIT) and keeps it for the test to read; `bounce@…` does not exist.
+pub struct SmtpServer {
+    pub port: u16,
+    mails: Arc<std::sync::Mutex<Vec<SmtpMail>>>,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mails: Arc<std::sync::Mutex<Vec<SmtpMail>>> = Arc::default();
+        let store = mails.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(smtp_session(stream, store.clone()));
+            }
+        });
+        SmtpServer { port, mails }
+    }
+
+    pub fn mails(&self) -> Vec<SmtpMail> {
+        self.mails.lock().unwrap().clone()
+    }
+}
+
+async fn smtp_session(
+    stream: tokio::net::TcpStream,
+    store: Arc<std::sync::Mutex<Vec<SmtpMail>>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 localhost test ESMTP\r\n").await?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    while let Some(line) = lines.next_line().await? {
+        let upper = line.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            b"250-localhost\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+        } else if upper.starts_with("MAIL FROM:") {
+            from = line[10..].trim().to_owned();
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            // A mailbox that does not exist, for tests of permanent failures.
+            if upper.contains("<BOUNCE@") {
+                b"550 5.1.1 No such user here\r\n"
+            } else {
+                to.push(line[8..].trim().to_owned());
+                b"250 OK\r\n"
+            }
+        } else if upper == "DATA" {
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
+            let mut data = String::new();
+            while let Some(l) = lines.next_line().await? {
+                if l == "." {
+                    break;
+                }
+                data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                data.push_str("\r\n");
+            }
+            store.lock().unwrap().push(SmtpMail {
+                from: std::mem::take(&mut from),
+                to: std::mem::take(&mut to),
+                data,
+            });
+            b"250 OK queued\r\n"
+        } else if upper == "QUIT" {
+            write.write_all(b"221 Bye\r\n").await?;
+            return Ok(());
+        } else if upper == "RSET" {
+            from.clear();
+            to.clear();
+            b"250 OK\r\n"
+        } else {
+            b"250 OK\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+    Ok(())
+}

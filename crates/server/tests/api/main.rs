@@ -15,6 +15,7 @@ mod jobs;
 mod ledger_batch;
 mod live;
 mod multinode;
+mod notifications;
 mod otp;
 mod payouts;
 mod profiles;

@@ -76,6 +76,8 @@ async fn topup_through_sandbox_checkout_credits_once(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.admin_token().await;
     let (token, _, _) = app.register("payer@example.com").await;
+    // The welcome messages.
+    augur::jobs::run_pending(&app.state).await.unwrap();
     let topup = start_topup(&app, &token, "t-1", 50_000).await.expect(201);
     assert_eq!(topup["status"], "created");
     assert!(topup["reference"].as_str().unwrap().starts_with("TP"));
@@ -105,8 +107,14 @@ async fn topup_through_sandbox_checkout_credits_once(b: Backend) {
         0,
         "nothing is credited before the webhook arrives"
     );
-    assert_eq!(augur::jobs::run_pending(&app.state).await.unwrap(), 1);
+    // The webhook, then the in-app and email messages of the credit it caused.
+    assert_eq!(augur::jobs::run_pending(&app.state).await.unwrap(), 3);
     assert_eq!(available(&app, &token).await, 50_000);
+    let emails = app.state.sandbox_email.as_ref().unwrap().sent();
+    assert_eq!(
+        emails.last().unwrap().subject,
+        "₹500.00 added to your Augur wallet"
+    );
 
     let id = topup["id"].as_str().unwrap();
     let order = app
