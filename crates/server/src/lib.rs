@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod live;
 pub mod metrics;
 pub mod notifications;
+pub mod outbox;
 pub mod payments;
 pub mod payouts;
 pub mod practitioners;

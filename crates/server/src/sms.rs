@@ -2,8 +2,6 @@
 //! to the log and keeps them in memory so the demo and the tests can read codes, and
 //! `TwilioSms` sends through Twilio's Messages API.
 
-use std::sync::Mutex;
-
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -22,16 +20,13 @@ pub trait SmsProvider: Send + Sync + 'static {
 
 #[derive(Default)]
 pub struct SandboxSms {
-    outbox: Mutex<Vec<SmsMessage>>,
+    outbox: crate::outbox::Outbox<SmsMessage>,
 }
 
 impl SandboxSms {
     /// Everything sent so far, oldest first.
     pub fn sent(&self) -> Vec<SmsMessage> {
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.outbox.sent()
     }
 }
 
@@ -39,10 +34,7 @@ impl SandboxSms {
 impl SmsProvider for SandboxSms {
     async fn send(&self, message: &SmsMessage) -> anyhow::Result<String> {
         tracing::info!(to = %message.to, body = %message.body, "sandbox SMS");
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message.clone());
+        self.outbox.record(message);
         Ok(format!("sandbox-{}", uuid::Uuid::now_v7()))
     }
     fn name(&self) -> &'static str {

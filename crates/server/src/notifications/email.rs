@@ -2,7 +2,6 @@
 //! messages in memory and logs them (the demo needs nothing); `SmtpEmail` sends through any
 //! SMTP server with lettre (implicit TLS, STARTTLS or, for a local relay, plain).
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -33,16 +32,13 @@ pub trait EmailProvider: Send + Sync + 'static {
 
 #[derive(Default)]
 pub struct SandboxEmail {
-    outbox: Mutex<Vec<EmailMessage>>,
+    outbox: crate::outbox::Outbox<EmailMessage>,
 }
 
 impl SandboxEmail {
     /// Everything sent so far, oldest first.
     pub fn sent(&self) -> Vec<EmailMessage> {
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.outbox.sent()
     }
 }
 
@@ -50,10 +46,7 @@ impl SandboxEmail {
 impl EmailProvider for SandboxEmail {
     async fn send(&self, message: &EmailMessage) -> anyhow::Result<String> {
         tracing::info!(to = %message.to, subject = %message.subject, "sandbox email");
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message.clone());
+        self.outbox.record(message);
         Ok(format!("sandbox-{}", uuid::Uuid::now_v7()))
     }
     fn name(&self) -> &'static str {

@@ -5,7 +5,6 @@
 //! `jwt-bearer` grant) and keeps until shortly before it expires.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -45,15 +44,12 @@ pub trait PushProvider: Send + Sync + 'static {
 
 #[derive(Default)]
 pub struct SandboxPush {
-    outbox: Mutex<Vec<PushMessage>>,
+    outbox: crate::outbox::Outbox<PushMessage>,
 }
 
 impl SandboxPush {
     pub fn sent(&self) -> Vec<PushMessage> {
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.outbox.sent()
     }
 }
 
@@ -61,10 +57,7 @@ impl SandboxPush {
 impl PushProvider for SandboxPush {
     async fn send(&self, message: &PushMessage) -> anyhow::Result<PushOutcome> {
         tracing::info!(title = %message.title, body = %message.body, "sandbox push");
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message.clone());
+        self.outbox.record(message);
         Ok(PushOutcome::Sent(format!(
             "sandbox/messages/{}",
             uuid::Uuid::now_v7().simple()

@@ -147,6 +147,18 @@ async fn tell<C: ConnectionTrait>(
     crate::notifications::notify(conn, now, to, event, data).await
 }
 
+/// Tells the client and the practitioner the same thing.
+async fn tell_both<C: ConnectionTrait>(
+    conn: &C,
+    b: &booking::Model,
+    event: &str,
+    extra: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    tell(conn, b, b.client_id, event, extra.clone(), now).await?;
+    tell(conn, b, b.practitioner_user_id, event, extra, now).await
+}
+
 pub struct NewBooking<'a> {
     pub client: Uuid,
     pub service_id: Uuid,
@@ -577,24 +589,7 @@ pub async fn cancel(
         "reason": reason,
         "cancelled_by": b.cancelled_by,
     });
-    tell(
-        txn,
-        &b,
-        b.client_id,
-        "booking.cancelled",
-        extra.clone(),
-        now,
-    )
-    .await?;
-    tell(
-        txn,
-        &b,
-        b.practitioner_user_id,
-        "booking.cancelled",
-        extra,
-        now,
-    )
-    .await?;
+    tell_both(txn, &b, "booking.cancelled", extra, now).await?;
     Ok(b)
 }
 
@@ -790,24 +785,7 @@ async fn no_show(
         close(txn, b, BookingStatus::ClientNoShow, 10_000, now).await?
     };
     let extra = json!({"refund": refund_of(&b), "status": b.status});
-    tell(
-        txn,
-        &b,
-        b.client_id,
-        "booking.cancelled",
-        extra.clone(),
-        now,
-    )
-    .await?;
-    tell(
-        txn,
-        &b,
-        b.practitioner_user_id,
-        "booking.cancelled",
-        extra,
-        now,
-    )
-    .await?;
+    tell_both(txn, &b, "booking.cancelled", extra, now).await?;
     Ok(b)
 }
 
@@ -1044,17 +1022,14 @@ async fn remind(app: &AppState, id: Uuid, now: DateTime<Utc>) -> ApiResult<bool>
     let b = m.update(&txn).await?;
     // Minutes as they are, rounded up: "in 15 minutes", not "in 14".
     let minutes_before = ((b.starts_at - now).num_seconds() + 59) / 60;
-    for to in [b.client_id, b.practitioner_user_id] {
-        tell(
-            &txn,
-            &b,
-            to,
-            "booking.reminder",
-            json!({"minutes_before": minutes_before}),
-            now,
-        )
-        .await?;
-    }
+    tell_both(
+        &txn,
+        &b,
+        "booking.reminder",
+        json!({"minutes_before": minutes_before}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
 }

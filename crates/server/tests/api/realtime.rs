@@ -464,12 +464,11 @@ async fn two_nodes_with_redis_behave_as_one(b: Backend) {
     for step in 0..6 {
         a.advance(25);
         for ws in [&mut moved, &mut practitioner_ws] {
-            send(ws, json!({"type": "ping", "id": format!("k{step}")})).await;
-            loop {
-                if expect(ws, |_| true).await["type"] == "ack" {
-                    break;
-                }
-            }
+            // Wait for this ping's own ack (its presence is recorded by then); earlier acks
+            // still queued on the socket must not count for it.
+            let ping = format!("k{step}");
+            send(ws, json!({"type": "ping", "id": ping})).await;
+            expect(ws, |v| v["type"] == "ack" && v["id"] == ping.as_str()).await;
         }
         let (x, y) = tokio::join!(
             augur::live::engine::tick(&a.state),
