@@ -1,5 +1,6 @@
 //! Admin endpoints: the event catalog, templates (list, read, edit with validation, reset
-//! to the default, preview), and the delivery queue with its dead letters (and a retry).
+//! to the default, preview), the delivery queue with its dead letters (and a retry), and
+//! what the sandbox providers "sent" (the demo's mail catcher).
 //! Every change is audited in the same transaction.
 
 use axum::extract::State;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_template))
         .routes(routes!(list_deliveries))
         .routes(routes!(retry_delivery))
+        .routes(routes!(sandbox_outbox))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -586,4 +588,87 @@ async fn retry_delivery(
     txn.commit().await?;
     app.job_wakeup.notify_one();
     Ok(ApiJson(updated.into()))
+}
+
+/// One message a sandbox provider kept instead of sending.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SandboxMessage {
+    /// email | sms | push
+    pub channel: &'static str,
+    /// Address, phone number or device token.
+    pub to: String,
+    /// Email subject or push title; absent for SMS.
+    pub subject: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only messages to this address, number or token.
+    pub to: Option<String>,
+}
+
+/// What the sandbox email, SMS and push providers kept instead of sending, by channel
+/// (email, SMS, push) and newest first within each, at most 200 a channel: how the demo
+/// shows its messages. A channel that uses a real provider has
+/// nothing here.
+#[utoipa::path(get, path = "/api/v1/admin/sandbox/outbox", tag = "admin",
+    params(OutboxQuery),
+    responses((status = 200, body = Vec<SandboxMessage>), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn sandbox_outbox(
+    State(app): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> ApiResult<ApiJson<Vec<SandboxMessage>>> {
+    let mut all: Vec<SandboxMessage> = Vec::new();
+    if let Some(email) = &app.sandbox_email {
+        all.extend(
+            email
+                .sent()
+                .into_iter()
+                .rev()
+                .take(200)
+                .map(|m| SandboxMessage {
+                    channel: "email",
+                    to: m.to,
+                    subject: Some(m.subject),
+                    body: m.text,
+                }),
+        );
+    }
+    if let Some(sms) = &app.sandbox_sms {
+        all.extend(
+            sms.sent()
+                .into_iter()
+                .rev()
+                .take(200)
+                .map(|m| SandboxMessage {
+                    channel: "sms",
+                    to: m.to,
+                    subject: None,
+                    body: m.body,
+                }),
+        );
+    }
+    if let Some(push) = &app.sandbox_push {
+        all.extend(
+            push.sent()
+                .into_iter()
+                .rev()
+                .take(200)
+                .map(|m| SandboxMessage {
+                    channel: "push",
+                    to: m.token,
+                    subject: Some(m.title),
+                    body: m.body,
+                }),
+        );
+    }
+    if let Some(to) = q.to.as_deref() {
+        all.retain(|m| m.to == to);
+    }
+    Ok(ApiJson(all))
 }

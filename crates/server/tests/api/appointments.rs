@@ -941,6 +941,31 @@ async fn the_demo_healer_is_booked_from_london_and_cancelled_late(backend: Backe
         .find(|m| m.to == "emma@demo.augur.dev" && m.text.contains(&reference))
         .expect("a confirmation email to Emma");
     assert!(email.text.contains("08:30"), "{}", email.text);
+    // Admins see the demo's sandbox messages over the API.
+    let admin = app
+        .login(augur::demo::DEMO_ADMIN_EMAIL, augur::demo::DEMO_PASSWORD)
+        .await
+        .expect(200)["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let caught = app
+        .get(
+            "/api/v1/admin/sandbox/outbox?to=emma@demo.augur.dev",
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    assert!(
+        caught
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["channel"] == "email" && m["body"].as_str().unwrap().contains(&reference))
+    );
+    app.get("/api/v1/admin/sandbox/outbox", Some(&emma))
+        .await
+        .problem(403, "forbidden");
     let r = app
         .post_keyed(
             &format!("/api/v1/bookings/{id}/cancel"),
