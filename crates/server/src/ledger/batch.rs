@@ -22,8 +22,8 @@
 //! that safe even when a COMMIT's outcome is unknown: a transfer that did land comes back
 //! as `Applied::Replayed`, never twice.
 //!
-//! Locks are taken in the order and strength `ledger::transfer` uses: accounts by id, then
-//! wallet rows, each `FOR NO KEY UPDATE` on PostgreSQL.
+//! Locks are taken in the order and strength `ledger::transfer` uses: wallet rows by user,
+//! then accounts by id, each `FOR NO KEY UPDATE` on PostgreSQL.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -418,7 +418,7 @@ async fn decide_and_write(
             .ok_or_else(|| DbErr::RecordNotFound("ledger account".into()))
     };
 
-    // 3. Lock what the new transfers touch: accounts in id order, then wallet rows.
+    // 3. Lock what the new transfers touch: wallet rows by user, then accounts in id order.
     let fresh = |j: &Job| !prior.contains_key(&j.req.idempotency_key);
     let mut lock_ids: Vec<Uuid> = Vec::new();
     let mut wallet_keys: Vec<(Uuid, Currency)> = Vec::new();
@@ -433,8 +433,8 @@ async fn decide_and_write(
     lock_ids.dedup();
     wallet_keys.sort_unstable();
     wallet_keys.dedup();
-    let mut accounts = lock_accounts(txn, &lock_ids, limit).await?;
     let mut wallets = lock_wallets(txn, &wallet_keys, now, limit).await?;
+    let mut accounts = lock_accounts(txn, &lock_ids, limit).await?;
 
     // 4. Decide each job in queue order against the running balances.
     let mut answers = Vec::with_capacity(jobs.len());
