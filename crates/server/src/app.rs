@@ -57,6 +57,8 @@ pub struct AppState {
     pub gateway: Arc<dyn crate::payments::PaymentGateway>,
     /// Fan-out of live events to users' sockets, on every node.
     pub bus: Arc<dyn crate::bus::Bus>,
+    /// Stores chat messages many per transaction and fans them out (group commit).
+    pub chat: crate::live::chat_batch::ChatWriter,
     /// Agora credentials for call and video tokens.
     pub rtc: Arc<crate::live::aftercare::RtcKeys>,
     /// Set once the listener is bound, unless `public_url` is configured.
@@ -111,6 +113,7 @@ impl AppState {
             Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
             None => std::sync::OnceLock::new(),
         };
+        let chat = crate::live::chat_batch::ChatWriter::start(&db, bus.clone());
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -125,6 +128,7 @@ impl AppState {
             http,
             gateway,
             bus,
+            chat,
             rtc,
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),

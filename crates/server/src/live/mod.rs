@@ -8,6 +8,7 @@ pub mod agora;
 pub mod attachments;
 pub mod billing;
 pub mod chat;
+pub mod chat_batch;
 pub mod engine;
 pub mod events;
 pub mod guard;
