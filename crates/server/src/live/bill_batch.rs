@@ -24,6 +24,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -37,7 +38,28 @@ use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
 use crate::db::entity::{consultation, wallet};
 use crate::error::ApiResult;
-use crate::ledger::batch::{AccountIds, Limits, Pending, Sql, decide_and_write, exec_rows};
+use crate::ledger::batch::{
+    AccountIds, Limits, Pending, Sql, decide_and_write, exec_rows, own_connection,
+};
+
+/// The batches' connection and the ledger account ids they learned. A connection of its own
+/// with a large statement cache (`ledger::batch::own_connection`): batch statements differ
+/// by row count, and through the shared pool most were prepared again, a round trip each on
+/// PostgreSQL. Account ids never change, so each batch need not look up the same few
+/// hundred accounts by name again.
+pub(crate) struct BillingConn {
+    db: DatabaseConnection,
+    known: tokio::sync::Mutex<AccountIds>,
+}
+
+impl BillingConn {
+    pub(crate) fn new(db: &DatabaseConnection) -> Self {
+        Self {
+            db: own_connection(db),
+            known: tokio::sync::Mutex::new(AccountIds::default()),
+        }
+    }
+}
 
 /// Rounds of one batch at most: each round that the ledger refuses a leg leaves that
 /// session out and tries the rest again.
@@ -90,7 +112,11 @@ async fn round(
 ) -> ApiResult<Round> {
     let mut report = TickReport::default();
     let mut left_out = Vec::new();
-    let txn = crate::db::begin_write(&app.db).await?;
+    // Taken before the transaction: a batch waiting for it must hold no lock (on SQLite,
+    // not the write gate) that the batch holding it needs. Batches of one node therefore
+    // run one at a time, as they would queue on the platform-revenue row anyway.
+    let mut known = app.billing.known.lock().await;
+    let txn = crate::db::begin_write(&app.billing.db).await?;
     let backend = txn.get_database_backend();
     let limit = Limits::new(backend, None);
 
@@ -165,7 +191,7 @@ async fn round(
     }
 
     // 3. The money, through the ledger's group commit.
-    let (answers, _) = decide_and_write(&txn, None, &AccountIds::default(), &pending).await?;
+    let (answers, ids) = decide_and_write(&txn, None, &known, &pending).await?;
     let refused: Vec<Uuid> = plans
         .iter()
         .filter(|p| answers[p.legs.clone()].iter().any(Result::is_err))
@@ -220,6 +246,9 @@ async fn round(
     }
     save_progress(&txn, limit, &plans, now).await?;
     txn.commit().await?;
+    // Learned only once committed: an account created by a rolled-back batch does not exist.
+    known.learn(ids);
+    drop(known);
     out.publish(app).await;
     Ok(Round::Done(report, left_out))
 }

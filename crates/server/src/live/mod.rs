@@ -6,7 +6,7 @@
 pub mod aftercare;
 pub mod agora;
 pub mod attachments;
-mod bill_batch;
+pub(crate) mod bill_batch;
 pub mod billing;
 pub mod chat;
 pub mod chat_batch;
