@@ -124,8 +124,8 @@ struct Args {
     /// Sessions per practitioner in phase 3 (1 to 10, the profile's limit).
     #[arg(long, default_value_t = 1)]
     per_practitioner: usize,
-    /// Database pool of the billing phase's node (the worker bills up to half of it at once
-    /// on PostgreSQL).
+    /// Database pool of the billing phase's node (the worker's batches use a connection of
+    /// their own besides it).
     #[arg(long, default_value_t = 16)]
     billing_pool: u32,
     /// Phases to run, comma-separated.

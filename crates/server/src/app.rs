@@ -65,6 +65,10 @@ pub struct AppState {
     pub gateway: Arc<dyn crate::payments::PaymentGateway>,
     /// Fan-out of live events to users' sockets, on every node.
     pub bus: Arc<dyn crate::bus::Bus>,
+    /// Stores chat messages many per transaction and fans them out (group commit).
+    pub chat: crate::live::chat_batch::ChatWriter,
+    /// The billing worker's own connection and what it remembers between batches.
+    pub(crate) billing: Arc<crate::live::bill_batch::BillingConn>,
     /// Agora credentials for call and video tokens.
     pub rtc: Arc<crate::live::aftercare::RtcKeys>,
     /// Set once the listener is bound, unless `public_url` is configured.
@@ -150,6 +154,8 @@ impl AppState {
             Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
             None => std::sync::OnceLock::new(),
         };
+        let chat = crate::live::chat_batch::ChatWriter::start(&db, bus.clone());
+        let billing = Arc::new(crate::live::bill_batch::BillingConn::new(&db));
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -168,6 +174,8 @@ impl AppState {
             http,
             gateway,
             bus,
+            chat,
+            billing,
             rtc,
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),

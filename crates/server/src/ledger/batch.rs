@@ -124,9 +124,15 @@ pub struct Batcher {
 }
 
 struct Job {
-    req: TransferRequest,
-    now: DateTime<Utc>,
+    pending: Pending,
     reply: oneshot::Sender<Result<Applied, LedgerError>>,
+}
+
+/// One transfer waiting to be applied in a batch, at the time it was asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub req: TransferRequest,
+    pub now: DateTime<Utc>,
 }
 
 impl Batcher {
@@ -159,7 +165,10 @@ impl Batcher {
         check(&req)?;
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { req, now, reply })
+            .send(Job {
+                pending: Pending { req, now },
+                reply,
+            })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -259,23 +268,25 @@ async fn write_batch(
     counters
         .transfers
         .fetch_add(jobs.len() as u64, Ordering::Relaxed);
-    match apply(db, config, known, &jobs).await {
+    let (pending, replies): (Vec<Pending>, Vec<_>) =
+        jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
+    match apply(db, config, known, &pending).await {
         Ok(answers) => {
-            for (job, answer) in jobs.into_iter().zip(answers) {
+            for (reply, answer) in replies.into_iter().zip(answers) {
                 // A caller that gave up has dropped its receiver; its transfer stands.
-                let _ = job.reply.send(answer);
+                let _ = reply.send(answer);
             }
         }
         Err(e) => {
             counters.fallbacks.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 error = %e,
-                transfers = jobs.len(),
+                transfers = pending.len(),
                 "ledger batch failed; applying its transfers one at a time"
             );
-            for job in jobs {
-                let answer = apply_one(db, job.req, job.now).await;
-                let _ = job.reply.send(answer);
+            for (p, reply) in pending.into_iter().zip(replies) {
+                let answer = apply_one(db, p.req, p.now).await;
+                let _ = reply.send(answer);
             }
         }
     }
@@ -303,10 +314,10 @@ async fn apply_one(
 /// Account ids by name, learned from committed batches only (an id read in a batch that
 /// rolled back might belong to an account that was never created).
 #[derive(Default)]
-struct AccountIds(HashMap<AccountRef, Uuid>);
+pub(crate) struct AccountIds(HashMap<AccountRef, Uuid>);
 
 impl AccountIds {
-    fn learn(&mut self, ids: HashMap<AccountRef, Uuid>) {
+    pub(crate) fn learn(&mut self, ids: HashMap<AccountRef, Uuid>) {
         if self.0.len() + ids.len() > MAX_REMEMBERED_ACCOUNTS {
             self.0.clear();
         }
@@ -353,10 +364,10 @@ async fn apply(
     db: &DatabaseConnection,
     config: &BatchConfig,
     known: &mut AccountIds,
-    jobs: &[Job],
+    jobs: &[Pending],
 ) -> Result<Answers, DbErr> {
     let txn = crate::db::begin_write(db).await?;
-    match decide_and_write(&txn, config, known, jobs).await {
+    match decide_and_write(&txn, config.max_bind_params, known, jobs).await {
         Ok((answers, ids)) => {
             txn.commit().await?;
             known.learn(ids);
@@ -371,18 +382,19 @@ async fn apply(
     }
 }
 
-type Answers = Vec<Result<Applied, LedgerError>>;
+pub(crate) type Answers = Vec<Result<Applied, LedgerError>>;
 
 /// Everything of `apply` but the COMMIT; also returns the account ids it used, to be
-/// remembered once committed.
-async fn decide_and_write(
+/// remembered once committed. Callers with a transaction of their own (the live billing
+/// worker) use it directly: the transfers then commit or roll back with their other writes.
+pub(crate) async fn decide_and_write(
     txn: &crate::db::WriteTxn,
-    config: &BatchConfig,
+    max_bind_params: Option<usize>,
     known: &AccountIds,
-    jobs: &[Job],
+    jobs: &[Pending],
 ) -> Result<(Answers, HashMap<AccountRef, Uuid>), DbErr> {
     let backend = txn.get_database_backend();
-    let limit = Limits::new(backend, config.max_bind_params);
+    let limit = Limits::new(backend, max_bind_params);
     let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
 
     // 1. Keys applied before this batch, in one lookup.
@@ -419,7 +431,7 @@ async fn decide_and_write(
     };
 
     // 3. Lock what the new transfers touch: wallet rows by user, then accounts in id order.
-    let fresh = |j: &Job| !prior.contains_key(&j.req.idempotency_key);
+    let fresh = |j: &Pending| !prior.contains_key(&j.req.idempotency_key);
     let mut lock_ids: Vec<Uuid> = Vec::new();
     let mut wallet_keys: Vec<(Uuid, Currency)> = Vec::new();
     for j in jobs.iter().filter(|j| fresh(j)) {
@@ -809,14 +821,14 @@ async fn read_wallets<C: ConnectionTrait>(
 /// How large one statement may get: SQLite and PostgreSQL cap the bound parameters, and
 /// on PostgreSQL the message size matters too (see `POSTGRES_MESSAGE_BUDGET`).
 #[derive(Debug, Clone, Copy)]
-struct Limits {
+pub(crate) struct Limits {
     backend: DatabaseBackend,
     params: usize,
     bytes: usize,
 }
 
 impl Limits {
-    fn new(backend: DatabaseBackend, max_params: Option<usize>) -> Self {
+    pub(crate) fn new(backend: DatabaseBackend, max_params: Option<usize>) -> Self {
         let (params, bytes) = match backend {
             DatabaseBackend::Postgres => (POSTGRES_MAX_PARAMS, POSTGRES_MESSAGE_BUDGET),
             // In-process: nothing travels over a socket.
@@ -831,7 +843,11 @@ impl Limits {
 
     /// Splits `items` into runs that each fit one statement, given what each item adds
     /// (parameters, bytes of values). Every run holds at least one item.
-    fn runs<'a, T>(&self, items: &'a [T], cost: impl Fn(&T) -> (usize, usize)) -> Vec<&'a [T]> {
+    pub(crate) fn runs<'a, T>(
+        &self,
+        items: &'a [T],
+        cost: impl Fn(&T) -> (usize, usize),
+    ) -> Vec<&'a [T]> {
         // Room for the statement's own text and its one trailing parameter.
         const FIXED: (usize, usize) = (1, 512);
         let (mut params, mut bytes) = FIXED;
@@ -856,7 +872,7 @@ impl Limits {
 }
 
 /// Bytes of a value in a PostgreSQL message (binary format).
-fn value_bytes(v: &Value) -> usize {
+pub(crate) fn value_bytes(v: &Value) -> usize {
     match v {
         Value::String(Some(s)) => s.len(),
         Value::Uuid(Some(_)) => 16,
@@ -867,14 +883,14 @@ fn value_bytes(v: &Value) -> usize {
 
 /// A statement built with the backend's placeholders (`$n` on PostgreSQL, `?` on SQLite),
 /// so parameters bind in the order they are written.
-struct Sql {
+pub(crate) struct Sql {
     backend: DatabaseBackend,
     text: String,
     values: Vec<Value>,
 }
 
 impl Sql {
-    fn new(backend: DatabaseBackend, head: &str) -> Self {
+    pub(crate) fn new(backend: DatabaseBackend, head: &str) -> Self {
         Self {
             backend,
             text: head.to_owned(),
@@ -882,11 +898,11 @@ impl Sql {
         }
     }
 
-    fn push(&mut self, s: &str) {
+    pub(crate) fn push(&mut self, s: &str) {
         self.text.push_str(s);
     }
 
-    fn bind(&mut self, v: impl Into<Value>) {
+    pub(crate) fn bind(&mut self, v: impl Into<Value>) {
         self.values.push(v.into());
         match self.backend {
             DatabaseBackend::Postgres => {
@@ -897,7 +913,7 @@ impl Sql {
     }
 
     /// One parenthesised row of values, preceded by a comma unless it is the first.
-    fn row(&mut self, first: bool, values: &[Value]) {
+    pub(crate) fn row(&mut self, first: bool, values: &[Value]) {
         self.push(if first { "(" } else { ", (" });
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
@@ -908,15 +924,24 @@ impl Sql {
         self.push(")");
     }
 
-    async fn exec<C: ConnectionTrait>(self, conn: &C) -> Result<u64, DbErr> {
+    pub(crate) async fn exec<C: ConnectionTrait>(self, conn: &C) -> Result<u64, DbErr> {
         let stmt = Statement::from_sql_and_values(self.backend, self.text, self.values);
         Ok(conn.execute_raw(stmt).await?.rows_affected())
+    }
+
+    /// Runs a statement that returns rows (`… RETURNING`).
+    pub(crate) async fn query<C: ConnectionTrait>(
+        self,
+        conn: &C,
+    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        let stmt = Statement::from_sql_and_values(self.backend, self.text, self.values);
+        conn.query_all_raw(stmt).await
     }
 }
 
 /// Writes `rows` as `head (row), (row) … ` plus whatever `tail` adds, in as many statements
 /// as `limit` needs; returns the rows affected in all.
-async fn exec_rows<C: ConnectionTrait>(
+pub(crate) async fn exec_rows<C: ConnectionTrait>(
     conn: &C,
     limit: Limits,
     head: &str,
@@ -1046,7 +1071,7 @@ async fn insert_history<C: ConnectionTrait>(
     conn: &C,
     limit: Limits,
     history: &[HistoryRow],
-    jobs: &[Job],
+    jobs: &[Pending],
 ) -> Result<(), DbErr> {
     let rows: Vec<Vec<Value>> = history
         .iter()

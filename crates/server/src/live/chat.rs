@@ -4,14 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::engine::Status;
 use super::events::user_topic;
 use super::guard::{GuardConfig, mask_contacts};
 use crate::app::AppState;
@@ -78,8 +75,12 @@ pub async fn participant_view(
 }
 
 pub(crate) async fn fan_out(app: &AppState, c: &consultation::Model, frame: serde_json::Value) {
+    fan_out_to(app, &Participants::of(c), frame).await;
+}
+
+async fn fan_out_to(app: &AppState, to: &Participants, frame: serde_json::Value) {
     let payload = bytes::Bytes::from(frame.to_string());
-    for user in [c.client_id, c.practitioner_user_id] {
+    for user in [to.client_id, to.practitioner_user_id] {
         if let Err(e) = app.bus.publish(&user_topic(user), payload.clone()).await {
             tracing::warn!(error = %e, "chat frame not published");
         }
@@ -100,6 +101,53 @@ pub async fn by_client_id(
         .map(Into::into))
 }
 
+/// Who takes part in a consultation. It never changes once the consultation exists, so a
+/// socket may keep it for as long as it lives; whether the session is still active is
+/// checked where it matters (the chat writer reads the status in its transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Participants {
+    pub consultation_id: Uuid,
+    pub client_id: Uuid,
+    pub practitioner_user_id: Uuid,
+}
+
+impl Participants {
+    pub fn of(c: &consultation::Model) -> Self {
+        Self {
+            consultation_id: c.id,
+            client_id: c.client_id,
+            practitioner_user_id: c.practitioner_user_id,
+        }
+    }
+
+    pub fn includes(&self, user: Uuid) -> bool {
+        self.client_id == user || self.practitioner_user_id == user
+    }
+
+    /// The participant who is not `user`.
+    pub fn other(&self, user: Uuid) -> Uuid {
+        if self.client_id == user {
+            self.practitioner_user_id
+        } else {
+            self.client_id
+        }
+    }
+}
+
+/// The participants of `consultation_id`, if `user` is one of them.
+pub async fn participants(
+    app: &AppState,
+    user: Uuid,
+    consultation_id: Uuid,
+) -> ApiResult<Participants> {
+    consultation::Entity::find_by_id(consultation_id)
+        .one(&app.db)
+        .await?
+        .map(|c| Participants::of(&c))
+        .filter(|p| p.includes(user))
+        .ok_or_else(|| ApiError::not_found("Consultation"))
+}
+
 /// Stores and delivers a text message from a participant of an active consultation.
 /// Returns the stored message and whether it is new (false for a resent frame).
 pub async fn send(
@@ -109,6 +157,30 @@ pub async fn send(
     client_id: Option<&str>,
     text: &str,
 ) -> ApiResult<(MessageView, bool)> {
+    let text = checked_text(text, client_id)?;
+    let to = participants(app, sender, consultation_id).await?;
+    // Writing is a sign of life, as good as a heartbeat: recorded with the message.
+    store(app, sender, to, client_id, text, true).await
+}
+
+/// `send` for a caller that already knows the participants (a socket keeps them) and
+/// records the sender's liveness itself.
+pub async fn send_to(
+    app: &AppState,
+    sender: Uuid,
+    to: Participants,
+    client_id: Option<&str>,
+    text: &str,
+) -> ApiResult<(MessageView, bool)> {
+    let text = checked_text(text, client_id)?;
+    if !to.includes(sender) {
+        return Err(ApiError::not_found("Consultation"));
+    }
+    store(app, sender, to, client_id, text, false).await
+}
+
+/// The trimmed text, if it and the client id may be stored.
+fn checked_text<'a>(text: &'a str, client_id: Option<&str>) -> ApiResult<&'a str> {
     let text = text.trim();
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_MESSAGE_CHARS {
@@ -135,112 +207,39 @@ pub async fn send(
             format!("must be 1 to {MAX_CLIENT_ID_LEN} bytes"),
         ));
     }
-    let c = consultation::Entity::find_by_id(consultation_id)
-        .one(&app.db)
-        .await?
-        .filter(|c| c.client_id == sender || c.practitioner_user_id == sender)
-        .ok_or_else(|| ApiError::not_found("Consultation"))?;
-    if let Some(id) = client_id
-        && let Some(existing) = chat_message::Entity::find()
-            .filter(chat_message::Column::SenderId.eq(sender))
-            .filter(chat_message::Column::ClientMsgId.eq(id))
-            .one(&app.db)
-            .await?
-    {
-        return Ok((existing.into(), false));
-    }
-    if c.status != Status::Active.as_str() {
-        return Err(ApiError::conflict(
-            "consultation_not_active",
-            "Messages can be sent only while the session is active",
-        ));
-    }
+    Ok(text)
+}
+
+/// Masks the text here, on the sender's task (the guard is the CPU-heavy part, and senders
+/// run on every core), then stores and fans it out through the chat writer.
+async fn store(
+    app: &AppState,
+    sender: Uuid,
+    to: Participants,
+    client_id: Option<&str>,
+    text: &str,
+    record_seen: bool,
+) -> ApiResult<(MessageView, bool)> {
     let guard = GuardConfig {
         mask_phones: app.config.chat_mask_contacts,
         mask_emails: app.config.chat_mask_contacts,
         ..GuardConfig::default()
     };
     let masked = mask_contacts(text, &guard);
-    let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
-    let message = chat_message::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        consultation_id: Set(c.id),
-        sender_id: Set(Some(sender)),
-        client_msg_id: Set(client_id.map(str::to_owned)),
-        kind: Set("text".to_owned()),
-        body: Set(masked.text.clone()),
-        masked: Set(masked.changed()),
-        attachment_id: Set(None),
-        created_at: Set(now),
-        delivered_at: Set(None),
-        read_at: Set(None),
-    }
-    .insert(&txn)
-    .await;
-    let message = match message {
-        Ok(m) => m,
-        // The same frame arrived twice at once (two sockets, a retry racing the first).
-        Err(e) if crate::error::unique_violation(&e).is_some() => {
-            drop(txn);
-            let existing = chat_message::Entity::find()
-                .filter(chat_message::Column::SenderId.eq(sender))
-                .filter(chat_message::Column::ClientMsgId.eq(client_id.unwrap_or_default()))
-                .one(&app.db)
-                .await?
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("duplicate vanished")))?;
-            return Ok((existing.into(), false));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let notice = if masked.changed() {
-        Some(
-            chat_message::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                consultation_id: Set(c.id),
-                sender_id: Set(None),
-                client_msg_id: Set(None),
-                kind: Set("system".to_owned()),
-                body: Set(
-                    "Contact details are hidden in chat. Please keep the conversation and \
-                     payments on the platform."
-                        .to_owned(),
-                ),
-                masked: Set(false),
-                attachment_id: Set(None),
-                created_at: Set(now),
-                delivered_at: Set(None),
-                read_at: Set(None),
-            }
-            .insert(&txn)
-            .await?,
-        )
-    } else {
-        None
-    };
-    // Writing is a sign of life, as good as a heartbeat.
-    let seen = if c.client_id == sender {
-        consultation::Column::ClientSeenAt
-    } else {
-        consultation::Column::PractitionerSeenAt
-    };
-    consultation::Entity::update_many()
-        .col_expr(seen, Expr::value(now))
-        .filter(consultation::Column::Id.eq(c.id))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    let view = MessageView::from(message);
-    fan_out(app, &c, json!({"type": "message", "message": view})).await;
-    if let Some(n) = notice {
-        fan_out(
-            app,
-            &c,
-            json!({"type": "message", "message": MessageView::from(n)}),
-        )
-        .await;
-    }
-    Ok((view, true))
+    let changed = masked.changed();
+    super::chat_batch::submit(
+        app,
+        super::chat_batch::NewMessage {
+            sender,
+            to,
+            client_id: client_id.map(str::to_owned),
+            body: masked.text,
+            masked: changed,
+            record_seen,
+            now: app.clock.now(),
+        },
+    )
+    .await
 }
 
 /// Marks the other side's messages up to `up_to` as delivered (or read, which implies
@@ -248,15 +247,13 @@ pub async fn send(
 pub async fn receipt(
     app: &AppState,
     reader: Uuid,
-    consultation_id: Uuid,
+    c: Participants,
     up_to: Uuid,
     read: bool,
 ) -> ApiResult<u64> {
-    let c = consultation::Entity::find_by_id(consultation_id)
-        .one(&app.db)
-        .await?
-        .filter(|c| c.client_id == reader || c.practitioner_user_id == reader)
-        .ok_or_else(|| ApiError::not_found("Consultation"))?;
+    if !c.includes(reader) {
+        return Err(ApiError::not_found("Consultation"));
+    }
     let now = app.clock.now();
     let others = sea_orm::Condition::any()
         .add(chat_message::Column::SenderId.ne(reader))
@@ -264,7 +261,7 @@ pub async fn receipt(
     let txn = crate::db::begin_write(&app.db).await?;
     let delivered = chat_message::Entity::update_many()
         .col_expr(chat_message::Column::DeliveredAt, Expr::value(now))
-        .filter(chat_message::Column::ConsultationId.eq(c.id))
+        .filter(chat_message::Column::ConsultationId.eq(c.consultation_id))
         .filter(chat_message::Column::Id.lte(up_to))
         .filter(chat_message::Column::DeliveredAt.is_null())
         .filter(others.clone())
@@ -275,7 +272,7 @@ pub async fn receipt(
     if read {
         changed += chat_message::Entity::update_many()
             .col_expr(chat_message::Column::ReadAt, Expr::value(now))
-            .filter(chat_message::Column::ConsultationId.eq(c.id))
+            .filter(chat_message::Column::ConsultationId.eq(c.consultation_id))
             .filter(chat_message::Column::Id.lte(up_to))
             .filter(chat_message::Column::ReadAt.is_null())
             .filter(others)
@@ -285,10 +282,10 @@ pub async fn receipt(
     }
     txn.commit().await?;
     if changed > 0 {
-        fan_out(
+        fan_out_to(
             app,
             &c,
-            json!({"type": "receipt", "consultation_id": c.id, "by": reader,
+            json!({"type": "receipt", "consultation_id": c.consultation_id, "by": reader,
                    "status": if read { "read" } else { "delivered" }, "up_to": up_to, "at": now}),
         )
         .await;
@@ -297,18 +294,12 @@ pub async fn receipt(
 }
 
 /// Tells the other participant that `user` is typing (not stored).
-pub async fn typing(app: &AppState, user: Uuid, consultation_id: Uuid) -> ApiResult<()> {
-    let c = consultation::Entity::find_by_id(consultation_id)
-        .one(&app.db)
-        .await?
-        .filter(|c| c.client_id == user || c.practitioner_user_id == user)
-        .ok_or_else(|| ApiError::not_found("Consultation"))?;
-    let other = if c.client_id == user {
-        c.practitioner_user_id
-    } else {
-        c.client_id
-    };
-    let frame = json!({"type": "typing", "consultation_id": c.id, "user_id": user});
+pub async fn typing(app: &AppState, user: Uuid, c: Participants) -> ApiResult<()> {
+    if !c.includes(user) {
+        return Err(ApiError::not_found("Consultation"));
+    }
+    let other = c.other(user);
+    let frame = json!({"type": "typing", "consultation_id": c.consultation_id, "user_id": user});
     if let Err(e) = app
         .bus
         .publish(&user_topic(other), frame.to_string().into())

@@ -104,7 +104,7 @@ pub fn terms_of(c: &consultation::Model) -> Terms {
     }
 }
 
-fn currency_of(c: &consultation::Model) -> Currency {
+pub(super) fn currency_of(c: &consultation::Model) -> Currency {
     Currency::parse(&c.currency).unwrap_or(Currency::INR)
 }
 
@@ -609,14 +609,14 @@ async fn bill_until(
     Ok(None)
 }
 
-/// Charges minute `index`: up to three ledger legs and the minute's record, each keyed by
-/// the consultation and minute so that no retry, replay or second node charges it twice.
-async fn charge_minute<C: ConnectionTrait>(
-    conn: &C,
+/// What minute `index` costs and its ledger legs (client → practitioner, client →
+/// platform, promotions → practitioner; zero legs left out), each with the key
+/// `live:{consultation}:{index}:{leg}`. The worker's batches and the one-session path build
+/// the same requests, so a minute is keyed the same whichever path charges it.
+pub(super) fn minute_transfers(
     c: &consultation::Model,
     index: u32,
-    now: DateTime<Utc>,
-) -> Result<MinuteCharge, LedgerError> {
+) -> (MinuteCharge, Vec<TransferRequest>) {
     let charge = billing::price_minute(index, terms_of(c));
     let legs = charge.legs();
     let currency = currency_of(c);
@@ -650,13 +650,11 @@ async fn charge_minute<C: ConnectionTrait>(
             format!("{what} (platform-funded)"),
         ),
     ];
-    for (suffix, debit, credit, amount, description) in legs {
-        if amount == 0 {
-            continue;
-        }
-        ledger::transfer(
-            conn,
-            TransferRequest {
+    let requests = legs
+        .into_iter()
+        .filter(|(_, _, _, amount, _)| *amount > 0)
+        .map(
+            |(suffix, debit, credit, amount, description)| TransferRequest {
                 debit,
                 credit,
                 amount,
@@ -666,9 +664,22 @@ async fn charge_minute<C: ConnectionTrait>(
                 hold_id: None,
                 description,
             },
-            now,
         )
-        .await?;
+        .collect();
+    (charge, requests)
+}
+
+/// Charges minute `index`: up to three ledger legs and the minute's record, each keyed by
+/// the consultation and minute so that no retry, replay or second node charges it twice.
+async fn charge_minute<C: ConnectionTrait>(
+    conn: &C,
+    c: &consultation::Model,
+    index: u32,
+    now: DateTime<Utc>,
+) -> Result<MinuteCharge, LedgerError> {
+    let (charge, legs) = minute_transfers(c, index);
+    for req in legs {
+        ledger::transfer(conn, req, now).await?;
     }
     consultation_minute::Entity::insert(consultation_minute::ActiveModel {
         consultation_id: Set(c.id),
@@ -784,10 +795,17 @@ async fn save_progress(
     Ok(())
 }
 
+/// Due sessions billed in one transaction at most. A batch holds SQLite's write gate, and on
+/// PostgreSQL the locks of its accounts, for its whole transaction: 256 sessions take tens
+/// of milliseconds, which other writers can wait.
+pub const BILL_BATCH: usize = 256;
+
 /// What one pass of the worker did (for tests and metrics).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TickReport {
     pub minutes_charged: u32,
+    /// Of `minutes_charged`, those charged many sessions per transaction (`bill_batch`).
+    pub minutes_batched: u32,
     pub sessions_ended: u32,
     pub requests_missed: u32,
     pub practitioners_offline: u32,
@@ -891,22 +909,40 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
             (someone_left || owed > billed as u32).then_some(id)
         })
         .collect();
-    // One transaction per due session, one after another. Running several at once on
-    // PostgreSQL was measured slower (bench_live: 191 against 271 charges/s with 10,000
-    // sessions due): every charge credits the one platform-revenue account, so concurrent
-    // transactions queue on that row's lock until the one holding it commits.
+    // Due sessions are billed many per transaction (`bill_batch`): the ledger legs of all
+    // their minutes go through the ledger's group commit, with one update per account (so
+    // the platform-revenue row once per batch, not once per charge). What a batch leaves
+    // out (a side gone, a wallet that cannot pay every owed minute, a failed batch) is
+    // billed one session per transaction as before, so one session's trouble never holds up
+    // the others. Batches run one after another: on PostgreSQL, concurrent transactions
+    // would queue on the platform-revenue row anyway (bench_live measured 8 sessions at once
+    // slower than one at a time).
     let mut failure = None;
-    for id in due {
-        match bill_due(app, id, now, grace).await {
-            Ok(part) => {
+    for ids in due.chunks(BILL_BATCH) {
+        let single = match super::bill_batch::bill_batch(app, ids, now, grace).await {
+            Ok((part, left_out)) => {
                 report.minutes_charged += part.minutes_charged;
-                report.sessions_ended += part.sessions_ended;
+                report.minutes_batched += part.minutes_charged;
+                left_out
             }
-            // One session failing (a lost connection, a deadlock victim) does not hold up
-            // the others; the pass still reports it, and the next pass retries the session.
             Err(e) => {
-                tracing::warn!(error = ?e, consultation = %id, "billing a session failed");
-                failure.get_or_insert(e);
+                tracing::warn!(error = ?e, sessions = ids.len(),
+                    "billing a batch failed; billing its sessions one at a time");
+                ids.to_vec()
+            }
+        };
+        for id in single {
+            match bill_due(app, id, now, grace).await {
+                Ok(part) => {
+                    report.minutes_charged += part.minutes_charged;
+                    report.sessions_ended += part.sessions_ended;
+                }
+                // One session failing (a lost connection, a deadlock victim) does not hold
+                // up the others; the pass still reports it, and the next pass retries it.
+                Err(e) => {
+                    tracing::warn!(error = ?e, consultation = %id, "billing a session failed");
+                    failure.get_or_insert(e);
+                }
             }
         }
     }
@@ -929,7 +965,7 @@ type ScanRow = (
 /// Bills one session the scan found due, or ends it, in its own transaction. Its events go
 /// out as soon as it commits: a pass over 10,000 due sessions takes seconds, and holding
 /// every event to the end of the pass delayed each announcement by all of it.
-async fn bill_due(
+pub(super) async fn bill_due(
     app: &AppState,
     id: Uuid,
     now: DateTime<Utc>,
@@ -1004,6 +1040,24 @@ async fn warn_if_low(
         return Ok(());
     }
     let available = available_balance(txn, c.client_id, currency_of(c)).await?;
+    warn_with(txn, c, available, now, out).await?;
+    Ok(())
+}
+
+/// The warning due, if any, now that the client's wallet holds `available` (see
+/// `warn_if_low`); records it on `c`. The first warning of a session also notifies the
+/// client (inbox and push), inside the caller's transaction.
+pub(super) async fn warn_with<C: ConnectionTrait>(
+    conn: &C,
+    c: &mut consultation::Model,
+    available: i64,
+    now: DateTime<Utc>,
+    out: &mut Outbox,
+) -> Result<(), sea_orm::DbErr> {
+    let next = billing::price_minute(c.minutes_billed as u32, terms_of(c));
+    if next.client_pays == 0 {
+        return Ok(());
+    }
     let left = billing::minutes_affordable(available, next.client_pays);
     for threshold in [1i64, 2] {
         if left <= threshold
@@ -1017,7 +1071,7 @@ async fn warn_if_low(
             // a push, for a client who switched apps) is sent once per session.
             if first_warning {
                 crate::notifications::notify(
-                    txn,
+                    conn,
                     now,
                     c.client_id,
                     "wallet.low_balance",

@@ -7,9 +7,11 @@
 pub mod aftercare;
 pub mod agora;
 pub mod attachments;
+pub(crate) mod bill_batch;
 pub mod billing;
 pub mod booked;
 pub mod chat;
+pub mod chat_batch;
 pub mod engine;
 pub mod events;
 pub mod guard;

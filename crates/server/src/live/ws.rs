@@ -13,6 +13,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -20,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::chat;
+use super::chat::{self, Participants};
 use super::engine::Status;
 use super::events::user_topic;
 use crate::app::AppState;
@@ -35,6 +36,63 @@ const SOCKET_BUFFER: usize = 4 * 1024;
 const MAX_FRAME: usize = 64 * 1024;
 /// History sent in answer to one `sync`.
 const SYNC_LIMIT: u64 = 500;
+/// A socket's frames record liveness (its user's active sessions, a practitioner's presence)
+/// at most this often, by the server clock. Recording it on every frame was a write
+/// transaction per chat message, half of chat's cost; billing and presence judge absence in
+/// tens of seconds (`live_grace_secs`, `presence_timeout_secs`), so a few seconds of lag in
+/// `seen_at` changes no outcome beyond when a new minute is first charged.
+pub const TOUCH_EVERY_SECS: i64 = 5;
+/// Consultations whose participants one socket remembers (a client has one open
+/// consultation, a practitioner at most ten); beyond it the memory starts over.
+const REMEMBERED: usize = 16;
+
+/// What one socket remembers between frames.
+#[derive(Default)]
+struct Conn {
+    /// When this socket last recorded liveness.
+    last_touch: Option<DateTime<Utc>>,
+    /// Consultations this user takes part in. Participants never change, so a message frame
+    /// needs no read of the consultation; the chat writer checks that it is still active.
+    participants: Vec<Participants>,
+}
+
+impl Conn {
+    async fn participants(
+        &mut self,
+        app: &AppState,
+        user: Uuid,
+        consultation_id: Uuid,
+    ) -> Result<Participants, ApiError> {
+        if let Some(p) = self
+            .participants
+            .iter()
+            .find(|p| p.consultation_id == consultation_id)
+        {
+            return Ok(*p);
+        }
+        let p = chat::participants(app, user, consultation_id).await?;
+        if self.participants.len() >= REMEMBERED {
+            self.participants.clear();
+        }
+        self.participants.push(p);
+        Ok(p)
+    }
+
+    /// Records liveness unless this socket did within `TOUCH_EVERY_SECS`.
+    async fn touch(&mut self, app: &AppState, user: &AuthUser) {
+        let now = app.clock.now();
+        let due = self
+            .last_touch
+            .is_none_or(|t| now < t || now - t >= chrono::Duration::seconds(TOUCH_EVERY_SECS));
+        if !due {
+            return;
+        }
+        match touch(app, user, now).await {
+            Ok(()) => self.last_touch = Some(now),
+            Err(e) => tracing::warn!(error = ?e, "presence from socket not recorded"),
+        }
+    }
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -144,6 +202,7 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     let mut ping = tokio::time::interval(StdDuration::from_secs(app.config.ws_ping_secs.max(1)));
     ping.tick().await;
     let mut silent_periods = 0u8;
+    let mut conn = Conn::default();
     loop {
         tokio::select! {
             // Pending events go out before the next client frame is handled. Forwarding one is
@@ -184,7 +243,7 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                 let Some(Ok(frame)) = frame else { break };
                 silent_periods = 0;
                 let reply = match frame {
-                    Message::Text(text) => Some(handle(&app, &user, text.as_str()).await),
+                    Message::Text(text) => Some(handle(&app, &user, &mut conn, text.as_str()).await),
                     Message::Binary(_) => Some(error_frame(None, &ApiError::bad_request(
                         "invalid_frame", "frames are JSON text"))),
                     Message::Ping(_) | Message::Pong(_) => None,
@@ -225,7 +284,7 @@ async fn still_allowed(app: &AppState, user: &AuthUser) -> Result<(), ApiError> 
 }
 
 /// Runs one client frame and returns the reply frame.
-async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
+async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, raw: &str) -> String {
     let frame: ClientFrame = match serde_json::from_str(raw) {
         Ok(f) => f,
         Err(e) => {
@@ -238,9 +297,7 @@ async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
             );
         }
     };
-    if let Err(e) = touch(app, user).await {
-        tracing::warn!(error = ?e, "presence from socket not recorded");
-    }
+    conn.touch(app, user).await;
     let (id, result) = match frame {
         ClientFrame::Ping { id } => (id, Ok(json!({}))),
         ClientFrame::Message {
@@ -248,9 +305,12 @@ async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
             consultation_id,
             text,
         } => {
-            let r = chat::send(app, user.id, consultation_id, Some(&id), &text)
-                .await
-                .map(|(m, new)| json!({"message": m, "duplicate": !new}));
+            let r = async {
+                let to = conn.participants(app, user.id, consultation_id).await?;
+                chat::send_to(app, user.id, to, Some(&id), &text).await
+            }
+            .await
+            .map(|(m, new)| json!({"message": m, "duplicate": !new}));
             (id, r)
         }
         ClientFrame::Delivered {
@@ -258,9 +318,12 @@ async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
             consultation_id,
             message_id,
         } => {
-            let r = chat::receipt(app, user.id, consultation_id, message_id, false)
-                .await
-                .map(|n| json!({"updated": n}));
+            let r = async {
+                let to = conn.participants(app, user.id, consultation_id).await?;
+                chat::receipt(app, user.id, to, message_id, false).await
+            }
+            .await
+            .map(|n| json!({"updated": n}));
             (id, r)
         }
         ClientFrame::Read {
@@ -268,18 +331,24 @@ async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
             consultation_id,
             message_id,
         } => {
-            let r = chat::receipt(app, user.id, consultation_id, message_id, true)
-                .await
-                .map(|n| json!({"updated": n}));
+            let r = async {
+                let to = conn.participants(app, user.id, consultation_id).await?;
+                chat::receipt(app, user.id, to, message_id, true).await
+            }
+            .await
+            .map(|n| json!({"updated": n}));
             (id, r)
         }
         ClientFrame::Typing {
             id,
             consultation_id,
         } => {
-            let r = chat::typing(app, user.id, consultation_id)
-                .await
-                .map(|()| json!({}));
+            let r = async {
+                let to = conn.participants(app, user.id, consultation_id).await?;
+                chat::typing(app, user.id, to).await
+            }
+            .await
+            .map(|()| json!({}));
             (id, r)
         }
         ClientFrame::Sync {
@@ -308,8 +377,7 @@ async fn handle(app: &AppState, user: &AuthUser, raw: &str) -> String {
 
 /// Records that `user` is here: their side of every active consultation, and a
 /// practitioner's presence.
-async fn touch(app: &AppState, user: &AuthUser) -> Result<(), sea_orm::DbErr> {
-    let now = app.clock.now();
+async fn touch(app: &AppState, user: &AuthUser, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
     let txn = crate::db::begin_write(&app.db).await?;
     consultation::Entity::update_many()
         .col_expr(consultation::Column::ClientSeenAt, Expr::value(now))

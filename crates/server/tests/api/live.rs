@@ -19,6 +19,8 @@ both_backends!(
     call_sessions_get_agora_tokens_while_active,
     practitioners_keep_notes_and_share_a_summary,
     the_waitlist_offers_freed_slots_in_order,
+    a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest,
+    two_nodes_batching_the_same_sessions_charge_each_minute_once,
 );
 
 /// 20.00 a minute for chat (see helpers::application).
@@ -1155,4 +1157,158 @@ async fn the_waitlist_offers_freed_slots_in_order(b: Backend) {
         .problem(404, "not_found");
     // With nobody in line, anyone may request again.
     ask(clients[4].0.clone()).await.expect(201);
+}
+
+/// `n` clients in active sessions with one practitioner (allowed ten at once), each client
+/// funded with `funds(i)`. Returns the practitioner's token and (client token, client user
+/// id, consultation id) per session.
+async fn many_sessions(
+    app: &TestApp,
+    n: usize,
+    funds: impl Fn(usize) -> i64,
+) -> (String, String, Vec<(String, String, String)>) {
+    use augur::db::entity::practitioner;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let admin = app.admin_token().await;
+    let (practitioner, practitioner_id) =
+        approved_practitioner(app, &admin, "many@example.com", "Many Sessions").await;
+    practitioner::Entity::update_many()
+        .col_expr(practitioner::Column::MaxConcurrentSessions, Expr::value(10))
+        .filter(practitioner::Column::Id.eq(practitioner_id.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    app.call(
+        Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let mut sessions = Vec::new();
+    for i in 0..n {
+        let (client, _, client_id) = app.register(&format!("many{i}@example.com")).await;
+        app.credit(&admin, &client_id, funds(i)).await;
+        let c = app
+            .post(
+                "/api/v1/consultations",
+                Some(&client),
+                json!({"practitioner_id": practitioner_id, "channel": "chat"}),
+            )
+            .await
+            .expect(201);
+        let id = c["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/consultations/{id}/accept"),
+            Some(&practitioner),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        sessions.push((client, client_id, id));
+    }
+    (admin, practitioner, sessions)
+}
+
+/// Ledger transfers of live minutes, and minute rows, in the whole database.
+async fn minute_rows(app: &TestApp) -> (u64, u64) {
+    use augur::db::entity::{consultation_minute, ledger_transfer};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let legs = ledger_transfer::Entity::find()
+        .filter(ledger_transfer::Column::IdempotencyKey.starts_with("live:"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    let minutes = consultation_minute::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    (legs, minutes)
+}
+
+/// One pass bills six sessions owing seven minutes each. Four can pay and are charged in a
+/// batch; one wallet covers only five minutes and one is frozen: those two are left out of
+/// the batch, and the one-session path charges what they can pay and ends them, without
+/// failing the others.
+async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    const POOR: usize = 4;
+    const FROZEN: usize = 5;
+    let (admin, practitioner, sessions) =
+        many_sessions(&app, 6, |i| if i == POOR { 5 * RATE } else { 100_000 }).await;
+    app.post(
+        &format!("/api/v1/admin/wallets/{}/freeze", sessions[FROZEN].1),
+        Some(&admin),
+        json!({"reason": "test"}),
+    )
+    .await
+    .expect(200);
+    app.advance(390); // seven started minutes
+    for (client, _, id) in &sessions {
+        beat(&app, client, id).await;
+        beat(&app, &practitioner, id).await;
+    }
+    let report = tick(&app).await;
+    assert_eq!(report.minutes_batched, 4 * 7, "{report:?}");
+    assert_eq!(report.minutes_charged, 4 * 7 + 5, "{report:?}");
+    assert_eq!(report.sessions_ended, 2, "{report:?}");
+    for (i, (client, _, id)) in sessions.iter().enumerate() {
+        let v = consultation(&app, client, id).await;
+        match i {
+            POOR => {
+                assert_eq!(v["status"], "ended", "{v}");
+                assert_eq!(v["end_reason"], "insufficient_funds");
+                assert_eq!(v["minutes_billed"], 5);
+                assert_eq!(balance(&app, client).await, 0);
+            }
+            FROZEN => {
+                assert_eq!(v["status"], "ended", "{v}");
+                assert_eq!(v["minutes_billed"], 0);
+            }
+            _ => {
+                assert_eq!(v["status"], "active", "{v}");
+                assert_eq!(v["minutes_billed"], 7);
+                assert_eq!(v["amount_charged"], 7 * RATE);
+                assert_eq!(balance(&app, client).await, 100_000 - 7 * RATE);
+            }
+        }
+    }
+    // Two legs per paid minute (practitioner and platform), one row per minute.
+    assert_eq!(minute_rows(&app).await, (2 * 33, 33));
+    // Nothing is charged again on the next pass.
+    let again = tick(&app).await;
+    assert_eq!(again.minutes_charged, 0, "{again:?}");
+    assert_invariants(&app).await;
+}
+
+/// Two nodes' workers run their passes at the same moment over the same due sessions, three
+/// times: every minute is charged once, whichever node's batch took it.
+async fn two_nodes_batching_the_same_sessions_charge_each_minute_once(b: Backend) {
+    let Some((a, n2)) = TestApp::spawn_pair(b).await else {
+        return;
+    };
+    let (_, practitioner, sessions) = many_sessions(&a, 8, |_| 100_000).await;
+    for _ in 0..3 {
+        a.advance(50);
+        for (client, _, id) in &sessions {
+            beat(&a, client, id).await;
+            beat(&a, &practitioner, id).await;
+        }
+        let (x, y) = tokio::join!(
+            augur::live::engine::tick(&a.state),
+            augur::live::engine::tick(&n2.state)
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(x.sessions_ended + y.sessions_ended, 0);
+    }
+    // 150 s with both present: three minutes each, once.
+    for (client, _, id) in &sessions {
+        let v = consultation(&a, client, id).await;
+        assert_eq!(v["minutes_billed"], 3, "{v}");
+        assert_eq!(v["amount_charged"], 3 * RATE);
+        assert_eq!(balance(&a, client).await, 100_000 - 3 * RATE);
+    }
+    assert_eq!(minute_rows(&a).await, (2 * 3 * 8, 3 * 8));
+    assert_invariants(&a).await;
 }

@@ -14,6 +14,7 @@ both_backends!(
     two_nodes_with_redis_behave_as_one,
     images_and_files_are_checked_stored_and_private,
     a_suspended_or_signed_out_socket_is_closed,
+    concurrent_senders_are_stored_once_in_order,
 );
 
 type Ws =
@@ -658,4 +659,135 @@ async fn a_suspended_or_signed_out_socket_is_closed(b: Backend) {
     .expect(204);
     let err = expect(&mut ws, of_type("error")).await;
     assert_eq!(err["code"], "invalid_token");
+}
+
+/// Many senders at once in one consultation go through the chat writer's group commit:
+/// every frame is answered once, stored once per (sender, client id) even when resent by
+/// racing tasks, each sender's messages keep their order, masked messages are each followed
+/// by their notice, and the other side's socket receives each new message exactly once.
+async fn concurrent_senders_are_stored_once_in_order(b: Backend) {
+    use augur::db::entity::{chat_message, consultation};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    const TASKS: usize = 16;
+    const EACH: usize = 20;
+    let s = session(b).await;
+    let id: uuid::Uuid = s.id.parse().unwrap();
+    let c = consultation::Entity::find_by_id(id)
+        .one(&s.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = s.app.state.chat.stats();
+    // The practitioner's socket reads while the senders run (its queue holds 256 frames).
+    let mut practitioner_ws = s.practitioner_ws;
+    let reader = tokio::spawn(async move {
+        let frames = drain(&mut practitioner_ws, 1_500).await;
+        (practitioner_ws, frames)
+    });
+    let text = |k: usize, i: usize| {
+        if i == 7 {
+            format!("task {k} says call me on +91 98765 43210")
+        } else {
+            format!("task {k} message {i}")
+        }
+    };
+    // Tasks TASKS.. resend the frames of tasks 0..4 at the same time as them.
+    let tasks = (0..TASKS + 4).map(|t| {
+        let state = s.app.state.clone();
+        let k = if t < TASKS { t } else { t - TASKS };
+        let sender = if k % 2 == 0 {
+            c.client_id
+        } else {
+            c.practitioner_user_id
+        };
+        async move {
+            let mut answers = Vec::new();
+            for i in 0..EACH {
+                let (m, new) = augur::live::chat::send(
+                    &state,
+                    sender,
+                    id,
+                    Some(&format!("k{k}-{i}")),
+                    &text(k, i),
+                )
+                .await
+                .unwrap();
+                answers.push((k, i, m.id, new));
+            }
+            answers
+        }
+    });
+    let answers: Vec<(usize, usize, uuid::Uuid, bool)> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    // Every frame answered; one `new` per (task, index); a resend gets the same message.
+    assert_eq!(answers.len(), (TASKS + 4) * EACH);
+    for k in 0..TASKS {
+        for i in 0..EACH {
+            let same: Vec<_> = answers.iter().filter(|a| a.0 == k && a.1 == i).collect();
+            assert_eq!(same.iter().filter(|a| a.3).count(), 1, "k{k}-{i}");
+            assert!(same.iter().all(|a| a.2 == same[0].2), "k{k}-{i}");
+        }
+    }
+    // Stored once each, in each sender's order, each masked one followed by its notice.
+    let stored = chat_message::Entity::find()
+        .filter(chat_message::Column::ConsultationId.eq(id))
+        .order_by_asc(chat_message::Column::Id)
+        .all(&s.app.state.db)
+        .await
+        .unwrap();
+    let texts: Vec<&chat_message::Model> =
+        stored.iter().filter(|m| m.sender_id.is_some()).collect();
+    assert_eq!(texts.len(), TASKS * EACH);
+    for k in 0..TASKS {
+        let mine: Vec<String> = texts
+            .iter()
+            .filter_map(|m| m.client_msg_id.clone())
+            .filter(|cid| cid.starts_with(&format!("k{k}-")))
+            .collect();
+        let expected: Vec<String> = (0..EACH).map(|i| format!("k{k}-{i}")).collect();
+        assert_eq!(mine, expected, "task {k}'s messages out of order");
+    }
+    for (n, m) in stored.iter().enumerate() {
+        if m.masked {
+            assert_eq!(
+                stored[n + 1].kind,
+                "system",
+                "a masked message lost its notice"
+            );
+        }
+        if m.kind == "system" {
+            assert!(stored[n - 1].masked);
+        }
+    }
+    assert_eq!(stored.len(), TASKS * EACH + TASKS);
+    // The messages were grouped: fewer transactions than messages.
+    let after = s.app.state.chat.stats();
+    let batches = after.batches - before.batches;
+    let messages = after.messages - before.messages;
+    assert_eq!(messages, ((TASKS + 4) * EACH) as u64);
+    assert!(
+        batches < messages,
+        "{batches} batches for {messages} messages"
+    );
+    assert_eq!(after.fallbacks, before.fallbacks);
+    // The practitioner's socket got every new message and notice once, in id order.
+    let (_ws, frames) = reader.await.unwrap();
+    let delivered: Vec<String> = frames
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .map(|f| f["message"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(frames.iter().all(|f| f["type"] != "resync"));
+    let mut ids: Vec<String> = stored.iter().map(|m| m.id.to_string()).collect();
+    ids.sort();
+    let mut got = delivered.clone();
+    got.sort();
+    assert_eq!(got, ids, "each stored message delivered exactly once");
+    assert!(
+        delivered.windows(2).all(|w| w[0] < w[1]),
+        "delivered out of order"
+    );
 }
