@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -898,90 +898,174 @@ pub struct SweepReport {
     pub completed: usize,
 }
 
-const SWEEP_BATCH: u64 = 200;
+/// Rows read per page by the sweep.
+const SWEEP_PAGE: u64 = 500;
+
+/// Every booking matching `filter`, read in pages by id, so no backlog can hide the rows
+/// behind it from a sweep.
+async fn scan(app: &AppState, filter: Condition) -> Result<Vec<booking::Model>, sea_orm::DbErr> {
+    let mut out = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = booking::Entity::find().filter(filter.clone());
+        if let Some(id) = after {
+            q = q.filter(booking::Column::Id.gt(id));
+        }
+        let page = q
+            .order_by_asc(booking::Column::Id)
+            .limit(SWEEP_PAGE)
+            .all(&app.db)
+            .await?;
+        let full = page.len() as u64 == SWEEP_PAGE;
+        after = page.last().map(|b| b.id);
+        out.extend(page);
+        if !full {
+            return Ok(out);
+        }
+    }
+}
+
+/// Reminder offsets (minutes before the start) that are due now and not sent yet.
+fn reminders_due(b: &booking::Model, offsets: &[i64], now: DateTime<Utc>) -> Vec<i64> {
+    if b.starts_at <= now {
+        return Vec::new();
+    }
+    let left = (b.starts_at - now).num_minutes();
+    let sent: Vec<i64> = b
+        .reminders_sent
+        .split(',')
+        .filter_map(|m| m.trim().parse().ok())
+        .collect();
+    offsets
+        .iter()
+        .copied()
+        .filter(|m| *m >= left && !sent.contains(m))
+        .collect()
+}
 
 /// Moves bookings along with time: unanswered requests expire (hold released), reminders
 /// go out, sessions end when their time is over, and appointments close as completed or
-/// no-show. Each booking in its own transaction; safe on several nodes at once (every step
-/// re-reads the locked row and its money keys are the booking's).
+/// no-show. The scans read plain rows and decide in memory which bookings have something
+/// to do; only those get a transaction, which re-reads the locked row, so several nodes can
+/// sweep at once and the money keys are the booking's. A booking that fails is logged and
+/// retried by the next sweep; the others go on.
 pub async fn sweep(app: &AppState) -> ApiResult<SweepReport> {
     let now = app.clock.now();
+    let cfg = &app.config;
     let mut report = SweepReport::default();
-
-    let ids = |status: BookingStatus| {
-        booking::Entity::find()
-            .select_only()
-            .column(booking::Column::Id)
-            .filter(booking::Column::Status.eq(status.as_str()))
+    let mut failure: Option<ApiError> = None;
+    let mut failed = |id: Uuid, e: ApiError| {
+        tracing::warn!(error = ?e, booking = %id, "booking sweep step failed");
+        failure.get_or_insert(e);
     };
-    let expired: Vec<Uuid> = ids(BookingStatus::Requested)
-        .filter(booking::Column::RespondBy.lte(now))
-        .order_by_asc(booking::Column::RespondBy)
-        .limit(SWEEP_BATCH)
-        .into_tuple()
-        .all(&app.db)
-        .await?;
-    for id in expired {
-        let txn = crate::db::begin_write(&app.db).await?;
-        let Some(b) = locked(&txn, id).await? else {
-            continue;
-        };
-        if b.status != BookingStatus::Requested.as_str() || b.respond_by > now {
-            continue;
+
+    let expired = scan(
+        app,
+        Condition::all()
+            .add(booking::Column::Status.eq(BookingStatus::Requested.as_str()))
+            .add(booking::Column::RespondBy.lte(now)),
+    )
+    .await?;
+    for b in expired {
+        match expire(app, b.id, now).await {
+            Ok(true) => report.expired += 1,
+            Ok(false) => {}
+            Err(e) => failed(b.id, e),
         }
-        let b = close(&txn, b, BookingStatus::Expired, 0, now).await?;
-        let mut m: booking::ActiveModel = b.into();
-        m.cancelled_by = Set(Some("system".to_owned()));
-        let b = m.update(&txn).await?;
-        tell(
-            &txn,
-            &b,
-            b.client_id,
-            "booking.declined",
-            json!({"refund": refund_of(&b), "reason": "The practitioner did not answer in time"}),
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        report.expired += 1;
     }
 
-    let horizon = app
-        .config
-        .booking_reminder_minutes
+    let offsets = &cfg.booking_reminder_minutes;
+    let horizon = offsets.iter().copied().max().unwrap_or(0);
+    let upcoming = scan(
+        app,
+        Condition::all()
+            .add(booking::Column::Status.eq(BookingStatus::Confirmed.as_str()))
+            .add(booking::Column::StartsAt.gt(now))
+            .add(booking::Column::StartsAt.lte(now + Duration::minutes(horizon))),
+    )
+    .await?;
+    for b in upcoming
         .iter()
-        .copied()
-        .max()
-        .unwrap_or(0);
-    let upcoming: Vec<Uuid> = ids(BookingStatus::Confirmed)
-        .filter(booking::Column::StartsAt.gt(now))
-        .filter(booking::Column::StartsAt.lte(now + Duration::minutes(horizon)))
-        .order_by_asc(booking::Column::StartsAt)
-        .limit(SWEEP_BATCH)
-        .into_tuple()
-        .all(&app.db)
-        .await?;
-    for id in upcoming {
-        if remind(app, id, now).await? {
-            report.reminded += 1;
+        .filter(|b| !reminders_due(b, offsets, now).is_empty())
+    {
+        match remind(app, b.id, now).await {
+            Ok(true) => report.reminded += 1,
+            Ok(false) => {}
+            Err(e) => failed(b.id, e),
         }
     }
 
-    let started: Vec<Uuid> = ids(BookingStatus::Confirmed)
-        .filter(booking::Column::StartsAt.lte(now))
-        .order_by_asc(booking::Column::StartsAt)
-        .limit(SWEEP_BATCH)
-        .into_tuple()
-        .all(&app.db)
-        .await?;
-    for id in started {
-        match close_if_due(app, id, now).await? {
-            Some(BookingStatus::Completed) => report.completed += 1,
-            Some(_) => report.no_shows += 1,
-            None => {}
+    let started = scan(
+        app,
+        Condition::all()
+            .add(booking::Column::Status.eq(BookingStatus::Confirmed.as_str()))
+            .add(booking::Column::StartsAt.lte(now)),
+    )
+    .await?;
+    // Which of their sessions are still running: one query a chunk, not one a booking.
+    let sessions: Vec<Uuid> = started.iter().filter_map(|b| b.consultation_id).collect();
+    let mut running = std::collections::HashSet::new();
+    for chunk in sessions.chunks(500) {
+        let ids: Vec<Uuid> = consultation::Entity::find()
+            .select_only()
+            .column(consultation::Column::Id)
+            .filter(consultation::Column::Id.is_in(chunk.iter().copied()))
+            .filter(consultation::Column::Status.eq("active"))
+            .into_tuple()
+            .all(&app.db)
+            .await?;
+        running.extend(ids);
+    }
+    let grace = Duration::minutes(cfg.booking_no_show_grace_minutes.max(0));
+    let auto_complete = Duration::hours(cfg.booking_auto_complete_hours.max(0));
+    let due = |b: &booking::Model| {
+        if b.channel == ServiceChannel::InPerson.as_str() {
+            now >= b.ends_at + auto_complete
+        } else {
+            match b.consultation_id {
+                Some(c) => !running.contains(&c) || now >= b.ends_at,
+                None => now >= b.starts_at + grace,
+            }
+        }
+    };
+    for b in started.iter().filter(|b| due(b)) {
+        match close_if_due(app, b.id, now).await {
+            Ok(Some(BookingStatus::Completed)) => report.completed += 1,
+            Ok(Some(_)) => report.no_shows += 1,
+            Ok(None) => {}
+            Err(e) => failed(b.id, e),
         }
     }
-    Ok(report)
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// Declines a request nobody answered in time and releases its hold.
+async fn expire(app: &AppState, id: Uuid, now: DateTime<Utc>) -> ApiResult<bool> {
+    let txn = crate::db::begin_write(&app.db).await?;
+    let Some(b) = locked(&txn, id).await? else {
+        return Ok(false);
+    };
+    if b.status != BookingStatus::Requested.as_str() || b.respond_by > now {
+        return Ok(false);
+    }
+    let b = close(&txn, b, BookingStatus::Expired, 0, now).await?;
+    let mut m: booking::ActiveModel = b.into();
+    m.cancelled_by = Set(Some("system".to_owned()));
+    let b = m.update(&txn).await?;
+    tell(
+        &txn,
+        &b,
+        b.client_id,
+        "booking.declined",
+        json!({"refund": refund_of(&b), "reason": "The practitioner did not answer in time"}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// Sends the nearest reminder now due, once; the ones it makes pointless are marked sent.
@@ -990,26 +1074,19 @@ async fn remind(app: &AppState, id: Uuid, now: DateTime<Utc>) -> ApiResult<bool>
     let Some(b) = locked(&txn, id).await? else {
         return Ok(false);
     };
-    if b.status != BookingStatus::Confirmed.as_str() || b.starts_at <= now {
+    if b.status != BookingStatus::Confirmed.as_str() {
         return Ok(false);
     }
-    let left = (b.starts_at - now).num_minutes();
-    let sent: Vec<i64> = b
-        .reminders_sent
-        .split(',')
-        .filter_map(|m| m.trim().parse().ok())
-        .collect();
-    let due: Vec<i64> = app
-        .config
-        .booking_reminder_minutes
-        .iter()
-        .copied()
-        .filter(|m| *m >= left && !sent.contains(m))
-        .collect();
+    let due = reminders_due(&b, &app.config.booking_reminder_minutes, now);
     if due.is_empty() {
         return Ok(false);
     }
-    let mut all: Vec<i64> = sent.into_iter().chain(due).collect();
+    let mut all: Vec<i64> = b
+        .reminders_sent
+        .split(',')
+        .filter_map(|m| m.trim().parse::<i64>().ok())
+        .chain(due)
+        .collect();
     all.sort_unstable();
     all.dedup();
     let mut m: booking::ActiveModel = b.clone().into();
