@@ -42,8 +42,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest, check, replay,
-    signed, transfer, wallet_users,
+    AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest, check, new_account,
+    replay, same_account, signed, transfer, wallet_users,
 };
 use crate::db::entity::{ledger_account, ledger_transfer, wallet};
 
@@ -604,28 +604,10 @@ async fn account_ids<C: ConnectionTrait>(
     }
     let row = |r: &&AccountRef| (8, 16 + r.kind.as_str().len() + r.owner.len() + 3 + 4 * 8);
     for chunk in limit.runs(&absent, row) {
-        ledger_account::Entity::insert_many(chunk.iter().map(|r| ledger_account::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            kind: Set(r.kind.as_str().to_owned()),
-            owner_key: Set(r.owner.clone()),
-            currency: Set(r.currency.as_str().to_owned()),
-            balance: Set(0),
-            min_balance: Set(r.kind.min_balance()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }))
-        .on_conflict(
-            // Another writer may create the same account meanwhile; theirs is as good.
-            OnConflict::columns([
-                ledger_account::Column::Kind,
-                ledger_account::Column::OwnerKey,
-                ledger_account::Column::Currency,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+        ledger_account::Entity::insert_many(chunk.iter().map(|r| new_account(r, now)))
+            .on_conflict(same_account())
+            .exec_without_returning(conn)
+            .await?;
     }
     find_accounts(conn, &absent, &mut ids, limit).await?;
     if absent.iter().any(|r| !ids.contains_key(*r)) {

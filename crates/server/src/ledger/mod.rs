@@ -212,6 +212,31 @@ impl Applied {
     }
 }
 
+/// A new, empty account row for `r`.
+pub(crate) fn new_account(r: &AccountRef, now: DateTime<Utc>) -> ledger_account::ActiveModel {
+    ledger_account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(r.kind.as_str().to_owned()),
+        owner_key: Set(r.owner.clone()),
+        currency: Set(r.currency.as_str().to_owned()),
+        balance: Set(0),
+        min_balance: Set(r.kind.min_balance()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Creating an account another writer created meanwhile keeps theirs: it is the same one.
+pub(crate) fn same_account() -> OnConflict {
+    OnConflict::columns([
+        ledger_account::Column::Kind,
+        ledger_account::Column::OwnerKey,
+        ledger_account::Column::Currency,
+    ])
+    .do_nothing()
+    .to_owned()
+}
+
 /// The id of the account `r`, creating it at zero on first use.
 pub async fn ensure_account<C: ConnectionTrait>(
     conn: &C,
@@ -227,27 +252,10 @@ pub async fn ensure_account<C: ConnectionTrait>(
     if let Some(a) = find().one(conn).await? {
         return Ok(a.id);
     }
-    ledger_account::Entity::insert(ledger_account::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(r.kind.as_str().to_owned()),
-        owner_key: Set(r.owner.clone()),
-        currency: Set(r.currency.as_str().to_owned()),
-        balance: Set(0),
-        min_balance: Set(r.kind.min_balance()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            ledger_account::Column::Kind,
-            ledger_account::Column::OwnerKey,
-            ledger_account::Column::Currency,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
+    ledger_account::Entity::insert(new_account(r, now))
+        .on_conflict(same_account())
+        .exec_without_returning(conn)
+        .await?;
     find()
         .one(conn)
         .await?
