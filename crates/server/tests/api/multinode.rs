@@ -2,20 +2,16 @@
 //! node A and a practitioner on node B chat, get receipts, catch up after moving nodes, and
 //! both nodes' workers bill the session with each minute charged once.
 
-use futures::{SinkExt, StreamExt};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::both_backends;
 use crate::crash::{People, call, people, serve_with};
 use crate::helpers::{Backend, fresh_database_url};
+use crate::realtime::{Ws, expect_within, send};
 
 both_backends!(two_processes_with_redis_act_as_one);
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn socket(base: &str, token: &str) -> Ws {
     let url = format!(
@@ -25,27 +21,9 @@ async fn socket(base: &str, token: &str) -> Ws {
     tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
-async fn send(ws: &mut Ws, frame: Value) {
-    ws.send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-}
-
+/// Real processes answer more slowly than in-process servers: 10 s per frame.
 async fn expect(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let frame = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("a frame before the deadline")
-            .expect("socket open")
-            .unwrap();
-        if let Message::Text(t) = frame {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            if want(&v) {
-                return v;
-            }
-        }
-    }
+    expect_within(ws, std::time::Duration::from_secs(10), want).await
 }
 
 async fn ping(ws: &mut Ws, id: &str) {

@@ -17,7 +17,7 @@ both_backends!(
     concurrent_senders_are_stored_once_in_order,
 );
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp, token: &str, in_query: bool) -> Ws {
@@ -37,7 +37,7 @@ async fn connect(app: &TestApp, token: &str, in_query: bool) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, frame: Value) {
+pub(crate) async fn send(ws: &mut Ws, frame: Value) {
     ws.send(Message::Text(frame.to_string().into()))
         .await
         .unwrap();
@@ -45,7 +45,16 @@ async fn send(ws: &mut Ws, frame: Value) {
 
 /// The next frame satisfying `want`, skipping others; fails after 5 s.
 async fn expect(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    expect_within(ws, std::time::Duration::from_secs(5), want).await
+}
+
+/// The next frame satisfying `want`, skipping others; fails after `wait`.
+pub(crate) async fn expect_within(
+    ws: &mut Ws,
+    wait: std::time::Duration,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         let frame = tokio::time::timeout_at(deadline, ws.next())
             .await
