@@ -1689,6 +1689,13 @@ async fn billing_phase(args: &Args, pg: Option<&str>, workdir: &Path) -> anyhow:
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _ = epoch();
+    // The in-process billing phase's warnings (a batch that fell back, a failed session).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
     // Each socket is a file descriptor on both ends; the server child inherits this limit.
     let fd_limit = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
     let pg = postgres_url();

@@ -382,6 +382,13 @@ impl Registry {
 // Subscription
 // ---------------------------------------------------------------------------------------------
 
+/// What a subscriber's queue holds right now.
+enum Queued {
+    Event(BusEvent),
+    Empty,
+    Closed,
+}
+
 /// A live subscription to one topic. Dropping it unsubscribes (and, for the last local
 /// subscriber of a Redis topic, sends UNSUBSCRIBE).
 pub struct Subscription {
@@ -422,28 +429,44 @@ impl Subscription {
     /// nothing is consumed unless the future completes.
     pub async fn next_event(&mut self) -> Option<BusEvent> {
         loop {
-            {
-                let mut st = lock(&self.inbox.state);
-                if st.lagged_pending > 0 || st.gap {
-                    let event = BusEvent::Missed {
-                        lagged: std::mem::take(&mut st.lagged_pending),
-                        reconnected: std::mem::take(&mut st.gap),
-                    };
-                    self.missed = true;
-                    return Some(event);
-                }
-                if let Some(payload) = st.queue.pop_front() {
-                    // Give back memory after a burst: idle subscribers are the common case.
-                    if st.queue.is_empty() && st.queue.capacity() > 64 {
-                        st.queue.shrink_to(8);
-                    }
-                    return Some(BusEvent::Message(payload));
-                }
-                if st.closed {
-                    return None;
-                }
+            match self.poll_queue() {
+                Queued::Event(event) => return Some(event),
+                Queued::Closed => return None,
+                Queued::Empty => self.inbox.wake.notified().await,
             }
-            self.inbox.wake.notified().await;
+        }
+    }
+
+    /// The next event if one is already queued, without waiting: a consumer that writes to
+    /// a socket takes what is queued and writes it with one flush.
+    pub fn try_next_event(&mut self) -> Option<BusEvent> {
+        match self.poll_queue() {
+            Queued::Event(event) => Some(event),
+            Queued::Closed | Queued::Empty => None,
+        }
+    }
+
+    fn poll_queue(&mut self) -> Queued {
+        let mut st = lock(&self.inbox.state);
+        if st.lagged_pending > 0 || st.gap {
+            let event = BusEvent::Missed {
+                lagged: std::mem::take(&mut st.lagged_pending),
+                reconnected: std::mem::take(&mut st.gap),
+            };
+            self.missed = true;
+            return Queued::Event(event);
+        }
+        if let Some(payload) = st.queue.pop_front() {
+            // Give back memory after a burst: idle subscribers are the common case.
+            if st.queue.is_empty() && st.queue.capacity() > 64 {
+                st.queue.shrink_to(8);
+            }
+            return Queued::Event(BusEvent::Message(payload));
+        }
+        if st.closed {
+            Queued::Closed
+        } else {
+            Queued::Empty
         }
     }
 

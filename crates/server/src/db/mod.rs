@@ -34,6 +34,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // Pages are read from the OS page cache in place, not copied by a read call
+                // each: index pages of busy tables are read on every batch.
+                .pragma("mmap_size", (256u64 << 20).to_string())
         });
     let db = Database::connect(opts)
         .await
@@ -104,6 +107,13 @@ type Gates = std::sync::Mutex<
     std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
 >;
 static SQLITE_WRITE_GATES: std::sync::LazyLock<Gates> = std::sync::LazyLock::new(Default::default);
+
+/// Whether `db` is an in-memory SQLite database (reachable only through its own pool).
+pub(crate) fn is_in_memory(db: &DatabaseConnection) -> bool {
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let name = options.get_filename().to_string_lossy();
+    name.is_empty() || name.contains(":memory:") || name.starts_with("file:sqlx-in-memory")
+}
 
 fn sqlite_gate(db: &DatabaseConnection) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     let file = db

@@ -35,8 +35,8 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use sea_orm::sea_query::{LockType, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -210,15 +210,10 @@ pub fn own_connection(db: &DatabaseConnection) -> DatabaseConnection {
             SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
         }
         DatabaseBackend::Sqlite => {
-            let options = db.get_sqlite_connection_pool().connect_options();
-            let name = options.get_filename().to_string_lossy();
-            if name.is_empty()
-                || name.contains(":memory:")
-                || name.starts_with("file:sqlx-in-memory")
-            {
+            if crate::db::is_in_memory(db) {
                 return db.clone();
             }
-            let options = (*options)
+            let options = (*db.get_sqlite_connection_pool().connect_options())
                 .clone()
                 .statement_cache_capacity(WRITER_STATEMENT_CACHE);
             let pool = SqlitePoolOptions::new()
@@ -367,7 +362,7 @@ async fn apply(
     jobs: &[Pending],
 ) -> Result<Answers, DbErr> {
     let txn = crate::db::begin_write(db).await?;
-    match decide_and_write(&txn, config.max_bind_params, known, jobs).await {
+    match decide_and_write(&txn, config.max_bind_params, known, jobs, Keys::MayRepeat).await {
         Ok((answers, ids)) => {
             txn.commit().await?;
             known.learn(ids);
@@ -384,6 +379,18 @@ async fn apply(
 
 pub(crate) type Answers = Vec<Result<Applied, LedgerError>>;
 
+/// Whether a batch's keys may have been applied before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keys {
+    /// Any key may be a replay: they are looked up first.
+    MayRepeat,
+    /// The caller's locked rows prove that no key was applied before (the live worker bills
+    /// only minutes after the session's `minutes_billed`, which moves in the same
+    /// transaction as their legs). The lookup is skipped; should the proof ever fail, the
+    /// unique index refuses the insert and the whole transaction fails, moving nothing.
+    Fresh,
+}
+
 /// Everything of `apply` but the COMMIT; also returns the account ids it used, to be
 /// remembered once committed. Callers with a transaction of their own (the live billing
 /// worker) use it directly: the transfers then commit or roll back with their other writes.
@@ -392,25 +399,28 @@ pub(crate) async fn decide_and_write(
     max_bind_params: Option<usize>,
     known: &AccountIds,
     jobs: &[Pending],
+    keys: Keys,
 ) -> Result<(Answers, HashMap<AccountRef, Uuid>), DbErr> {
     let backend = txn.get_database_backend();
     let limit = Limits::new(backend, max_bind_params);
     let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
 
     // 1. Keys applied before this batch, in one lookup.
-    let mut keys: Vec<&str> = jobs
-        .iter()
-        .map(|j| j.req.idempotency_key.as_str())
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
     let mut prior: HashMap<String, ledger_transfer::Model> = HashMap::new();
-    for chunk in limit.runs(&keys, |k| (1, k.len())) {
-        let found = ledger_transfer::Entity::find()
-            .filter(ledger_transfer::Column::IdempotencyKey.is_in(chunk.iter().copied()))
-            .all(txn)
-            .await?;
-        prior.extend(found.into_iter().map(|t| (t.idempotency_key.clone(), t)));
+    if keys == Keys::MayRepeat {
+        let mut keys: Vec<&str> = jobs
+            .iter()
+            .map(|j| j.req.idempotency_key.as_str())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for chunk in limit.runs(&keys, |k| (1, k.len())) {
+            let found = ledger_transfer::Entity::find()
+                .filter(ledger_transfer::Column::IdempotencyKey.is_in(chunk.iter().copied()))
+                .all(txn)
+                .await?;
+            prior.extend(found.into_iter().map(|t| (t.idempotency_key.clone(), t)));
+        }
     }
 
     // 2. Account ids (replays need them too, to tell a replay from a conflict).
@@ -616,6 +626,10 @@ async fn account_ids<C: ConnectionTrait>(
     Ok(ids)
 }
 
+/// Looks the accounts up by name. The filter is one `IN` list per column (the unique index
+/// `(kind, owner_key, currency)` serves it), and rows that match only across refs are
+/// dropped here: an `OR` of one condition per ref nests a level per ref, and SQLite refuses
+/// expressions deeper than 1,000, which a batch of a few hundred accounts reached.
 async fn find_accounts<C: ConnectionTrait>(
     conn: &C,
     refs: &[&AccountRef],
@@ -624,15 +638,16 @@ async fn find_accounts<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let cost = |r: &&AccountRef| (3, r.kind.as_str().len() + r.owner.len() + 3);
     for chunk in limit.runs(refs, cost) {
-        let mut any = Condition::any();
-        for r in chunk {
-            any = any.add(
-                Condition::all()
-                    .add(ledger_account::Column::Kind.eq(r.kind.as_str()))
-                    .add(ledger_account::Column::OwnerKey.eq(r.owner.as_str()))
-                    .add(ledger_account::Column::Currency.eq(r.currency.as_str())),
-            );
-        }
+        let wanted: HashMap<(&str, &str, &str), &AccountRef> = chunk
+            .iter()
+            .map(|r| ((r.kind.as_str(), r.owner.as_str(), r.currency.as_str()), *r))
+            .collect();
+        let distinct = |f: fn(&AccountRef) -> &str| {
+            let mut v: Vec<&str> = chunk.iter().map(|r| f(r)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         let rows: Vec<(Uuid, String, String, String)> = ledger_account::Entity::find()
             .select_only()
             .columns([
@@ -641,14 +656,14 @@ async fn find_accounts<C: ConnectionTrait>(
                 ledger_account::Column::OwnerKey,
                 ledger_account::Column::Currency,
             ])
-            .filter(any)
+            .filter(ledger_account::Column::Kind.is_in(distinct(|r| r.kind.as_str())))
+            .filter(ledger_account::Column::OwnerKey.is_in(distinct(|r| r.owner.as_str())))
+            .filter(ledger_account::Column::Currency.is_in(distinct(|r| r.currency.as_str())))
             .into_tuple()
             .all(conn)
             .await?;
         for (id, kind, owner, currency) in rows {
-            if let Some(r) = chunk.iter().find(|r| {
-                r.kind.as_str() == kind && r.owner == owner && r.currency.as_str() == currency
-            }) {
+            if let Some(r) = wanted.get(&(kind.as_str(), owner.as_str(), currency.as_str())) {
                 ids.insert((*r).clone(), id);
             }
         }

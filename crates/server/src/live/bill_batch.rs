@@ -11,7 +11,9 @@
 //! 3. applies every leg of those minutes through the ledger's group commit
 //!    (`ledger::batch::decide_and_write`, the rules of `ledger::transfer` evaluated in order,
 //!    one update per account and per wallet, history rows chained in order), with the keys
-//!    the one-session path uses, `live:{consultation}:{minute}:{leg}`;
+//!    the one-session path uses, `live:{consultation}:{minute}:{leg}`. The keys are not
+//!    looked up first (`Keys::Fresh`): only minutes past the locked row's `minutes_billed`
+//!    are charged, and every path moves that count in the transaction of their legs;
 //! 4. writes the minutes' rows (primary key per consultation and minute) and each session's
 //!    progress with one multi-row statement each, then commits.
 //!
@@ -39,7 +41,7 @@ use crate::app::AppState;
 use crate::db::entity::{consultation, wallet};
 use crate::error::ApiResult;
 use crate::ledger::batch::{
-    AccountIds, Limits, Pending, Sql, decide_and_write, exec_rows, own_connection,
+    AccountIds, Keys, Limits, Pending, Sql, decide_and_write, exec_rows, own_connection,
 };
 
 /// The batches' connection and the ledger account ids they learned. A connection of its own
@@ -191,7 +193,7 @@ async fn round(
     }
 
     // 3. The money, through the ledger's group commit.
-    let (answers, ids) = decide_and_write(&txn, None, &known, &pending).await?;
+    let (answers, ids) = decide_and_write(&txn, None, &known, &pending, Keys::Fresh).await?;
     let refused: Vec<Uuid> = plans
         .iter()
         .filter(|p| answers[p.legs.clone()].iter().any(Result::is_err))

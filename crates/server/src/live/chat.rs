@@ -164,19 +164,23 @@ pub async fn send(
 }
 
 /// `send` for a caller that already knows the participants (a socket keeps them) and
-/// records the sender's liveness itself.
-pub async fn send_to(
+/// records the sender's liveness itself, in two steps: checks and queues the message, and
+/// returns its answer to come. A socket queues its frames in the order they arrive and
+/// answers them in that order.
+pub async fn queue_to(
     app: &AppState,
     sender: Uuid,
     to: Participants,
     client_id: Option<&str>,
     text: &str,
-) -> ApiResult<(MessageView, bool)> {
+) -> ApiResult<super::chat_batch::Queued> {
     let text = checked_text(text, client_id)?;
     if !to.includes(sender) {
         return Err(ApiError::not_found("Consultation"));
     }
-    store(app, sender, to, client_id, text, false).await
+    app.chat
+        .enqueue(new_message(app, sender, to, client_id, text, false))
+        .await
 }
 
 /// The trimmed text, if it and the client id may be stored.
@@ -220,6 +224,22 @@ async fn store(
     text: &str,
     record_seen: bool,
 ) -> ApiResult<(MessageView, bool)> {
+    super::chat_batch::submit(
+        app,
+        new_message(app, sender, to, client_id, text, record_seen),
+    )
+    .await
+}
+
+/// The message as the chat writer takes it, masked by the guard.
+fn new_message(
+    app: &AppState,
+    sender: Uuid,
+    to: Participants,
+    client_id: Option<&str>,
+    text: &str,
+    record_seen: bool,
+) -> super::chat_batch::NewMessage {
     let guard = GuardConfig {
         mask_phones: app.config.chat_mask_contacts,
         mask_emails: app.config.chat_mask_contacts,
@@ -227,19 +247,15 @@ async fn store(
     };
     let masked = mask_contacts(text, &guard);
     let changed = masked.changed();
-    super::chat_batch::submit(
-        app,
-        super::chat_batch::NewMessage {
-            sender,
-            to,
-            client_id: client_id.map(str::to_owned),
-            body: masked.text,
-            masked: changed,
-            record_seen,
-            now: app.clock.now(),
-        },
-    )
-    .await
+    super::chat_batch::NewMessage {
+        sender,
+        to,
+        client_id: client_id.map(str::to_owned),
+        body: masked.text,
+        masked: changed,
+        record_seen,
+        now: app.clock.now(),
+    }
 }
 
 /// Marks the other side's messages up to `up_to` as delivered (or read, which implies

@@ -21,8 +21,9 @@
 //!   batch, or by another node at the same moment, which the unique index and `ON CONFLICT`
 //!   settle) is answered with the stored message and `new = false`, and is not fanned out.
 //! - **Order.** Ids are minted by this task in queue order (`Uuid::now_v7` is monotonic in a
-//!   process), so a consultation's messages read back in the order they were taken; a socket
-//!   sends its next frame only after the previous one is acked.
+//!   process), so a consultation's messages read back in the order they were taken. A socket
+//!   queues its frames in the order they arrive (`ChatWriter::enqueue`) and acks them in that
+//!   order, so it may queue the next before the previous is stored.
 //! - **Active sessions only.** The status is read inside the batch's transaction, as the
 //!   single path read it before its insert.
 //!
@@ -42,7 +43,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
     Value,
 };
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -145,12 +145,19 @@ impl ChatWriter {
     /// Stores `msg` in the next batch, fans it out, and answers the stored message and
     /// whether it is new. A caller that stops waiting does not withdraw the message.
     pub async fn submit(&self, msg: NewMessage) -> Answer {
+        self.enqueue(msg).await?.answer().await
+    }
+
+    /// Queues `msg` and returns at once (unless the queue is full) with the answer to come.
+    /// Messages are stored in the order they were queued, so a socket may queue its next
+    /// frame before the previous one is answered and the order still holds.
+    pub async fn enqueue(&self, msg: NewMessage) -> ApiResult<Queued> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job { msg, reply })
             .await
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        Ok(Queued(answer))
     }
 
     pub fn stats(&self) -> ChatStats {
@@ -159,6 +166,15 @@ impl ChatWriter {
             messages: self.counters.messages.load(Ordering::Relaxed),
             fallbacks: self.counters.fallbacks.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A queued message's answer: stored (or refused), fanned out, then answered.
+pub struct Queued(oneshot::Receiver<Answer>);
+
+impl Queued {
+    pub async fn answer(self) -> Answer {
+        self.0.await.map_err(|_| stopped())?
     }
 }
 
@@ -247,8 +263,20 @@ async fn store_batch(db: &DatabaseConnection, counters: &Counters, jobs: Vec<Job
     }
 }
 
+/// The `message` frame, serialised straight from the view (no intermediate JSON value: this
+/// runs once per message on the one publishing task).
 fn frame(view: &MessageView) -> Bytes {
-    Bytes::from(json!({"type": "message", "message": view}).to_string())
+    #[derive(serde::Serialize)]
+    struct Frame<'a> {
+        r#type: &'static str,
+        message: &'a MessageView,
+    }
+    let frame = Frame {
+        r#type: "message",
+        message: view,
+    };
+    serde_json::to_vec(&frame)
+        .map_or_else(|_| Bytes::from_static(br#"{"type":"resync"}"#), Bytes::from)
 }
 
 async fn publisher(bus: Arc<dyn crate::bus::Bus>, mut rx: mpsc::Receiver<Publication>) {
@@ -530,7 +558,9 @@ async fn insert_messages<C: ConnectionTrait>(
     Ok(inserted)
 }
 
-/// The stored messages of these (sender, client id) pairs.
+/// The stored messages of these (sender, client id) pairs: one `IN` list per column (the
+/// unique index serves it), and rows that match only across pairs are dropped here. An `OR`
+/// per pair nests a level each, and SQLite refuses expressions deeper than 1,000.
 async fn stored_by_client_id<C: ConnectionTrait>(
     conn: &C,
     limit: Limits,
@@ -538,16 +568,22 @@ async fn stored_by_client_id<C: ConnectionTrait>(
 ) -> Result<HashMap<(Uuid, String), chat_message::Model>, DbErr> {
     let mut out = HashMap::new();
     for chunk in limit.runs(wanted, |(_, cid)| (2, 16 + cid.len())) {
-        let mut any = sea_orm::Condition::any();
-        for (sender, cid) in chunk {
-            any = any.add(
-                sea_orm::Condition::all()
-                    .add(chat_message::Column::SenderId.eq(*sender))
-                    .add(chat_message::Column::ClientMsgId.eq(*cid)),
-            );
-        }
-        for m in chat_message::Entity::find().filter(any).all(conn).await? {
-            if let (Some(sender), Some(cid)) = (m.sender_id, m.client_msg_id.clone()) {
+        let mut senders: Vec<Uuid> = chunk.iter().map(|(sender, _)| *sender).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        let pairs: std::collections::HashSet<(Uuid, &str)> = chunk.iter().copied().collect();
+        let mut cids: Vec<&str> = chunk.iter().map(|(_, cid)| *cid).collect();
+        cids.sort_unstable();
+        cids.dedup();
+        let rows = chat_message::Entity::find()
+            .filter(chat_message::Column::SenderId.is_in(senders))
+            .filter(chat_message::Column::ClientMsgId.is_in(cids))
+            .all(conn)
+            .await?;
+        for m in rows {
+            if let (Some(sender), Some(cid)) = (m.sender_id, m.client_msg_id.clone())
+                && pairs.contains(&(sender, cid.as_str()))
+            {
                 out.insert((sender, cid), m);
             }
         }

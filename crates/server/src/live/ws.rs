@@ -14,7 +14,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use futures::{SinkExt, StreamExt};
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, SinkExt, StreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
@@ -45,6 +46,15 @@ pub const TOUCH_EVERY_SECS: i64 = 5;
 /// Consultations whose participants one socket remembers (a client has one open
 /// consultation, a practitioner at most ten); beyond it the memory starts over.
 const REMEMBERED: usize = 16;
+/// `message` frames one socket may have queued and not yet answered. A client may send its
+/// next frames before the previous ones are acked (the order still holds); this bounds what
+/// one socket puts in the chat writer's queue.
+const IN_FLIGHT: usize = 32;
+/// Bus events taken at most, after the one that woke the socket, into one write.
+const COALESCE: usize = 64;
+
+/// A reply to one client frame, ready or to come.
+type Reply = futures::future::BoxFuture<'static, String>;
 
 /// What one socket remembers between frames.
 #[derive(Default)]
@@ -203,7 +213,11 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     ping.tick().await;
     let mut silent_periods = 0u8;
     let mut conn = Conn::default();
-    loop {
+    // Replies to the client's frames, in the order the frames came.
+    let mut replies: FuturesOrdered<Reply> = FuturesOrdered::new();
+    // Frames to write with the next flush.
+    let mut out: Vec<Message> = Vec::new();
+    'socket: loop {
         tokio::select! {
             // Pending events go out before the next client frame is handled. Forwarding one is
             // cheap, handling a frame waits on the database: polled in random order, a socket
@@ -212,20 +226,11 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
             // and dropped events (`resync`) under load.
             biased;
             event = sub.next_event() => {
-                let frame = match event {
-                    Some(BusEvent::Message(bytes)) => match Utf8Bytes::try_from(bytes) {
-                        Ok(text) => Message::Text(text),
-                        Err(_) => continue,
-                    },
-                    // Something may be lost: the client re-reads what it shows.
-                    Some(BusEvent::Missed { .. }) => {
-                        Message::Text(Utf8Bytes::from_static(r#"{"type":"resync"}"#))
-                    }
-                    None => break,
-                };
-                if tx.send(frame).await.is_err() {
-                    break;
-                }
+                let Some(event) = event else { break };
+                out.extend(event_frame(event));
+            }
+            Some(reply) = replies.next(), if !replies.is_empty() => {
+                out.push(Message::Text(Utf8Bytes::from(reply)));
             }
             _ = ping.tick() => {
                 silent_periods += 1;
@@ -239,27 +244,76 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                     break;
                 }
             }
-            frame = rx.next() => {
+            frame = rx.next(), if replies.len() < IN_FLIGHT => {
                 let Some(Ok(frame)) = frame else { break };
                 silent_periods = 0;
-                let reply = match frame {
-                    Message::Text(text) => Some(handle(&app, &user, &mut conn, text.as_str()).await),
-                    Message::Binary(_) => Some(error_frame(None, &ApiError::bad_request(
-                        "invalid_frame", "frames are JSON text"))),
-                    Message::Ping(_) | Message::Pong(_) => None,
+                match frame {
+                    Message::Text(text) => match parse(text.as_str()) {
+                        Err(reply) => replies.push_back(Box::pin(std::future::ready(reply))),
+                        Ok(ClientFrame::Message { id, consultation_id, text }) => {
+                            conn.touch(&app, &user).await;
+                            replies.push_back(
+                                queue_message(&app, &user, &mut conn, id, consultation_id, &text)
+                                    .await,
+                            );
+                        }
+                        Ok(frame) => {
+                            // Every earlier frame is answered first: a `sync` or a receipt
+                            // after a message sees that message stored.
+                            while let Some(reply) = replies.next().await {
+                                out.push(Message::Text(Utf8Bytes::from(reply)));
+                            }
+                            conn.touch(&app, &user).await;
+                            let reply = handle(&app, &user, &mut conn, frame).await;
+                            out.push(Message::Text(Utf8Bytes::from(reply)));
+                        }
+                    },
+                    Message::Binary(_) => replies.push_back(Box::pin(std::future::ready(
+                        error_frame(None, &ApiError::bad_request(
+                            "invalid_frame", "frames are JSON text")),
+                    ))),
+                    Message::Ping(_) | Message::Pong(_) => {}
                     Message::Close(_) => break,
-                };
-                if let Some(reply) = reply
-                    && tx.send(Message::Text(Utf8Bytes::from(reply))).await.is_err()
-                {
-                    break;
                 }
             }
+        }
+        // Whatever else is ready now goes out with the same write: under load a socket has
+        // several events and replies at once, and one flush per frame was a system call each.
+        for _ in 0..COALESCE {
+            let Some(event) = sub.try_next_event() else {
+                break;
+            };
+            out.extend(event_frame(event));
+        }
+        while let Some(Some(reply)) = replies.next().now_or_never() {
+            out.push(Message::Text(Utf8Bytes::from(reply)));
+        }
+        if out.is_empty() {
+            continue;
+        }
+        for frame in out.drain(..) {
+            if tx.feed(frame).await.is_err() {
+                break 'socket;
+            }
+        }
+        if tx.flush().await.is_err() {
+            break;
         }
     }
     app.metrics
         .ws_connections
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The frame a bus event becomes on the socket.
+fn event_frame(event: BusEvent) -> Option<Message> {
+    match event {
+        BusEvent::Message(bytes) => Utf8Bytes::try_from(bytes).ok().map(Message::Text),
+        // Something may be lost: the client re-reads what it shows.
+        BusEvent::Missed { .. } => Some(Message::Text(Utf8Bytes::from_static(
+            r#"{"type":"resync"}"#,
+        ))),
+    }
 }
 
 async fn still_allowed(app: &AppState, user: &AuthUser) -> Result<(), ApiError> {
@@ -283,35 +337,75 @@ async fn still_allowed(app: &AppState, user: &AuthUser) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// The client's frame, or the error frame that answers it.
+fn parse(raw: &str) -> Result<ClientFrame, String> {
+    serde_json::from_str(raw).map_err(|e| {
+        let id = serde_json::from_str::<serde_json::Value>(raw)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+        error_frame(
+            id.as_deref(),
+            &ApiError::bad_request("invalid_frame", e.to_string()),
+        )
+    })
+}
+
+/// Checks and queues a `message` frame for the chat writer; the reply resolves once it is
+/// stored and fanned out. The socket reads its next frame meanwhile: frames are queued in
+/// the order they arrive and stored in that order.
+async fn queue_message(
+    app: &AppState,
+    user: &AuthUser,
+    conn: &mut Conn,
+    id: String,
+    consultation_id: Uuid,
+    text: &str,
+) -> Reply {
+    let queued = async {
+        let to = conn.participants(app, user.id, consultation_id).await?;
+        chat::queue_to(app, user.id, to, Some(&id), text).await
+    }
+    .await;
+    match queued {
+        Ok(queued) => Box::pin(async move { message_ack(&id, queued.answer().await) }),
+        Err(e) => Box::pin(std::future::ready(error_frame(Some(&id), &e))),
+    }
+}
+
+/// The `ack` of a `message` frame, serialised straight from the view.
+fn message_ack(id: &str, answer: Result<(chat::MessageView, bool), ApiError>) -> String {
+    #[derive(serde::Serialize)]
+    struct Ack<'a> {
+        r#type: &'static str,
+        id: &'a str,
+        message: &'a chat::MessageView,
+        duplicate: bool,
+    }
+    match answer {
+        Ok((message, new)) => serde_json::to_string(&Ack {
+            r#type: "ack",
+            id,
+            message: &message,
+            duplicate: !new,
+        })
+        .unwrap_or_else(|e| error_frame(Some(id), &ApiError::internal(e.into()))),
+        Err(e) => error_frame(Some(id), &e),
+    }
+}
+
 /// Runs one client frame and returns the reply frame.
-async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, raw: &str) -> String {
-    let frame: ClientFrame = match serde_json::from_str(raw) {
-        Ok(f) => f,
-        Err(e) => {
-            let id = serde_json::from_str::<serde_json::Value>(raw)
-                .ok()
-                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
-            return error_frame(
-                id.as_deref(),
-                &ApiError::bad_request("invalid_frame", e.to_string()),
-            );
-        }
-    };
-    conn.touch(app, user).await;
+async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, frame: ClientFrame) -> String {
     let (id, result) = match frame {
         ClientFrame::Ping { id } => (id, Ok(json!({}))),
+        // The socket loop queues these itself; answered here the same way, in full.
         ClientFrame::Message {
             id,
             consultation_id,
             text,
         } => {
-            let r = async {
-                let to = conn.participants(app, user.id, consultation_id).await?;
-                chat::send_to(app, user.id, to, Some(&id), &text).await
-            }
-            .await
-            .map(|(m, new)| json!({"message": m, "duplicate": !new}));
-            (id, r)
+            return queue_message(app, user, conn, id, consultation_id, &text)
+                .await
+                .await;
         }
         ClientFrame::Delivered {
             id,

@@ -26,6 +26,7 @@ both_backends!(
     one_batch_refuses_only_its_bad_requests,
     failed_batch_falls_back_one_transfer_at_a_time,
     chunked_statements_apply_a_batch_in_order,
+    a_full_batch_over_hundreds_of_wallets_is_one_transaction,
 );
 
 async fn users(app: &TestApp, n: usize) -> Vec<Uuid> {
@@ -498,6 +499,41 @@ async fn chunked_statements_apply_a_batch_in_order(b: Backend) {
     assert_eq!(batcher.stats().fallbacks, 0);
     for (i, u) in wallets[..10].iter().enumerate() {
         assert_eq!(available(&app, *u).await, expected[i], "wallet {i}");
+    }
+    assert_invariants(&app).await;
+}
+
+/// A full batch (256 transfers) between 512 different wallets: over a thousand ledger rows
+/// looked up and locked by one transaction. Looking the accounts up with one `OR` per
+/// account nested past SQLite's expression depth limit (1,000) at this size, and every
+/// such batch fell back to one transfer at a time.
+async fn a_full_batch_over_hundreds_of_wallets_is_one_transaction(b: Backend) {
+    const N: usize = 256;
+    let app = TestApp::spawn(b).await;
+    let batcher = Batcher::start(app.state.db.clone());
+    let payers = users(&app, N).await;
+    let payees = users(&app, N).await;
+    for p in &payers {
+        fund(&app, *p, 1_000).await;
+    }
+    let blocked = users(&app, 1).await[0];
+    let gate = Gate::close(&app, &batcher, blocked).await;
+    let before = batcher.stats();
+    let mut pending = Vec::new();
+    for (n, (from, to)) in payers.iter().zip(&payees).enumerate() {
+        let req = gift(*from, *to, 1 + n as i64, &format!("wide{n}"));
+        pending.push(queue(&app, &batcher, req).await);
+    }
+    gate.release().await;
+    for p in pending {
+        p.await.unwrap().unwrap();
+    }
+    let after = batcher.stats();
+    assert_eq!(after.fallbacks, before.fallbacks);
+    assert_eq!(after.batches, before.batches + 1, "{before:?} -> {after:?}");
+    for (n, (from, to)) in payers.iter().zip(&payees).enumerate() {
+        assert_eq!(available(&app, *from).await, 1_000 - 1 - n as i64);
+        assert_eq!(available(&app, *to).await, 1 + n as i64);
     }
     assert_invariants(&app).await;
 }

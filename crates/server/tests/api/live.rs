@@ -20,6 +20,7 @@ both_backends!(
     practitioners_keep_notes_and_share_a_summary,
     the_waitlist_offers_freed_slots_in_order,
     a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest,
+    a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_billed_singly,
     two_nodes_batching_the_same_sessions_charge_each_minute_once,
 );
 
@@ -1279,6 +1280,65 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
     // Nothing is charged again on the next pass.
     let again = tick(&app).await;
     assert_eq!(again.minutes_charged, 0, "{again:?}");
+    assert_invariants(&app).await;
+}
+
+/// A batch does not look its keys up first: it charges only minutes past the locked rows'
+/// `minutes_billed`, which every path moves in the transaction of their legs. Should a key
+/// have been applied anyway (here: the first minute's practitioner leg of one session,
+/// written straight through the ledger), the unique index refuses the batch as a whole,
+/// nothing of it stays, and the one-session path bills every session, applying that key
+/// once.
+async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_billed_singly(
+    b: Backend,
+) {
+    use augur::db::entity::consultation as consultations;
+    use augur::ledger::{AccountRef, Currency, TransferRequest};
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn(b).await;
+    let (_, practitioner, sessions) = many_sessions(&app, 3, |_| 100_000).await;
+    let c = consultations::Entity::find_by_id(sessions[0].2.parse::<uuid::Uuid>().unwrap())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    augur::ledger::transfer(
+        &txn,
+        TransferRequest {
+            debit: AccountRef::wallet(c.client_id, Currency::INR),
+            credit: AccountRef::earnings(c.practitioner_id, Currency::INR),
+            amount: RATE * 8 / 10,
+            kind: "consultation".into(),
+            reference: format!("consultation:{}", c.id),
+            idempotency_key: format!("live:{}:0:cp", c.id),
+            hold_id: None,
+            description: "minute 1, applied out of turn".into(),
+        },
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+
+    app.advance(130); // three started minutes
+    for (client, _, id) in &sessions {
+        beat(&app, client, id).await;
+        beat(&app, &practitioner, id).await;
+    }
+    let report = tick(&app).await;
+    assert_eq!(report.minutes_batched, 0, "{report:?}");
+    assert_eq!(report.minutes_charged, 3 * 3, "{report:?}");
+    for (client, _, id) in &sessions {
+        let v = consultation(&app, client, id).await;
+        assert_eq!(v["status"], "active", "{v}");
+        assert_eq!(v["minutes_billed"], 3);
+        assert_eq!(v["amount_charged"], 3 * RATE);
+        // Session 0's first practitioner leg moved once, before the pass.
+        assert_eq!(balance(&app, client).await, 100_000 - 3 * RATE);
+    }
+    assert_eq!(minute_rows(&app).await, (2 * 9, 9));
+    assert_eq!(tick(&app).await.minutes_charged, 0);
     assert_invariants(&app).await;
 }
 

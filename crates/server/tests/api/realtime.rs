@@ -15,6 +15,7 @@ both_backends!(
     images_and_files_are_checked_stored_and_private,
     a_suspended_or_signed_out_socket_is_closed,
     concurrent_senders_are_stored_once_in_order,
+    a_socket_may_send_before_its_acks_arrive,
 );
 
 pub(crate) type Ws =
@@ -799,4 +800,79 @@ async fn concurrent_senders_are_stored_once_in_order(b: Backend) {
         delivered.windows(2).all(|w| w[0] < w[1]),
         "delivered out of order"
     );
+}
+
+/// A client that sends its frames back to back, without waiting for acks: they are stored
+/// in the order sent, answered in that order (errors and duplicates included), and a `sync`
+/// sent after them sees every one stored.
+async fn a_socket_may_send_before_its_acks_arrive(b: Backend) {
+    const N: usize = 40;
+    let mut s = session(b).await;
+    let id = s.id.clone();
+    let mut sent: Vec<String> = Vec::new();
+    for i in 0..N {
+        let (frame_id, text) = match i {
+            // A resend of frame 3 while it may still be queued.
+            5 => ("m-3".to_owned(), "message 3".to_owned()),
+            // Refused by validation, answered in its place.
+            9 => ("m-9".to_owned(), "   ".to_owned()),
+            _ => (format!("m-{i}"), format!("message {i}")),
+        };
+        send(
+            &mut s.client_ws,
+            json!({"type": "message", "id": frame_id, "consultation_id": id, "text": text}),
+        )
+        .await;
+        sent.push(frame_id);
+    }
+    send(&mut s.client_ws, json!({"type": "bogus", "id": "b-1"})).await;
+    sent.push("b-1".into());
+    send(
+        &mut s.client_ws,
+        json!({"type": "sync", "id": "s-1", "consultation_id": id}),
+    )
+    .await;
+    sent.push("s-1".into());
+
+    let mut replies: Vec<Value> = Vec::new();
+    while replies.len() < sent.len() {
+        let reply = expect(&mut s.client_ws, |v| {
+            v["type"] == "ack" || v["type"] == "error"
+        })
+        .await;
+        replies.push(reply);
+    }
+    let order: Vec<&str> = replies.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(order, sent, "replies out of frame order");
+    assert_eq!(replies[9]["type"], "error");
+    assert_eq!(replies[9]["code"], "validation_failed");
+    assert_eq!(replies[N]["code"], "invalid_frame");
+    assert_eq!(replies[5]["duplicate"], true);
+    assert_eq!(replies[5]["message"]["id"], replies[3]["message"]["id"]);
+    let stored: Vec<&str> = replies[..N]
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| r["type"] == "ack" && *i != 5)
+        .map(|(_, r)| r["message"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(stored.len(), N - 2);
+    assert!(
+        stored.windows(2).all(|w| w[0] < w[1]),
+        "stored out of the order sent"
+    );
+    // The sync after them lists exactly those messages, in that order.
+    let synced: Vec<&str> = replies[N + 1]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(synced, stored);
+    // The other side got each once, in order.
+    let mut delivered = Vec::new();
+    while delivered.len() < stored.len() {
+        let m = expect(&mut s.practitioner_ws, of_type("message")).await;
+        delivered.push(m["message"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(delivered, stored);
 }
