@@ -34,9 +34,6 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // Pages are read from the OS page cache in place, not copied by a read call
-                // each: index pages of busy tables are read on every batch.
-                .pragma("mmap_size", (256u64 << 20).to_string())
         });
     let db = Database::connect(opts)
         .await

@@ -796,11 +796,10 @@ async fn save_progress(
 }
 
 /// Due sessions billed in one transaction at most. A batch holds SQLite's write gate, and on
-/// PostgreSQL the locks of its accounts, for its whole transaction: 512 sessions take tens
-/// of milliseconds, which other writers can wait. Larger batches pay the per-transaction
-/// statements (locks, reads, COMMIT) less often: 10,000 sessions crossing a minute together
-/// were charged faster with 512 than with 256 (bench_live, docs/benchmarks.md).
-pub const BILL_BATCH: usize = 512;
+/// PostgreSQL the locks of its accounts, for its whole transaction: 256 sessions take tens
+/// of milliseconds, which other writers can wait. 512 charged 10,000 sessions slower on
+/// both databases (bench_live, docs/benchmarks.md).
+pub const BILL_BATCH: usize = 256;
 
 /// What one pass of the worker did (for tests and metrics).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
