@@ -1,6 +1,7 @@
 //! Database connection, migrations and the few places where SQLite and PostgreSQL differ.
 
 pub mod entity;
+pub mod lite;
 pub mod migration;
 
 use std::time::Duration;

@@ -33,19 +33,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use sea_orm::sea_query::{LockType, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest, check, new_account,
-    replay, same_account, signed, transfer, wallet_users,
+    AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest, check, replay,
+    signed, transfer, wallet_users,
 };
-use crate::db::entity::{ledger_account, ledger_transfer, wallet};
+use crate::db::WriteTxn;
+use crate::db::entity::ledger_transfer;
+use crate::db::lite::{FromCols, LiteConn, LiteTxn};
 
 /// Transfers applied in one transaction at most. Larger batches amortise more but hold the
 /// locks (and SQLite's write gate) longer, which the single-transfer path waits behind.
@@ -150,7 +148,38 @@ impl Batcher {
         };
         let (tx, rx) = mpsc::channel(config.queue);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(writer(own_connection(&db), config, counters.clone(), rx));
+        let lite = LiteConn::open(&db).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "ledger writer: no direct SQLite connection; using the pool");
+            None
+        });
+        match lite {
+            Some(lite) => {
+                // SQLite calls block; on a thread of its own they hold up no request. The
+                // fallback path goes through the pool, on the caller's runtime.
+                let store = Store::Lite {
+                    lite,
+                    pool: db,
+                    main: tokio::runtime::Handle::current(),
+                };
+                let counters = counters.clone();
+                std::thread::Builder::new()
+                    .name("ledger-writer".into())
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            Ok(rt) => rt.block_on(writer(store, config, counters, rx)),
+                            Err(e) => tracing::error!(error = %e, "ledger writer: no runtime"),
+                        }
+                    })
+                    .expect("the ledger writer's thread starts");
+            }
+            None => {
+                let store = Store::Pool(own_connection(&db));
+                tokio::spawn(writer(store, config, counters.clone(), rx));
+            }
+        }
         Self { tx, counters }
     }
 
@@ -245,8 +274,85 @@ fn stopped() -> LedgerError {
     LedgerError::Db(DbErr::Custom("the ledger batch writer has stopped".into()))
 }
 
+/// What a writer writes through.
+enum Store {
+    /// A pool of its own (`own_connection`).
+    Pool(DatabaseConnection),
+    /// A SQLite file, written directly on the writer's thread. `pool` serves the
+    /// one-at-a-time fallback, run on `main` (the runtime that owns the pool's connections).
+    Lite {
+        lite: LiteConn,
+        pool: DatabaseConnection,
+        main: tokio::runtime::Handle,
+    },
+}
+
+impl Store {
+    /// Applies the batch in one transaction and returns each job's answer, or fails as a
+    /// whole having applied nothing.
+    async fn apply(
+        &self,
+        config: &BatchConfig,
+        known: &mut AccountIds,
+        jobs: &[Pending],
+    ) -> Result<Answers, DbErr> {
+        let params = config.max_bind_params;
+        match self {
+            Store::Pool(db) => {
+                let txn = crate::db::begin_write(db).await?;
+                let decided =
+                    decide_and_write(Conn::Orm(&txn), params, known, jobs, Keys::MayRepeat).await;
+                match decided {
+                    Ok((answers, ids)) => {
+                        txn.commit().await?;
+                        known.learn(ids);
+                        Ok(answers)
+                    }
+                    Err(e) => {
+                        // Rolled back before the fallback starts, so on SQLite the write
+                        // lock is free for it.
+                        txn.rollback().await.ok();
+                        Err(e)
+                    }
+                }
+            }
+            Store::Lite { lite, .. } => {
+                let txn = lite.begin().await?;
+                let decided =
+                    decide_and_write(Conn::Lite(&txn), params, known, jobs, Keys::MayRepeat).await;
+                match decided {
+                    Ok((answers, ids)) => {
+                        txn.commit()?;
+                        known.learn(ids);
+                        Ok(answers)
+                    }
+                    Err(e) => {
+                        txn.rollback();
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The single-transfer path in a transaction of its own.
+    async fn apply_one(
+        &self,
+        req: TransferRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, LedgerError> {
+        match self {
+            Store::Pool(db) => apply_one(db.clone(), req, now).await,
+            Store::Lite { pool, main, .. } => main
+                .spawn(apply_one(pool.clone(), req, now))
+                .await
+                .map_err(|e| LedgerError::Db(DbErr::Custom(format!("ledger fallback: {e}"))))?,
+        }
+    }
+}
+
 async fn writer(
-    db: DatabaseConnection,
+    store: Store,
     config: BatchConfig,
     counters: Arc<Counters>,
     mut rx: mpsc::Receiver<Job>,
@@ -257,7 +363,7 @@ async fn writer(
     // lone caller waits for no timer and a busy queue fills batches by itself.
     while rx.recv_many(&mut jobs, config.max_batch).await > 0 {
         let batch = std::mem::take(&mut jobs);
-        let run = write_batch(&db, &config, &counters, &mut known, batch);
+        let run = write_batch(&store, &config, &counters, &mut known, batch);
         // A bug in one batch must not stop the ledger: its callers see their answer channel
         // close (an error), and the next batch starts afresh.
         if AssertUnwindSafe(run).catch_unwind().await.is_err() {
@@ -268,7 +374,7 @@ async fn writer(
 }
 
 async fn write_batch(
-    db: &DatabaseConnection,
+    store: &Store,
     config: &BatchConfig,
     counters: &Counters,
     known: &mut AccountIds,
@@ -280,7 +386,7 @@ async fn write_batch(
         .fetch_add(jobs.len() as u64, Ordering::Relaxed);
     let (pending, replies): (Vec<Pending>, Vec<_>) =
         jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
-    match apply(db, config, known, &pending).await {
+    match store.apply(config, known, &pending).await {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
                 // A caller that gave up has dropped its receiver; its transfer stands.
@@ -295,7 +401,7 @@ async fn write_batch(
                 "ledger batch failed; applying its transfers one at a time"
             );
             for (p, reply) in pending.into_iter().zip(replies) {
-                let answer = apply_one(db, p.req, p.now).await;
+                let answer = store.apply_one(p.req, p.now).await;
                 let _ = reply.send(answer);
             }
         }
@@ -304,11 +410,11 @@ async fn write_batch(
 
 /// The single-transfer path in a transaction of its own.
 async fn apply_one(
-    db: &DatabaseConnection,
+    db: DatabaseConnection,
     req: TransferRequest,
     now: DateTime<Utc>,
 ) -> Result<Applied, LedgerError> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_write(&db).await?;
     match transfer(&txn, req, now).await {
         Ok(applied) => {
             txn.commit().await?;
@@ -368,31 +474,38 @@ struct HistoryRow {
     job: usize,
 }
 
-/// Applies the batch in one transaction and returns each job's answer, or fails as a whole
-/// having applied nothing.
-async fn apply(
-    db: &DatabaseConnection,
-    config: &BatchConfig,
-    known: &mut AccountIds,
-    jobs: &[Pending],
-) -> Result<Answers, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    match decide_and_write(&txn, config.max_bind_params, known, jobs, Keys::MayRepeat).await {
-        Ok((answers, ids)) => {
-            txn.commit().await?;
-            known.learn(ids);
-            Ok(answers)
-        }
-        Err(e) => {
-            // Rolled back before the fallback starts, so on SQLite the write lock is free
-            // for it.
-            txn.rollback().await.ok();
-            Err(e)
-        }
+pub(crate) type Answers = Vec<Result<Applied, LedgerError>>;
+
+/// The columns of a `ledger_transfers` row, in table order.
+type TransferRow = (
+    Uuid,
+    Uuid,
+    Uuid,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<Uuid>,
+    DateTime<Utc>,
+);
+
+fn transfer_model(row: TransferRow) -> ledger_transfer::Model {
+    let (id, debit_account_id, credit_account_id, amount, currency, kind, reference, key, hold, at) =
+        row;
+    ledger_transfer::Model {
+        id,
+        debit_account_id,
+        credit_account_id,
+        amount,
+        currency,
+        kind,
+        reference,
+        idempotency_key: key,
+        hold_id: hold,
+        created_at: at,
     }
 }
-
-pub(crate) type Answers = Vec<Result<Applied, LedgerError>>;
 
 /// Whether a batch's keys may have been applied before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,13 +523,13 @@ pub(crate) enum Keys {
 /// remembered once committed. Callers with a transaction of their own (the live billing
 /// worker) use it directly: the transfers then commit or roll back with their other writes.
 pub(crate) async fn decide_and_write(
-    txn: &crate::db::WriteTxn,
+    txn: Conn<'_>,
     max_bind_params: Option<usize>,
     known: &AccountIds,
     jobs: &[Pending],
     keys: Keys,
 ) -> Result<(Answers, HashMap<AccountRef, Uuid>), DbErr> {
-    let backend = txn.get_database_backend();
+    let backend = txn.backend();
     let limit = Limits::new(backend, max_bind_params);
     let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
 
@@ -430,11 +543,18 @@ pub(crate) async fn decide_and_write(
         keys.sort_unstable();
         keys.dedup();
         for chunk in limit.runs(&keys, |k| (1, k.len())) {
-            let found = ledger_transfer::Entity::find()
-                .filter(ledger_transfer::Column::IdempotencyKey.is_in(chunk.iter().copied()))
-                .all(txn)
-                .await?;
-            prior.extend(found.into_iter().map(|t| (t.idempotency_key.clone(), t)));
+            let mut sql = Sql::new(
+                backend,
+                "SELECT id, debit_account_id, credit_account_id, amount, currency, kind, \
+                 reference, idempotency_key, hold_id, created_at FROM ledger_transfers \
+                 WHERE idempotency_key IN ",
+            );
+            sql.list(chunk.iter().map(|k| Value::from(*k)));
+            let found: Vec<TransferRow> = sql.rows(txn).await?;
+            prior.extend(found.into_iter().map(|row| {
+                let t = transfer_model(row);
+                (t.idempotency_key.clone(), t)
+            }));
         }
     }
 
@@ -599,8 +719,8 @@ fn admissible(
 }
 
 /// Ids of the named accounts, creating missing ones at zero (as `ensure_account` does).
-async fn account_ids<C: ConnectionTrait>(
-    conn: &C,
+async fn account_ids(
+    conn: Conn<'_>,
     known: &AccountIds,
     refs: &[&AccountRef],
     now: DateTime<Utc>,
@@ -627,13 +747,32 @@ async fn account_ids<C: ConnectionTrait>(
     if absent.is_empty() {
         return Ok(ids);
     }
-    let row = |r: &&AccountRef| (8, 16 + r.kind.as_str().len() + r.owner.len() + 3 + 4 * 8);
-    for chunk in limit.runs(&absent, row) {
-        ledger_account::Entity::insert_many(chunk.iter().map(|r| new_account(r, now)))
-            .on_conflict(same_account())
-            .exec_without_returning(conn)
-            .await?;
-    }
+    // The columns of `new_account`; a row another writer created meanwhile is kept (see
+    // `same_account`).
+    let rows: Vec<Vec<Value>> = absent
+        .iter()
+        .map(|r| {
+            vec![
+                Uuid::now_v7().into(),
+                r.kind.as_str().into(),
+                r.owner.as_str().into(),
+                r.currency.as_str().into(),
+                0i64.into(),
+                r.kind.min_balance().into(),
+                now.into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    exec_rows(
+        conn,
+        limit,
+        "INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, min_balance, \
+         created_at, updated_at) VALUES ",
+        &rows,
+        |sql| sql.push(" ON CONFLICT (kind, owner_key, currency) DO NOTHING"),
+    )
+    .await?;
     find_accounts(conn, &absent, &mut ids, limit).await?;
     if absent.iter().any(|r| !ids.contains_key(*r)) {
         return Err(DbErr::RecordNotFound("ledger account".into()));
@@ -645,8 +784,8 @@ async fn account_ids<C: ConnectionTrait>(
 /// `(kind, owner_key, currency)` serves it), and rows that match only across refs are
 /// dropped here: an `OR` of one condition per ref nests a level per ref, and SQLite refuses
 /// expressions deeper than 1,000, which a batch of a few hundred accounts reached.
-async fn find_accounts<C: ConnectionTrait>(
-    conn: &C,
+async fn find_accounts(
+    conn: Conn<'_>,
     refs: &[&AccountRef],
     ids: &mut HashMap<AccountRef, Uuid>,
     limit: Limits,
@@ -661,22 +800,18 @@ async fn find_accounts<C: ConnectionTrait>(
             let mut v: Vec<&str> = chunk.iter().map(|r| f(r)).collect();
             v.sort_unstable();
             v.dedup();
-            v
+            v.into_iter().map(Value::from)
         };
-        let rows: Vec<(Uuid, String, String, String)> = ledger_account::Entity::find()
-            .select_only()
-            .columns([
-                ledger_account::Column::Id,
-                ledger_account::Column::Kind,
-                ledger_account::Column::OwnerKey,
-                ledger_account::Column::Currency,
-            ])
-            .filter(ledger_account::Column::Kind.is_in(distinct(|r| r.kind.as_str())))
-            .filter(ledger_account::Column::OwnerKey.is_in(distinct(|r| r.owner.as_str())))
-            .filter(ledger_account::Column::Currency.is_in(distinct(|r| r.currency.as_str())))
-            .into_tuple()
-            .all(conn)
-            .await?;
+        let mut sql = Sql::new(
+            conn.backend(),
+            "SELECT id, kind, owner_key, currency FROM ledger_accounts WHERE kind IN ",
+        );
+        sql.list(distinct(|r| r.kind.as_str()));
+        sql.push(" AND owner_key IN ");
+        sql.list(distinct(|r| r.owner.as_str()));
+        sql.push(" AND currency IN ");
+        sql.list(distinct(|r| r.currency.as_str()));
+        let rows: Vec<(Uuid, String, String, String)> = sql.rows(conn).await?;
         for (id, kind, owner, currency) in rows {
             if let Some(r) = wanted.get(&(kind.as_str(), owner.as_str(), currency.as_str())) {
                 ids.insert((*r).clone(), id);
@@ -693,26 +828,21 @@ async fn find_accounts<C: ConnectionTrait>(
 /// transfer before it updates balances, in debit/credit order rather than id order, so the
 /// two paths could deadlock. SQLite needs no row locks: the write gate and
 /// `BEGIN IMMEDIATE` already make the batch the only writer.
-async fn lock_accounts<C: ConnectionTrait>(
-    conn: &C,
+async fn lock_accounts(
+    conn: Conn<'_>,
     ids: &[Uuid],
     limit: Limits,
 ) -> Result<HashMap<Uuid, Account>, DbErr> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in limit.runs(ids, |_| (1, 16)) {
-        let rows: Vec<(Uuid, i64, Option<i64>)> = ledger_account::Entity::find()
-            .select_only()
-            .columns([
-                ledger_account::Column::Id,
-                ledger_account::Column::Balance,
-                ledger_account::Column::MinBalance,
-            ])
-            .filter(ledger_account::Column::Id.is_in(chunk.iter().copied()))
-            .order_by_asc(ledger_account::Column::Id)
-            .lock(LockType::NoKeyUpdate)
-            .into_tuple()
-            .all(conn)
-            .await?;
+        let mut sql = Sql::new(
+            conn.backend(),
+            "SELECT id, balance, min_balance FROM ledger_accounts WHERE id IN ",
+        );
+        sql.list(chunk.iter().map(|id| Value::from(*id)));
+        sql.push(" ORDER BY id");
+        sql.lock_rows();
+        let rows: Vec<(Uuid, i64, Option<i64>)> = sql.rows(conn).await?;
         for (id, balance, min_balance) in rows {
             out.insert(
                 id,
@@ -733,8 +863,8 @@ async fn lock_accounts<C: ConnectionTrait>(
 
 /// Locks the wallet rows of `keys` (sorted; `FOR NO KEY UPDATE` for the same reason as the
 /// accounts), creating missing ones empty and active (as `ensure_wallet` does).
-async fn lock_wallets<C: ConnectionTrait>(
-    conn: &C,
+async fn lock_wallets(
+    conn: Conn<'_>,
     keys: &[(Uuid, Currency)],
     now: DateTime<Utc>,
     limit: Limits,
@@ -749,28 +879,34 @@ async fn lock_wallets<C: ConnectionTrait>(
     if absent.is_empty() {
         return Ok(out);
     }
-    for chunk in limit.runs(&absent, |_| (11, 2 * 16 + 3 + 6 + 7 * 8)) {
-        wallet::Entity::insert_many(chunk.iter().map(|(user, currency)| wallet::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(*user),
-            currency: Set(currency.as_str().to_owned()),
-            balance: Set(0),
-            available: Set(0),
-            held: Set(0),
-            total_credited: Set(0),
-            total_debited: Set(0),
-            status: Set("active".to_owned()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }))
-        .on_conflict(
-            OnConflict::columns([wallet::Column::UserId, wallet::Column::Currency])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    }
+    let rows: Vec<Vec<Value>> = absent
+        .iter()
+        .map(|(user, currency)| {
+            vec![
+                Uuid::now_v7().into(),
+                (*user).into(),
+                currency.as_str().into(),
+                "active".into(),
+                now.into(),
+                now.into(),
+                0i64.into(),
+                0i64.into(),
+                0i64.into(),
+                0i64.into(),
+                0i64.into(),
+            ]
+        })
+        .collect();
+    exec_rows(
+        conn,
+        limit,
+        "INSERT INTO wallets (id, user_id, currency, status, created_at, updated_at, balance, \
+         available, held, total_credited, total_debited) VALUES ",
+        &rows,
+        |sql| sql.push(" ON CONFLICT (user_id, currency) DO NOTHING"),
+    )
+    .await
+    .map(drop)?;
     read_wallets(conn, &absent, &mut out, limit).await?;
     if out.len() != keys.len() {
         return Err(DbErr::RecordNotFound("wallet to lock".into()));
@@ -778,8 +914,8 @@ async fn lock_wallets<C: ConnectionTrait>(
     Ok(out)
 }
 
-async fn read_wallets<C: ConnectionTrait>(
-    conn: &C,
+async fn read_wallets(
+    conn: Conn<'_>,
     keys: &[(Uuid, Currency)],
     out: &mut HashMap<(Uuid, Currency), WalletRow>,
     limit: Limits,
@@ -787,23 +923,16 @@ async fn read_wallets<C: ConnectionTrait>(
     let mut users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     users.dedup();
     for chunk in limit.runs(&users, |_| (1, 16)) {
+        let mut sql = Sql::new(
+            conn.backend(),
+            "SELECT id, user_id, currency, available, held, status FROM wallets \
+             WHERE user_id IN ",
+        );
+        sql.list(chunk.iter().map(|u| Value::from(*u)));
+        sql.push(" ORDER BY id");
+        sql.lock_rows();
         type Row = (Uuid, Uuid, String, i64, i64, String);
-        let rows: Vec<Row> = wallet::Entity::find()
-            .select_only()
-            .columns([
-                wallet::Column::Id,
-                wallet::Column::UserId,
-                wallet::Column::Currency,
-                wallet::Column::Available,
-                wallet::Column::Held,
-                wallet::Column::Status,
-            ])
-            .filter(wallet::Column::UserId.is_in(chunk.iter().copied()))
-            .order_by_asc(wallet::Column::Id)
-            .lock(LockType::NoKeyUpdate)
-            .into_tuple()
-            .all(conn)
-            .await?;
+        let rows: Vec<Row> = sql.rows(conn).await?;
         for (id, user, currency, available, held, status) in rows {
             let Ok(currency) = Currency::parse(&currency) else {
                 continue;
@@ -936,25 +1065,77 @@ impl Sql {
         self.push(")");
     }
 
-    pub(crate) async fn exec<C: ConnectionTrait>(self, conn: &C) -> Result<u64, DbErr> {
-        let stmt = Statement::from_sql_and_values(self.backend, self.text, self.values);
-        Ok(conn.execute_raw(stmt).await?.rows_affected())
+    /// `(v, v, …)`, for an `IN` list.
+    pub(crate) fn list(&mut self, values: impl IntoIterator<Item = Value>) {
+        self.push("(");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(v);
+        }
+        self.push(")");
     }
 
-    /// Runs a statement that returns rows (`… RETURNING`).
-    pub(crate) async fn query<C: ConnectionTrait>(
-        self,
-        conn: &C,
-    ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-        let stmt = Statement::from_sql_and_values(self.backend, self.text, self.values);
-        conn.query_all_raw(stmt).await
+    /// Locks the rows read, as an `UPDATE` would, on PostgreSQL; on SQLite the writer
+    /// already holds the database's only write lock.
+    pub(crate) fn lock_rows(&mut self) {
+        if self.backend == DatabaseBackend::Postgres {
+            self.push(" FOR NO KEY UPDATE");
+        }
+    }
+
+    /// Runs the statement; returns the rows it changed.
+    pub(crate) async fn exec(self, conn: Conn<'_>) -> Result<u64, DbErr> {
+        match conn {
+            Conn::Orm(txn) => {
+                let stmt = Statement::from_sql_and_values(self.backend, self.text, self.values);
+                Ok(txn.execute_raw(stmt).await?.rows_affected())
+            }
+            Conn::Lite(txn) => txn.execute(&self.text, &self.values),
+        }
+    }
+
+    /// Runs a statement that returns rows (a `SELECT`, or `… RETURNING`), read as `T`.
+    pub(crate) async fn rows<T: FromCols>(self, conn: Conn<'_>) -> Result<Vec<T>, DbErr> {
+        match conn {
+            Conn::Orm(txn) => {
+                let stmt = Statement::from_sql_and_values(self.backend, self.text, self.values);
+                let rows = txn.query_all_raw(stmt).await?;
+                rows.iter().map(T::from_orm).collect()
+            }
+            Conn::Lite(txn) => txn.query(&self.text, &self.values),
+        }
+    }
+}
+
+/// Where a batch writer's statements go: a transaction of the sea-orm pool, or one on a
+/// SQLite connection the writer drives itself (`db::lite`).
+#[derive(Clone, Copy)]
+pub(crate) enum Conn<'a> {
+    Orm(&'a WriteTxn),
+    Lite(&'a LiteTxn<'a>),
+}
+
+impl Conn<'_> {
+    pub(crate) fn backend(self) -> DatabaseBackend {
+        match self {
+            Conn::Orm(txn) => txn.get_database_backend(),
+            Conn::Lite(_) => DatabaseBackend::Sqlite,
+        }
+    }
+}
+
+impl<'a> From<&'a WriteTxn> for Conn<'a> {
+    fn from(txn: &'a WriteTxn) -> Self {
+        Conn::Orm(txn)
     }
 }
 
 /// Writes `rows` as `head (row), (row) … ` plus whatever `tail` adds, in as many statements
 /// as `limit` needs; returns the rows affected in all.
-pub(crate) async fn exec_rows<C: ConnectionTrait>(
-    conn: &C,
+pub(crate) async fn exec_rows(
+    conn: Conn<'_>,
     limit: Limits,
     head: &str,
     rows: &[Vec<Value>],
@@ -975,8 +1156,8 @@ pub(crate) async fn exec_rows<C: ConnectionTrait>(
 
 /// Plain INSERT, not ON CONFLICT: a key another writer inserted since the lookup must fail
 /// the batch (and send it down the one-at-a-time path, which answers it as a replay).
-async fn insert_transfers<C: ConnectionTrait>(
-    conn: &C,
+async fn insert_transfers(
+    conn: Conn<'_>,
     limit: Limits,
     transfers: &[ledger_transfer::Model],
 ) -> Result<(), DbErr> {
@@ -1012,8 +1193,8 @@ async fn insert_transfers<C: ConnectionTrait>(
 /// Adds each account's net change. The rows are locked and the floors were checked in
 /// memory; writing deltas rather than absolute balances keeps the books balanced even if
 /// that reasoning were ever wrong.
-async fn update_accounts<C: ConnectionTrait>(
-    conn: &C,
+async fn update_accounts(
+    conn: Conn<'_>,
     limit: Limits,
     moved: &[(Uuid, i64)],
     now: DateTime<Utc>,
@@ -1037,8 +1218,8 @@ async fn update_accounts<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn update_wallets<C: ConnectionTrait>(
-    conn: &C,
+async fn update_wallets(
+    conn: Conn<'_>,
     limit: Limits,
     moved: &[&WalletRow],
     now: DateTime<Utc>,
@@ -1079,8 +1260,8 @@ async fn update_wallets<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn insert_history<C: ConnectionTrait>(
-    conn: &C,
+async fn insert_history(
+    conn: Conn<'_>,
     limit: Limits,
     history: &[HistoryRow],
     jobs: &[Pending],

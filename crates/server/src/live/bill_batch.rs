@@ -41,7 +41,7 @@ use crate::app::AppState;
 use crate::db::entity::{consultation, wallet};
 use crate::error::ApiResult;
 use crate::ledger::batch::{
-    AccountIds, Keys, Limits, Pending, Sql, decide_and_write, exec_rows, own_connection,
+    AccountIds, Conn, Keys, Limits, Pending, Sql, decide_and_write, exec_rows, own_connection,
 };
 
 /// The batches' connection and the ledger account ids they learned. A connection of its own
@@ -193,7 +193,7 @@ async fn round(
     }
 
     // 3. The money, through the ledger's group commit.
-    let (answers, ids) = decide_and_write(&txn, None, &known, &pending, Keys::Fresh).await?;
+    let (answers, ids) = decide_and_write((&txn).into(), None, &known, &pending, Keys::Fresh).await?;
     let refused: Vec<Uuid> = plans
         .iter()
         .filter(|p| answers[p.legs.clone()].iter().any(Result::is_err))
@@ -231,7 +231,7 @@ async fn round(
         }
     }
     exec_rows(
-        &txn,
+        (&txn).into(),
         limit,
         "INSERT INTO consultation_minutes (consultation_id, minute_index, free, client_paid, \
          discount, practitioner_earned, platform_earned, promotion_paid, charged_at) VALUES ",
@@ -246,7 +246,7 @@ async fn round(
         let available = after.get(&key).map_or(0, |w| w.0);
         warn_with(&txn, &mut p.c, available, now, &mut out).await?;
     }
-    save_progress(&txn, limit, &plans, now).await?;
+    save_progress((&txn).into(), limit, &plans, now).await?;
     txn.commit().await?;
     // Learned only once committed: an account created by a rolled-back batch does not exist.
     known.learn(ids);
@@ -284,8 +284,8 @@ async fn wallets_of<C: ConnectionTrait>(
 
 /// Writes every session's billing progress in one statement (per chunk). The rows are
 /// locked by this transaction, so the new values are absolute.
-async fn save_progress<C: ConnectionTrait>(
-    conn: &C,
+async fn save_progress(
+    conn: Conn<'_>,
     limit: Limits,
     plans: &[Plan],
     now: DateTime<Utc>,

@@ -518,8 +518,8 @@ fn notice(m: &NewMessage) -> chat_message::Model {
 /// client id) is already stored are skipped by `ON CONFLICT DO NOTHING`: on PostgreSQL a
 /// row another transaction is inserting waits for it, so a frame stored by another node at
 /// the same moment is skipped here and answered as a resend.
-async fn insert_messages<C: ConnectionTrait>(
-    conn: &C,
+async fn insert_messages(
+    conn: &crate::db::WriteTxn,
     limit: Limits,
     rows: &[&chat_message::Model],
 ) -> Result<Vec<Uuid>, DbErr> {
@@ -550,9 +550,8 @@ async fn insert_messages<C: ConnectionTrait>(
             sql.row(i == 0, row);
         }
         sql.push(" ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id");
-        for row in sql.query(conn).await? {
-            inserted.push(row.try_get::<Uuid>("", "id")?);
-        }
+        let ids: Vec<(Uuid,)> = sql.rows(conn.into()).await?;
+        inserted.extend(ids.into_iter().map(|(id,)| id));
     }
     inserted.sort_unstable();
     Ok(inserted)

@@ -1,0 +1,290 @@
+//! A SQLite connection that a batch writer drives itself, on its own thread.
+//!
+//! Owns `LiteConn` (rusqlite over the same database file the sqlx pool opens) and its
+//! write transaction `LiteTxn`, the conversion of bound values to the storage classes sqlx
+//! writes (so rows written either way read the same), and typed column reads that work on
+//! both drivers (`Col`, `FromCols`).
+//!
+//! Why a second driver: sqlx runs each SQLite connection on a worker thread of its own, and
+//! every statement crosses to that thread and back. A batch writer sends ten or more
+//! statements per transaction; on a 2-core machine those crossings cost more than SQLite's
+//! own work (perf on `bench_ledger`: 41 % of samples in context switching, SQLite itself
+//! under 10 %). Here a statement is a function call on the writer's thread. Both drivers link
+//! the same `libsqlite3-sys`, so they share one SQLite library and its locking.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use rusqlite::types::{Value as LiteValue, ValueRef};
+use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, QueryResult, TryGetable, Value};
+use uuid::Uuid;
+
+/// Prepared statements kept per connection: batch statements differ by row count.
+const STATEMENT_CACHE: usize = 512;
+/// As the pool's connections (`db::connect`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One SQLite connection for one writer. The mutex is never contended (one writer owns the
+/// connection); it makes the connection shareable by reference across `.await`s.
+pub struct LiteConn {
+    conn: Mutex<rusqlite::Connection>,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for LiteConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiteConn").finish_non_exhaustive()
+    }
+}
+
+impl LiteConn {
+    /// Opens the file behind `db`'s pool. `None` when `db` is not a SQLite file (PostgreSQL,
+    /// or an in-memory database, which only its own pool can reach).
+    pub fn open(db: &DatabaseConnection) -> Result<Option<Self>, DbErr> {
+        if db.get_database_backend() != DatabaseBackend::Sqlite || super::is_in_memory(db) {
+            return Ok(None);
+        }
+        let path = db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_path_buf();
+        let conn = rusqlite::Connection::open(&path).map_err(lite_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
+        // WAL is a property of the file (set when the pool first opened it); these two are
+        // per connection, as the pool sets them.
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(lite_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Some(Self {
+            conn: Mutex::new(conn),
+            gate: super::sqlite_gate(db),
+        }))
+    }
+
+    /// Starts a write transaction the way `db::begin_write` does: this process's write gate
+    /// first, then `BEGIN IMMEDIATE`.
+    pub async fn begin(&self) -> Result<LiteTxn<'_>, DbErr> {
+        let gate = self.gate.clone().lock_owned().await;
+        self.lock().execute_batch("BEGIN IMMEDIATE").map_err(lite_err)?;
+        Ok(LiteTxn {
+            lite: self,
+            _gate: gate,
+            open: true,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        // A panic while a statement ran leaves the connection usable; SQLite keeps its own
+        // consistency.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// An open write transaction on a `LiteConn`. Dropped without `commit`, it rolls back.
+pub struct LiteTxn<'a> {
+    lite: &'a LiteConn,
+    // Released after the rollback in `drop`, since fields drop after `Drop::drop` runs.
+    _gate: tokio::sync::OwnedMutexGuard<()>,
+    open: bool,
+}
+
+impl LiteTxn<'_> {
+    pub fn commit(mut self) -> Result<(), DbErr> {
+        self.open = false;
+        let conn = self.lite.lock();
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            // A failed COMMIT can leave the transaction open (SQLITE_BUSY); end it so the
+            // connection is clean for the next one.
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK").ok();
+            }
+            return Err(lite_err(e));
+        }
+        Ok(())
+    }
+
+    pub fn rollback(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        if std::mem::take(&mut self.open) {
+            let conn = self.lite.lock();
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK").ok();
+            }
+        }
+    }
+
+    /// Runs a statement and returns the rows it changed.
+    pub(crate) fn execute(&self, sql: &str, values: &[Value]) -> Result<u64, DbErr> {
+        let conn = self.lite.lock();
+        let mut stmt = conn.prepare_cached(sql).map_err(lite_err)?;
+        let values = lite_values(values)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .map_err(lite_err)?;
+        Ok(n as u64)
+    }
+
+    /// Runs a query and reads each row as `T`.
+    pub(crate) fn query<T: FromCols>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, DbErr> {
+        let conn = self.lite.lock();
+        let mut stmt = conn.prepare_cached(sql).map_err(lite_err)?;
+        let values = lite_values(values)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(values.iter()))
+            .map_err(lite_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(lite_err)? {
+            out.push(T::from_lite(row)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for LiteTxn<'_> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+fn lite_err(e: rusqlite::Error) -> DbErr {
+    DbErr::Custom(format!("sqlite: {e}"))
+}
+
+fn type_err(what: &str, got: ValueRef<'_>) -> DbErr {
+    DbErr::Type(format!("expected {what}, read {:?}", got.data_type()))
+}
+
+fn lite_values(values: &[Value]) -> Result<Vec<LiteValue>, DbErr> {
+    values.iter().map(lite_value).collect()
+}
+
+/// A bound value as sqlx-sqlite stores it: integers and booleans as INTEGER, UUIDs as a
+/// 16-byte BLOB, instants as RFC 3339 TEXT, JSON as TEXT.
+pub(crate) fn lite_value(v: &Value) -> Result<LiteValue, DbErr> {
+    Ok(match v {
+        Value::Bool(b) => b.map_or(LiteValue::Null, |b| LiteValue::Integer(i64::from(b))),
+        Value::Int(n) => n.map_or(LiteValue::Null, |n| LiteValue::Integer(i64::from(n))),
+        Value::BigInt(n) => n.map_or(LiteValue::Null, LiteValue::Integer),
+        Value::String(s) => s.clone().map_or(LiteValue::Null, LiteValue::Text),
+        Value::Bytes(b) => b.clone().map_or(LiteValue::Null, LiteValue::Blob),
+        Value::Uuid(u) => u.map_or(LiteValue::Null, |u| LiteValue::Blob(u.as_bytes().to_vec())),
+        Value::ChronoDateTimeUtc(t) => t.map_or(LiteValue::Null, |t| {
+            LiteValue::Text(t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+        }),
+        Value::Json(j) => j
+            .as_ref()
+            .map_or(LiteValue::Null, |j| LiteValue::Text(j.to_string())),
+        other => {
+            return Err(DbErr::Custom(format!(
+                "no SQLite binding for the value {other:?}"
+            )));
+        }
+    })
+}
+
+/// A column type a batch writer reads, on either driver.
+pub(crate) trait Col: TryGetable + Sized {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr>;
+}
+
+impl Col for i64 {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        match v {
+            ValueRef::Integer(n) => Ok(n),
+            other => Err(type_err("an integer", other)),
+        }
+    }
+}
+
+impl Col for i32 {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        let n = i64::from_lite(v)?;
+        i32::try_from(n).map_err(|_| DbErr::Type(format!("{n} does not fit 32 bits")))
+    }
+}
+
+impl Col for bool {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        Ok(i64::from_lite(v)? != 0)
+    }
+}
+
+impl Col for String {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        match v {
+            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+                .map_err(|_| DbErr::Type("text that is not UTF-8".into())),
+            other => Err(type_err("text", other)),
+        }
+    }
+}
+
+impl Col for Uuid {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        let parsed = match v {
+            ValueRef::Blob(b) => Uuid::from_slice(b).ok(),
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|t| t.parse().ok()),
+            other => return Err(type_err("a UUID", other)),
+        };
+        parsed.ok_or_else(|| DbErr::Type("a malformed UUID".into()))
+    }
+}
+
+impl Col for DateTime<Utc> {
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        let text = String::from_lite(v)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|_| {
+                NaiveDateTime::parse_from_str(&text, "%F %T%.f").map(|t| t.and_utc())
+            })
+            .map_err(|_| DbErr::Type(format!("{text:?} is not an instant")))
+    }
+}
+
+impl<T: Col> Col for Option<T>
+where
+    Option<T>: TryGetable,
+{
+    fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr> {
+        match v {
+            ValueRef::Null => Ok(None),
+            v => T::from_lite(v).map(Some),
+        }
+    }
+}
+
+/// A row read as a tuple of columns, in select order.
+pub(crate) trait FromCols: Sized {
+    fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
+    fn from_lite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr>;
+}
+
+macro_rules! tuple_from_cols {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Col),+> FromCols for ($($t,)+) {
+            fn from_orm(row: &QueryResult) -> Result<Self, DbErr> {
+                Ok(($(row.try_get_by_index::<$t>($i)?,)+))
+            }
+            fn from_lite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr> {
+                Ok(($($t::from_lite(row.get_ref($i).map_err(lite_err)?)?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_cols!(A 0);
+tuple_from_cols!(A 0, B 1);
+tuple_from_cols!(A 0, B 1, C 2);
+tuple_from_cols!(A 0, B 1, C 2, D 3);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
