@@ -67,7 +67,9 @@ impl LiteConn {
     /// first, then `BEGIN IMMEDIATE`.
     pub async fn begin(&self) -> Result<LiteTxn<'_>, DbErr> {
         let gate = self.gate.clone().lock_owned().await;
-        self.lock().execute_batch("BEGIN IMMEDIATE").map_err(lite_err)?;
+        self.lock()
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(lite_err)?;
         Ok(LiteTxn {
             lite: self,
             _gate: gate,
@@ -240,9 +242,7 @@ impl Col for DateTime<Utc> {
         let text = String::from_lite(v)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.with_timezone(&Utc))
-            .or_else(|_| {
-                NaiveDateTime::parse_from_str(&text, "%F %T%.f").map(|t| t.and_utc())
-            })
+            .or_else(|_| NaiveDateTime::parse_from_str(&text, "%F %T%.f").map(|t| t.and_utc()))
             .map_err(|_| DbErr::Type(format!("{text:?} is not an instant")))
     }
 }
@@ -288,3 +288,179 @@ tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::entity::ledger_transfer;
+    use chrono::TimeZone;
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Statement};
+
+    async fn file_db(name: &str) -> (DatabaseConnection, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("augur-lite-{name}-{}", Uuid::new_v4()));
+        let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+        let db = crate::db::connect(&url, 2).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        (db, dir)
+    }
+
+    /// How SQLite stores a row's columns: type and literal, for comparing two writers.
+    async fn stored(db: &DatabaseConnection, id: Uuid) -> Vec<String> {
+        let cols = [
+            "debit_account_id",
+            "amount",
+            "currency",
+            "hold_id",
+            "created_at",
+        ];
+        let select: Vec<String> = cols
+            .iter()
+            .map(|c| format!("typeof({c}) || ':' || quote({c})"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM ledger_transfers WHERE id = ?",
+            select.join(", ")
+        );
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                sql,
+                [id.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        (0..cols.len())
+            .map(|i| row.try_get_by_index::<String>(i).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn rows_written_directly_are_stored_and_read_as_the_pool_does() {
+        let (db, dir) = file_db("encoding").await;
+        let account = Uuid::now_v7();
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 4, 5, 6).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        db.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, created_at, \
+             updated_at) VALUES (?, 'k', 'o', 'INR', 0, ?, ?)",
+            [account.into(), at.into(), at.into()],
+        ))
+        .await
+        .unwrap();
+        let model = |id: Uuid, key: &str, hold: Option<Uuid>| ledger_transfer::Model {
+            id,
+            debit_account_id: account,
+            credit_account_id: account,
+            amount: -42,
+            currency: "INR".into(),
+            kind: "test".into(),
+            reference: "r".into(),
+            idempotency_key: key.into(),
+            hold_id: hold,
+            created_at: at,
+        };
+        // One row through sea-orm and sqlx, the same values through the direct connection.
+        let (by_pool, direct) = (Uuid::now_v7(), Uuid::now_v7());
+        for hold in [None, Some(Uuid::now_v7())] {
+            let suffix = if hold.is_some() { "h" } else { "n" };
+            let pooled = model(by_pool, &format!("pool-{suffix}"), hold);
+            ledger_transfer::Entity::delete_many()
+                .exec(&db)
+                .await
+                .unwrap();
+            pooled
+                .clone()
+                .into_active_model()
+                .insert(&db)
+                .await
+                .unwrap();
+
+            let lite = LiteConn::open(&db).unwrap().expect("a file database");
+            let txn = lite.begin().await.unwrap();
+            let values: Vec<Value> = vec![
+                direct.into(),
+                account.into(),
+                account.into(),
+                (-42i64).into(),
+                "INR".into(),
+                "test".into(),
+                "r".into(),
+                format!("direct-{suffix}").into(),
+                hold.into(),
+                at.into(),
+            ];
+            let n = txn
+                .execute(
+                    "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, \
+                     amount, currency, kind, reference, idempotency_key, hold_id, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    &values,
+                )
+                .unwrap();
+            assert_eq!(n, 1);
+            // Read back on the direct connection, typed.
+            type Row = (Uuid, Uuid, i64, String, Option<Uuid>, DateTime<Utc>);
+            let sql = "SELECT id, debit_account_id, amount, currency, hold_id, created_at \
+                       FROM ledger_transfers WHERE id IN (?, ?) ORDER BY id";
+            let rows: Vec<Row> = txn.query(sql, &[by_pool.into(), direct.into()]).unwrap();
+            txn.commit().unwrap();
+            assert_eq!(rows.len(), 2);
+            for (i, id) in [by_pool, direct].into_iter().enumerate() {
+                assert_eq!(rows[i], (id, account, -42, "INR".to_owned(), hold, at));
+            }
+            // Stored identically (type and literal of every column).
+            assert_eq!(stored(&db, by_pool).await, stored(&db, direct).await);
+            // And the pool reads the direct row back as the model it was.
+            let read = ledger_transfer::Entity::find_by_id(direct)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(read, model(direct, &format!("direct-{suffix}"), hold));
+            ledger_transfer::Entity::delete_many()
+                .exec(&db)
+                .await
+                .unwrap();
+        }
+        drop(db);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_without_commit_rolls_back_and_opens_the_gate() {
+        let (db, dir) = file_db("rollback").await;
+        let lite = LiteConn::open(&db).unwrap().expect("a file database");
+        {
+            let txn = lite.begin().await.unwrap();
+            txn.execute(
+                "INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, \
+                 created_at, updated_at) VALUES (?, 'k', 'o', 'INR', 0, ?, ?)",
+                &[Uuid::now_v7().into(), Utc::now().into(), Utc::now().into()],
+            )
+            .unwrap();
+        }
+        // The gate is open again: the pool's writer gets it, and sees nothing written.
+        let txn = crate::db::begin_write(&db).await.unwrap();
+        let n = txn
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT count(*) FROM ledger_accounts",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap();
+        txn.rollback().await.unwrap();
+        assert_eq!(n, 0);
+        assert!(
+            LiteConn::open(&crate::db::connect("sqlite::memory:", 1).await.unwrap())
+                .unwrap()
+                .is_none()
+        );
+        drop(db);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -343,10 +343,11 @@ impl Store {
     ) -> Result<Applied, LedgerError> {
         match self {
             Store::Pool(db) => apply_one(db.clone(), req, now).await,
-            Store::Lite { pool, main, .. } => main
-                .spawn(apply_one(pool.clone(), req, now))
-                .await
-                .map_err(|e| LedgerError::Db(DbErr::Custom(format!("ledger fallback: {e}"))))?,
+            Store::Lite { pool, main, .. } => {
+                main.spawn(apply_one(pool.clone(), req, now))
+                    .await
+                    .map_err(|e| LedgerError::Db(DbErr::Custom(format!("ledger fallback: {e}"))))?
+            }
         }
     }
 }

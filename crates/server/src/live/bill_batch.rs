@@ -193,7 +193,8 @@ async fn round(
     }
 
     // 3. The money, through the ledger's group commit.
-    let (answers, ids) = decide_and_write((&txn).into(), None, &known, &pending, Keys::Fresh).await?;
+    let (answers, ids) =
+        decide_and_write((&txn).into(), None, &known, &pending, Keys::Fresh).await?;
     let refused: Vec<Uuid> = plans
         .iter()
         .filter(|p| answers[p.legs.clone()].iter().any(Result::is_err))
