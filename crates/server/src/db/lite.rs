@@ -20,6 +20,8 @@ use rusqlite::types::{Value as LiteValue, ValueRef};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, QueryResult, TryGetable, Value};
 use uuid::Uuid;
 
+use super::WriteTxn;
+
 /// Prepared statements kept per connection: batch statements differ by row count.
 const STATEMENT_CACHE: usize = 512;
 /// As the pool's connections (`db::connect`).
@@ -150,6 +152,111 @@ impl LiteTxn<'_> {
 impl Drop for LiteTxn<'_> {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+/// Where a batch writer's statements go: a transaction of the sea-orm pool, or one on a
+/// SQLite connection the writer drives itself.
+#[derive(Clone, Copy)]
+pub(crate) enum Conn<'a> {
+    Orm(&'a WriteTxn),
+    Lite(&'a LiteTxn<'a>),
+}
+
+impl Conn<'_> {
+    pub(crate) fn backend(self) -> DatabaseBackend {
+        match self {
+            Conn::Orm(txn) => sea_orm::ConnectionTrait::get_database_backend(txn),
+            Conn::Lite(_) => DatabaseBackend::Sqlite,
+        }
+    }
+}
+
+impl<'a> From<&'a WriteTxn> for Conn<'a> {
+    fn from(txn: &'a WriteTxn) -> Self {
+        Conn::Orm(txn)
+    }
+}
+
+/// The database as a batch writer reaches it.
+pub(crate) enum WriterDb {
+    /// Through a sea-orm pool (PostgreSQL, or an in-memory SQLite database).
+    Pool(DatabaseConnection),
+    /// A SQLite file, on the writer's own connection (run the writer with `spawn_writer`).
+    Lite(LiteConn),
+}
+
+impl WriterDb {
+    /// `db`'s file through a connection of the writer's own when it is a SQLite file, else
+    /// `pool`.
+    pub(crate) fn open(db: &DatabaseConnection, pool: impl FnOnce() -> DatabaseConnection) -> Self {
+        match LiteConn::open(db) {
+            Ok(Some(lite)) => WriterDb::Lite(lite),
+            Ok(None) => WriterDb::Pool(pool()),
+            Err(e) => {
+                tracing::warn!(error = %e, "no direct SQLite connection; writing through the pool");
+                WriterDb::Pool(pool())
+            }
+        }
+    }
+
+    /// Runs `f` in one write transaction (`db::begin_write`'s rules) and commits if it
+    /// succeeds; if it fails, nothing of it stays.
+    pub(crate) async fn write<T>(
+        &self,
+        f: impl AsyncFnOnce(Conn<'_>) -> Result<T, DbErr>,
+    ) -> Result<T, DbErr> {
+        match self {
+            WriterDb::Pool(db) => {
+                let txn = super::begin_write(db).await?;
+                match f(Conn::Orm(&txn)).await {
+                    Ok(v) => {
+                        txn.commit().await?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        txn.rollback().await.ok();
+                        Err(e)
+                    }
+                }
+            }
+            WriterDb::Lite(lite) => {
+                let txn = lite.begin().await?;
+                match f(Conn::Lite(&txn)).await {
+                    Ok(v) => {
+                        txn.commit()?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        txn.rollback();
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the future `make` builds on a thread of its own, with a single-threaded runtime:
+/// a writer on a `LiteConn` blocks in SQLite calls, and there it holds up no request.
+pub(crate) fn spawn_writer<F, Fut>(name: &str, make: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let name = name.to_owned();
+    let thread = name.clone();
+    let spawned = std::thread::Builder::new().name(thread).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(make()),
+            Err(e) => tracing::error!(error = %e, writer = %name, "no runtime for the writer"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the writer's thread did not start");
     }
 }
 
@@ -288,6 +395,7 @@ tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 
 #[cfg(test)]
 mod tests {

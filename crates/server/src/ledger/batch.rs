@@ -41,9 +41,9 @@ use super::{
     AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest, check, replay,
     signed, transfer, wallet_users,
 };
-use crate::db::WriteTxn;
 use crate::db::entity::ledger_transfer;
-use crate::db::lite::{FromCols, LiteConn, LiteTxn};
+pub(crate) use crate::db::lite::Conn;
+use crate::db::lite::{FromCols, WriterDb};
 
 /// Transfers applied in one transaction at most. Larger batches amortise more but hold the
 /// locks (and SQLite's write gate) longer, which the single-transfer path waits behind.
@@ -148,37 +148,22 @@ impl Batcher {
         };
         let (tx, rx) = mpsc::channel(config.queue);
         let counters = Arc::new(Counters::default());
-        let lite = LiteConn::open(&db).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "ledger writer: no direct SQLite connection; using the pool");
-            None
-        });
-        match lite {
-            Some(lite) => {
-                // SQLite calls block; on a thread of its own they hold up no request. The
-                // fallback path goes through the pool, on the caller's runtime.
-                let store = Store::Lite {
-                    lite,
-                    pool: db,
-                    main: tokio::runtime::Handle::current(),
-                };
-                let counters = counters.clone();
-                std::thread::Builder::new()
-                    .name("ledger-writer".into())
-                    .spawn(move || {
-                        match tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                        {
-                            Ok(rt) => rt.block_on(writer(store, config, counters, rx)),
-                            Err(e) => tracing::error!(error = %e, "ledger writer: no runtime"),
-                        }
-                    })
-                    .expect("the ledger writer's thread starts");
-            }
-            None => {
-                let store = Store::Pool(own_connection(&db));
-                tokio::spawn(writer(store, config, counters.clone(), rx));
-            }
+        let sink = Sink {
+            db: WriterDb::open(&db, || own_connection(&db)),
+            pool: db,
+            main: None,
+        };
+        if let WriterDb::Lite(_) = sink.db {
+            let sink = Sink {
+                main: Some(tokio::runtime::Handle::current()),
+                ..sink
+            };
+            let counters = counters.clone();
+            crate::db::lite::spawn_writer("ledger-writer", move || {
+                writer(sink, config, counters, rx)
+            });
+        } else {
+            tokio::spawn(writer(sink, config, counters.clone(), rx));
         }
         Self { tx, counters }
     }
@@ -274,65 +259,34 @@ fn stopped() -> LedgerError {
     LedgerError::Db(DbErr::Custom("the ledger batch writer has stopped".into()))
 }
 
-/// What a writer writes through.
-enum Store {
-    /// A pool of its own (`own_connection`).
-    Pool(DatabaseConnection),
-    /// A SQLite file, written directly on the writer's thread. `pool` serves the
-    /// one-at-a-time fallback, run on `main` (the runtime that owns the pool's connections).
-    Lite {
-        lite: LiteConn,
-        pool: DatabaseConnection,
-        main: tokio::runtime::Handle,
-    },
+/// What the writer writes through, and the pool its one-at-a-time fallback uses.
+struct Sink {
+    db: WriterDb,
+    pool: DatabaseConnection,
+    /// The runtime that owns the pool's connections, when the writer runs on a thread of
+    /// its own.
+    main: Option<tokio::runtime::Handle>,
 }
 
-impl Store {
+impl Sink {
     /// Applies the batch in one transaction and returns each job's answer, or fails as a
-    /// whole having applied nothing.
+    /// whole having applied nothing (rolled back before the fallback starts, so on SQLite
+    /// the write lock is free for it).
     async fn apply(
         &self,
         config: &BatchConfig,
         known: &mut AccountIds,
         jobs: &[Pending],
     ) -> Result<Answers, DbErr> {
-        let params = config.max_bind_params;
-        match self {
-            Store::Pool(db) => {
-                let txn = crate::db::begin_write(db).await?;
-                let decided =
-                    decide_and_write(Conn::Orm(&txn), params, known, jobs, Keys::MayRepeat).await;
-                match decided {
-                    Ok((answers, ids)) => {
-                        txn.commit().await?;
-                        known.learn(ids);
-                        Ok(answers)
-                    }
-                    Err(e) => {
-                        // Rolled back before the fallback starts, so on SQLite the write
-                        // lock is free for it.
-                        txn.rollback().await.ok();
-                        Err(e)
-                    }
-                }
-            }
-            Store::Lite { lite, .. } => {
-                let txn = lite.begin().await?;
-                let decided =
-                    decide_and_write(Conn::Lite(&txn), params, known, jobs, Keys::MayRepeat).await;
-                match decided {
-                    Ok((answers, ids)) => {
-                        txn.commit()?;
-                        known.learn(ids);
-                        Ok(answers)
-                    }
-                    Err(e) => {
-                        txn.rollback();
-                        Err(e)
-                    }
-                }
-            }
-        }
+        let seen: &AccountIds = known;
+        let (answers, ids) = self
+            .db
+            .write(async |conn| {
+                decide_and_write(conn, config.max_bind_params, seen, jobs, Keys::MayRepeat).await
+            })
+            .await?;
+        known.learn(ids);
+        Ok(answers)
     }
 
     /// The single-transfer path in a transaction of its own.
@@ -341,19 +295,19 @@ impl Store {
         req: TransferRequest,
         now: DateTime<Utc>,
     ) -> Result<Applied, LedgerError> {
-        match self {
-            Store::Pool(db) => apply_one(db.clone(), req, now).await,
-            Store::Lite { pool, main, .. } => {
-                main.spawn(apply_one(pool.clone(), req, now))
-                    .await
-                    .map_err(|e| LedgerError::Db(DbErr::Custom(format!("ledger fallback: {e}"))))?
-            }
+        let one = apply_one(self.pool.clone(), req, now);
+        match &self.main {
+            None => one.await,
+            Some(main) => main
+                .spawn(one)
+                .await
+                .map_err(|e| LedgerError::Db(DbErr::Custom(format!("ledger fallback: {e}"))))?,
         }
     }
 }
 
 async fn writer(
-    store: Store,
+    store: Sink,
     config: BatchConfig,
     counters: Arc<Counters>,
     mut rx: mpsc::Receiver<Job>,
@@ -375,7 +329,7 @@ async fn writer(
 }
 
 async fn write_batch(
-    store: &Store,
+    store: &Sink,
     config: &BatchConfig,
     counters: &Counters,
     known: &mut AccountIds,
@@ -1107,29 +1061,6 @@ impl Sql {
             }
             Conn::Lite(txn) => txn.query(&self.text, &self.values),
         }
-    }
-}
-
-/// Where a batch writer's statements go: a transaction of the sea-orm pool, or one on a
-/// SQLite connection the writer drives itself (`db::lite`).
-#[derive(Clone, Copy)]
-pub(crate) enum Conn<'a> {
-    Orm(&'a WriteTxn),
-    Lite(&'a LiteTxn<'a>),
-}
-
-impl Conn<'_> {
-    pub(crate) fn backend(self) -> DatabaseBackend {
-        match self {
-            Conn::Orm(txn) => txn.get_database_backend(),
-            Conn::Lite(_) => DatabaseBackend::Sqlite,
-        }
-    }
-}
-
-impl<'a> From<&'a WriteTxn> for Conn<'a> {
-    fn from(txn: &'a WriteTxn) -> Self {
-        Conn::Orm(txn)
     }
 }
 

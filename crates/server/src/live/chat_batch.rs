@@ -38,11 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Value,
-};
+use sea_orm::{DatabaseConnection, DbErr, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -50,7 +46,8 @@ use super::chat::{MessageView, Participants};
 use super::engine::Status;
 use super::events::user_topic;
 use crate::app::AppState;
-use crate::db::entity::{chat_message, consultation};
+use crate::db::entity::chat_message;
+use crate::db::lite::{Conn, WriterDb};
 use crate::error::{ApiError, ApiResult};
 use crate::ledger::batch::{Limits, Sql, own_connection, value_bytes};
 
@@ -137,7 +134,13 @@ impl ChatWriter {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ptx, prx) = mpsc::channel(PUBLISH_QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(writer(own_connection(db), counters.clone(), rx, ptx));
+        let wdb = WriterDb::open(db, || own_connection(db));
+        if let WriterDb::Lite(_) = wdb {
+            let counters = counters.clone();
+            crate::db::lite::spawn_writer("chat-writer", move || writer(wdb, counters, rx, ptx));
+        } else {
+            tokio::spawn(writer(wdb, counters.clone(), rx, ptx));
+        }
         tokio::spawn(publisher(bus, prx));
         Self { tx, counters }
     }
@@ -194,7 +197,7 @@ struct Publication {
 }
 
 async fn writer(
-    db: DatabaseConnection,
+    db: WriterDb,
     counters: Arc<Counters>,
     mut rx: mpsc::Receiver<Job>,
     publish: mpsc::Sender<Publication>,
@@ -218,7 +221,7 @@ async fn writer(
     }
 }
 
-async fn store_batch(db: &DatabaseConnection, counters: &Counters, jobs: Vec<Job>) -> Publication {
+async fn store_batch(db: &WriterDb, counters: &Counters, jobs: Vec<Job>) -> Publication {
     counters.batches.fetch_add(1, Ordering::Relaxed);
     counters
         .messages
@@ -304,21 +307,9 @@ async fn publisher(bus: Arc<dyn crate::bus::Bus>, mut rx: mpsc::Receiver<Publica
 
 /// Stores `msgs` in one transaction; each gets its own answer, or the whole batch fails
 /// having stored nothing.
-async fn store(
-    db: &DatabaseConnection,
-    msgs: &[NewMessage],
-) -> Result<Vec<ApiResult<Stored>>, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    match decide_and_write(&txn, msgs).await {
-        Ok(answers) => {
-            txn.commit().await?;
-            Ok(answers)
-        }
-        Err(e) => {
-            txn.rollback().await.ok();
-            Err(e)
-        }
-    }
+async fn store(db: &WriterDb, msgs: &[NewMessage]) -> Result<Vec<ApiResult<Stored>>, DbErr> {
+    db.write(async |conn| decide_and_write(conn, msgs).await)
+        .await
 }
 
 fn not_active() -> ApiError {
@@ -329,10 +320,10 @@ fn not_active() -> ApiError {
 }
 
 async fn decide_and_write(
-    txn: &crate::db::WriteTxn,
+    txn: Conn<'_>,
     msgs: &[NewMessage],
 ) -> Result<Vec<ApiResult<Stored>>, DbErr> {
-    let backend = txn.get_database_backend();
+    let backend = txn.backend();
     let limit = Limits::new(backend, None);
 
     // 1. Which consultations are active.
@@ -341,15 +332,12 @@ async fn decide_and_write(
     ids.dedup();
     let mut active: Vec<Uuid> = Vec::with_capacity(ids.len());
     for chunk in limit.runs(&ids, |_| (1, 16)) {
-        let found: Vec<Uuid> = consultation::Entity::find()
-            .select_only()
-            .column(consultation::Column::Id)
-            .filter(consultation::Column::Status.eq(Status::Active.as_str()))
-            .filter(consultation::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        active.extend(found);
+        let mut sql = Sql::new(backend, "SELECT id FROM consultations WHERE status = ");
+        sql.bind(Status::Active.as_str());
+        sql.push(" AND id IN ");
+        sql.list(chunk.iter().map(|id| Value::from(*id)));
+        let found: Vec<(Uuid,)> = sql.rows(txn).await?;
+        active.extend(found.into_iter().map(|(id,)| id));
     }
     active.sort_unstable();
 
@@ -443,15 +431,15 @@ async fn decide_and_write(
     let now = msgs.iter().map(|m| m.now).max().unwrap_or_else(Utc::now);
     for (id, is_client) in seen {
         let column = if is_client {
-            consultation::Column::ClientSeenAt
+            "client_seen_at"
         } else {
-            consultation::Column::PractitionerSeenAt
+            "practitioner_seen_at"
         };
-        consultation::Entity::update_many()
-            .col_expr(column, Expr::value(now))
-            .filter(consultation::Column::Id.eq(id))
-            .exec(txn)
-            .await?;
+        let mut sql = Sql::new(backend, &format!("UPDATE consultations SET {column} = "));
+        sql.bind(now);
+        sql.push(" WHERE id = ");
+        sql.bind(id);
+        sql.exec(txn).await?;
     }
 
     // 6. The answers.
@@ -498,6 +486,50 @@ async fn decide_and_write(
     Ok(answers)
 }
 
+/// The columns of a `chat_messages` row, in table order.
+type MessageRow = (
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    Option<String>,
+    String,
+    String,
+    bool,
+    Option<Uuid>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn message_model(row: MessageRow) -> chat_message::Model {
+    let (
+        id,
+        consultation_id,
+        sender_id,
+        client_msg_id,
+        kind,
+        body,
+        masked,
+        attachment_id,
+        created_at,
+        delivered_at,
+        read_at,
+    ) = row;
+    chat_message::Model {
+        id,
+        consultation_id,
+        sender_id,
+        client_msg_id,
+        kind,
+        body,
+        masked,
+        attachment_id,
+        created_at,
+        delivered_at,
+        read_at,
+    }
+}
+
 fn notice(m: &NewMessage) -> chat_message::Model {
     chat_message::Model {
         id: Uuid::now_v7(),
@@ -519,7 +551,7 @@ fn notice(m: &NewMessage) -> chat_message::Model {
 /// row another transaction is inserting waits for it, so a frame stored by another node at
 /// the same moment is skipped here and answered as a resend.
 async fn insert_messages(
-    conn: &crate::db::WriteTxn,
+    conn: Conn<'_>,
     limit: Limits,
     rows: &[&chat_message::Model],
 ) -> Result<Vec<Uuid>, DbErr> {
@@ -542,7 +574,7 @@ async fn insert_messages(
     let cost = |row: &Vec<Value>| (row.len(), row.iter().map(value_bytes).sum());
     for run in limit.runs(&values, cost) {
         let mut sql = Sql::new(
-            conn.get_database_backend(),
+            conn.backend(),
             "INSERT INTO chat_messages (id, consultation_id, sender_id, client_msg_id, kind, \
              body, masked, created_at) VALUES ",
         );
@@ -550,7 +582,7 @@ async fn insert_messages(
             sql.row(i == 0, row);
         }
         sql.push(" ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id");
-        let ids: Vec<(Uuid,)> = sql.rows(conn.into()).await?;
+        let ids: Vec<(Uuid,)> = sql.rows(conn).await?;
         inserted.extend(ids.into_iter().map(|(id,)| id));
     }
     inserted.sort_unstable();
@@ -560,8 +592,8 @@ async fn insert_messages(
 /// The stored messages of these (sender, client id) pairs: one `IN` list per column (the
 /// unique index serves it), and rows that match only across pairs are dropped here. An `OR`
 /// per pair nests a level each, and SQLite refuses expressions deeper than 1,000.
-async fn stored_by_client_id<C: ConnectionTrait>(
-    conn: &C,
+async fn stored_by_client_id(
+    conn: Conn<'_>,
     limit: Limits,
     wanted: &[(Uuid, &str)],
 ) -> Result<HashMap<(Uuid, String), chat_message::Model>, DbErr> {
@@ -574,12 +606,17 @@ async fn stored_by_client_id<C: ConnectionTrait>(
         let mut cids: Vec<&str> = chunk.iter().map(|(_, cid)| *cid).collect();
         cids.sort_unstable();
         cids.dedup();
-        let rows = chat_message::Entity::find()
-            .filter(chat_message::Column::SenderId.is_in(senders))
-            .filter(chat_message::Column::ClientMsgId.is_in(cids))
-            .all(conn)
-            .await?;
-        for m in rows {
+        let mut sql = Sql::new(
+            conn.backend(),
+            "SELECT id, consultation_id, sender_id, client_msg_id, kind, body, masked, \
+             attachment_id, created_at, delivered_at, read_at FROM chat_messages \
+             WHERE sender_id IN ",
+        );
+        sql.list(senders.into_iter().map(Value::from));
+        sql.push(" AND client_msg_id IN ");
+        sql.list(cids.into_iter().map(Value::from));
+        let rows: Vec<MessageRow> = sql.rows(conn).await?;
+        for m in rows.into_iter().map(message_model) {
             if let (Some(sender), Some(cid)) = (m.sender_id, m.client_msg_id.clone())
                 && pairs.contains(&(sender, cid.as_str()))
             {
