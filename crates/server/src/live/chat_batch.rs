@@ -29,6 +29,10 @@
 //!
 //! If the batch's transaction fails as a whole, its messages are stored again one per
 //! transaction, so one bad message cannot fail its neighbours.
+//!
+//! On a SQLite file the writer runs on a thread of its own and drives its connection
+//! directly (`db::lite`), as the ledger's writer does: through sqlx every statement would
+//! cross to a connection thread and back.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -127,9 +131,11 @@ impl std::fmt::Debug for ChatWriter {
 }
 
 impl ChatWriter {
-    /// Starts the writer and its publisher on the current Tokio runtime. The writer uses a
-    /// connection of its own (see `ledger::batch::own_connection`): its statements differ by
-    /// row count, and a shared pool's small statement caches would prepare them again.
+    /// Starts the writer and its publisher. The publisher runs on the current Tokio runtime;
+    /// the writer too, on a connection of its own (see `ledger::batch::own_connection`: its
+    /// statements differ by row count, and a shared pool's small statement caches would
+    /// prepare them again), except on a SQLite file, where it gets a thread and a direct
+    /// connection (`db::lite`).
     pub fn start(db: &DatabaseConnection, bus: Arc<dyn crate::bus::Bus>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ptx, prx) = mpsc::channel(PUBLISH_QUEUE);
