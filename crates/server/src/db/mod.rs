@@ -35,6 +35,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // The batch writers' checkpointer (`lite::LiteConn`) keeps the WAL short
+                // beside the writes. At SQLite's default of 1,000 pages a request's commit
+                // would often checkpoint first, holding the write gate the writers wait
+                // on; this is the safety net for a process that runs no writer.
+                .pragma("wal_autocheckpoint", "10000")
         });
     let db = Database::connect(opts)
         .await

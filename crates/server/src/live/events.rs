@@ -155,15 +155,20 @@ impl Outbox {
     }
 
     /// Publishes everything; a bus failure is logged, never turned into a request failure
-    /// (the state change is already committed).
+    /// (the state change is already committed). The publishes are polled together, in
+    /// order: each is issued on its first poll, so they leave in order (a Redis connection
+    /// keeps it) while the round trips overlap. One at a time, a billing pass of 10,000
+    /// charges paid 20,000 Redis round trips in a row.
     pub async fn publish(self, app: &AppState) {
-        for (user, event) in self.events {
-            let Ok(payload) = serde_json::to_vec(&event) else {
-                continue;
-            };
-            if let Err(e) = app.bus.publish(&user_topic(user), payload.into()).await {
-                tracing::warn!(error = %e, "live event not published");
-            }
-        }
+        let sends = self.events.into_iter().filter_map(|(user, event)| {
+            let payload = serde_json::to_vec(&event).ok()?;
+            let bus = app.bus.clone();
+            Some(async move {
+                if let Err(e) = bus.publish(&user_topic(user), payload.into()).await {
+                    tracing::warn!(error = %e, "live event not published");
+                }
+            })
+        });
+        futures::future::join_all(sends).await;
     }
 }
