@@ -335,17 +335,7 @@ impl WriterDb {
     ) -> Result<T, DbErr> {
         match self {
             WriterDb::Pool(db) => {
-                let txn = super::begin_write(db).await?;
-                match f(Conn::Orm(&txn)).await {
-                    Ok(v) => {
-                        txn.commit().await?;
-                        Ok(v)
-                    }
-                    Err(e) => {
-                        txn.rollback().await.ok();
-                        Err(e)
-                    }
-                }
+                super::in_write_txn(db, async |txn| f(Conn::Orm(txn)).await).await
             }
             WriterDb::Lite(lite) => {
                 let txn = lite.begin().await?;
@@ -539,6 +529,20 @@ mod tests {
         (db, dir)
     }
 
+    /// Inserts `pages` rows of about one page each into `scratch`, creating it if asked.
+    fn fill_pages(txn: &LiteTxn<'_>, pages: usize, create: bool) {
+        if create {
+            txn.execute("CREATE TABLE scratch (b BLOB)", &[]).unwrap();
+        }
+        for _ in 0..pages {
+            txn.execute(
+                "INSERT INTO scratch (b) VALUES (?)",
+                &[Value::Bytes(Some(vec![7u8; 4000]))],
+            )
+            .unwrap();
+        }
+    }
+
     /// How SQLite stores a row's columns: type and literal, for comparing two writers.
     async fn stored(db: &DatabaseConnection, id: Uuid) -> Vec<String> {
         let cols = [
@@ -671,22 +675,13 @@ mod tests {
         // 2 MiB per transaction: 512 pages of 4 KiB.
         let write = async |create: bool| {
             let txn = lite.begin().await.unwrap();
-            if create {
-                txn.execute("CREATE TABLE scratch (b BLOB)", &[]).unwrap();
-            }
-            for _ in 0..512 {
-                txn.execute(
-                    "INSERT INTO scratch (b) VALUES (?)",
-                    &[Value::Bytes(Some(vec![7u8; 4000]))],
-                )
-                .unwrap();
-            }
+            fill_pages(&txn, 512, create);
             txn.commit().unwrap();
             std::fs::metadata(&wal).unwrap().len()
         };
         let first = write(true).await;
-        // The writer itself never checkpoints; once the checkpointer has copied the WAL
-        // into the database, the next transaction writes the WAL from its start again.
+        // 2 MiB stays far below the writer's own mark; once the checkpointer has copied the
+        // WAL into the database, the next transaction writes the WAL from its start again.
         tokio::time::sleep(CHECKPOINTS.every * 4).await;
         let second = write(false).await;
         assert!(first > 2_000_000, "{first}");
@@ -723,16 +718,7 @@ mod tests {
         // in the moments between transactions.
         while started.elapsed() < Duration::from_millis(500) || round < 100 {
             let txn = lite.begin().await.unwrap();
-            if round == 0 {
-                txn.execute("CREATE TABLE scratch (b BLOB)", &[]).unwrap();
-            }
-            for _ in 0..16 {
-                txn.execute(
-                    "INSERT INTO scratch (b) VALUES (?)",
-                    &[Value::Bytes(Some(vec![7u8; 4000]))],
-                )
-                .unwrap();
-            }
+            fill_pages(&txn, 16, round == 0);
             txn.commit().unwrap();
             written += 16 * page;
             round += 1;

@@ -144,6 +144,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, sea_orm::D
     Ok(WriteTxn { txn, _gate: gate })
 }
 
+/// Runs `f` in a write transaction (`begin_write`) and commits if it succeeds; if it fails,
+/// the transaction rolls back and `f`'s error is returned.
+pub async fn in_write_txn<T, E: From<sea_orm::DbErr>>(
+    db: &DatabaseConnection,
+    f: impl AsyncFnOnce(&WriteTxn) -> Result<T, E>,
+) -> Result<T, E> {
+    let txn = begin_write(db).await?;
+    match f(&txn).await {
+        Ok(v) => {
+            txn.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            txn.rollback().await.ok();
+            Err(e)
+        }
+    }
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None)
         .await

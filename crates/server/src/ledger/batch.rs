@@ -369,17 +369,7 @@ async fn apply_one(
     req: TransferRequest,
     now: DateTime<Utc>,
 ) -> Result<Applied, LedgerError> {
-    let txn = crate::db::begin_write(&db).await?;
-    match transfer(&txn, req, now).await {
-        Ok(applied) => {
-            txn.commit().await?;
-            Ok(applied)
-        }
-        Err(e) => {
-            txn.rollback().await.ok();
-            Err(e)
-        }
-    }
+    crate::db::in_write_txn(&db, async |txn| transfer(txn, req, now).await).await
 }
 
 /// Account ids by name, learned from committed batches only (an id read in a batch that
