@@ -67,6 +67,8 @@ pub struct AppState {
     pub bus: Arc<dyn crate::bus::Bus>,
     /// Stores chat messages many per transaction and fans them out (group commit).
     pub chat: crate::live::chat_batch::ChatWriter,
+    /// Records the liveness sockets prove, many users per transaction.
+    pub liveness: crate::live::liveness::Liveness,
     /// The billing worker's own connection and what it remembers between batches.
     pub(crate) billing: Arc<crate::live::bill_batch::BillingConn>,
     /// Agora credentials for call and video tokens.
@@ -156,6 +158,7 @@ impl AppState {
         };
         let chat = crate::live::chat_batch::ChatWriter::start(&db, bus.clone());
         let billing = Arc::new(crate::live::bill_batch::BillingConn::new(&db));
+        let liveness = crate::live::liveness::Liveness::start(&db);
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -175,6 +178,7 @@ impl AppState {
             gateway,
             bus,
             chat,
+            liveness,
             billing,
             rtc,
             public_url: Arc::new(public_url),

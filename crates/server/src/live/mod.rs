@@ -1,6 +1,7 @@
 //! Live consultations: the per-minute billing arithmetic ([`billing`]), the session state
 //! machine and its worker ([`engine`]), participant events ([`events`]), chat ([`chat`],
-//! with the contact [`guard`]), the realtime socket ([`ws`]), the HTTP routes ([`routes`]),
+//! with the contact [`guard`]), the realtime socket ([`ws`]) and the liveness it records
+//! ([`liveness`]), the HTTP routes ([`routes`]),
 //! Agora RTC token minting ([`agora`]), what comes after a session ([`aftercare`]) and
 //! sessions opened by booked appointments ([`booked`]). See docs/live.md.
 
@@ -15,6 +16,7 @@ pub mod chat_batch;
 pub mod engine;
 pub mod events;
 pub mod guard;
+pub mod liveness;
 pub mod routes;
 pub mod waitlist;
 pub mod ws;

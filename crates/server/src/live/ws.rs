@@ -16,19 +16,17 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, SinkExt, StreamExt};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::chat::{self, Participants};
-use super::engine::Status;
 use super::events::user_topic;
+use super::liveness::Noted;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::bus::BusEvent;
-use crate::db::entity::{consultation, practitioner, practitioner_presence};
 use crate::error::ApiError;
 
 /// Read and write buffers per socket (tungstenite's default is 128 KiB each).
@@ -88,19 +86,22 @@ impl Conn {
         Ok(p)
     }
 
-    /// Records liveness unless this socket did within `TOUCH_EVERY_SECS`.
-    async fn touch(&mut self, app: &AppState, user: &AuthUser) {
+    /// Queues a liveness note unless this socket did within `TOUCH_EVERY_SECS`; the note
+    /// resolves once stored (see `live::liveness`). A note that fails is retried by the
+    /// first frame after the next period.
+    fn touch(&mut self, app: &AppState, user: &AuthUser) -> Option<Noted> {
         let now = app.clock.now();
         let due = self
             .last_touch
             .is_none_or(|t| now < t || now - t >= chrono::Duration::seconds(TOUCH_EVERY_SECS));
         if !due {
-            return;
+            return None;
         }
-        match touch(app, user, now).await {
-            Ok(()) => self.last_touch = Some(now),
-            Err(e) => tracing::warn!(error = ?e, "presence from socket not recorded"),
-        }
+        self.last_touch = Some(now);
+        Some(
+            app.liveness
+                .note(user.id, user.role == Role::Practitioner, now),
+        )
     }
 }
 
@@ -212,6 +213,9 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     let mut ping = tokio::time::interval(StdDuration::from_secs(app.config.ws_ping_secs.max(1)));
     ping.tick().await;
     let mut silent_periods = 0u8;
+    // The account re-check of the last ping period, while it runs: the socket goes on
+    // forwarding meanwhile.
+    let mut check: Option<futures::future::BoxFuture<'static, Result<(), ApiError>>> = None;
     let mut conn = Conn::default();
     // Replies to the client's frames, in the order the frames came.
     let mut replies: FuturesOrdered<Reply> = FuturesOrdered::new();
@@ -239,7 +243,14 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                 }
                 // A socket outlives its token: re-check that the account is still active and
                 // the sign-in not revoked, so a suspension or a sign-out ends it too.
-                if let Err(e) = still_allowed(&app, &user).await {
+                if check.is_none() {
+                    let (app, user) = (app.clone(), user.clone());
+                    check = Some(async move { still_allowed(&app, &user).await }.boxed());
+                }
+            }
+            allowed = async { check.as_mut().expect("guarded").await }, if check.is_some() => {
+                check = None;
+                if let Err(e) = allowed {
                     let _ = tx.send(Message::Text(Utf8Bytes::from(error_frame(None, &e)))).await;
                     break;
                 }
@@ -251,11 +262,11 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                     Message::Text(text) => match parse(text.as_str()) {
                         Err(reply) => replies.push_back(Box::pin(std::future::ready(reply))),
                         Ok(ClientFrame::Message { id, consultation_id, text }) => {
-                            conn.touch(&app, &user).await;
-                            replies.push_back(
+                            let touched = conn.touch(&app, &user);
+                            let reply =
                                 queue_message(&app, &user, &mut conn, id, consultation_id, &text)
-                                    .await,
-                            );
+                                    .await;
+                            replies.push_back(after_noted(reply, touched));
                         }
                         Ok(frame) => {
                             // Every earlier frame is answered first: a `sync` or a receipt
@@ -263,8 +274,11 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                             while let Some(reply) = replies.next().await {
                                 out.push(Message::Text(Utf8Bytes::from(reply)));
                             }
-                            conn.touch(&app, &user).await;
+                            let touched = conn.touch(&app, &user);
                             let reply = handle(&app, &user, &mut conn, frame).await;
+                            if let Some(noted) = touched {
+                                noted.stored().await;
+                            }
                             out.push(Message::Text(Utf8Bytes::from(reply)));
                         }
                     },
@@ -303,6 +317,14 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     app.metrics
         .ws_connections
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `reply`, once `touched` (the liveness its frame proved) is stored too.
+fn after_noted(reply: Reply, touched: Option<Noted>) -> Reply {
+    match touched {
+        None => reply,
+        Some(noted) => Box::pin(async move { futures::join!(reply, noted.stored()).0 }),
+    }
 }
 
 /// The frame a bus event becomes on the socket.
@@ -467,40 +489,4 @@ async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, frame: ClientF
         }
         Err(e) => error_frame(Some(&id), &e),
     }
-}
-
-/// Records that `user` is here: their side of every active consultation, and a
-/// practitioner's presence.
-async fn touch(app: &AppState, user: &AuthUser, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    consultation::Entity::update_many()
-        .col_expr(consultation::Column::ClientSeenAt, Expr::value(now))
-        .filter(consultation::Column::ClientId.eq(user.id))
-        .filter(consultation::Column::Status.eq(Status::Active.as_str()))
-        .exec(&txn)
-        .await?;
-    if user.role == Role::Practitioner {
-        consultation::Entity::update_many()
-            .col_expr(consultation::Column::PractitionerSeenAt, Expr::value(now))
-            .filter(consultation::Column::PractitionerUserId.eq(user.id))
-            .filter(consultation::Column::Status.eq(Status::Active.as_str()))
-            .exec(&txn)
-            .await?;
-        if let Some(p) = practitioner::Entity::find()
-            .filter(practitioner::Column::UserId.eq(user.id))
-            .one(&txn)
-            .await?
-        {
-            practitioner_presence::Entity::update_many()
-                .col_expr(
-                    practitioner_presence::Column::LastHeartbeatAt,
-                    Expr::value(now),
-                )
-                .filter(practitioner_presence::Column::PractitionerId.eq(p.id))
-                .filter(practitioner_presence::Column::Online.eq(true))
-                .exec(&txn)
-                .await?;
-        }
-    }
-    txn.commit().await
 }

@@ -11,6 +11,7 @@ both_backends!(
     sockets_need_a_valid_token,
     chat_is_stored_acknowledged_deduplicated_and_delivered,
     socket_frames_keep_a_session_billed,
+    liveness_is_recorded_per_user_and_before_the_ack,
     two_nodes_with_redis_behave_as_one,
     images_and_files_are_checked_stored_and_private,
     a_suspended_or_signed_out_socket_is_closed,
@@ -382,6 +383,74 @@ async fn socket_frames_keep_a_session_billed(b: Backend) {
         .collect();
     assert_eq!(charged.len(), 3);
     assert_eq!(charged[2]["total_charged"], 3 * 2_000);
+}
+
+async fn liveness_is_recorded_per_user_and_before_the_ack(b: Backend) {
+    use augur::db::entity::{consultation, practitioner_presence};
+    use sea_orm::EntityTrait;
+    let mut s = session(b).await;
+    let id: uuid::Uuid = s.id.parse().unwrap();
+    let row = |db: sea_orm::DatabaseConnection| async move {
+        let c = consultation::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        let presence = practitioner_presence::Entity::find()
+            .all(&db)
+            .await
+            .unwrap();
+        assert_eq!(presence.len(), 1);
+        (c, presence[0].clone())
+    };
+    let micros = |t: chrono::DateTime<chrono::Utc>| t.timestamp_micros();
+
+    // Two users' notes queued together are written with each user's own instant.
+    let (c, _) = row(s.app.state.db.clone()).await;
+    let now = s.app.state.clock.now();
+    let (client_at, practitioner_at) = (
+        now + chrono::Duration::seconds(3),
+        now + chrono::Duration::seconds(4),
+    );
+    let live = &s.app.state.liveness;
+    let (a, b) = tokio::join!(
+        live.note(c.client_id, false, client_at).stored(),
+        live.note(c.practitioner_user_id, true, practitioner_at)
+            .stored(),
+    );
+    assert!(a && b);
+    let (c, presence) = row(s.app.state.db.clone()).await;
+    assert_eq!(c.client_seen_at.map(micros), Some(micros(client_at)));
+    assert_eq!(
+        c.practitioner_seen_at.map(micros),
+        Some(micros(practitioner_at))
+    );
+    assert_eq!(micros(presence.last_heartbeat_at), micros(practitioner_at));
+
+    // A socket frame's ack comes once the liveness it proved is stored: a chat message from
+    // the practitioner, a ping from the client.
+    s.app.advance(30);
+    let at = s.app.state.clock.now();
+    send(
+        &mut s.practitioner_ws,
+        json!({"type": "message", "id": "m-live", "consultation_id": s.id, "text": "Here"}),
+    )
+    .await;
+    expect(&mut s.practitioner_ws, |v| {
+        v["type"] == "ack" && v["id"] == "m-live"
+    })
+    .await;
+    let (c, presence) = row(s.app.state.db.clone()).await;
+    assert_eq!(c.practitioner_seen_at.map(micros), Some(micros(at)));
+    assert_eq!(micros(presence.last_heartbeat_at), micros(at));
+    assert_eq!(c.client_seen_at.map(micros), Some(micros(client_at)));
+    send(&mut s.client_ws, json!({"type": "ping", "id": "p-live"})).await;
+    expect(&mut s.client_ws, |v| {
+        v["type"] == "ack" && v["id"] == "p-live"
+    })
+    .await;
+    let (c, _) = row(s.app.state.db.clone()).await;
+    assert_eq!(c.client_seen_at.map(micros), Some(micros(at)));
 }
 
 async fn two_nodes_with_redis_behave_as_one(b: Backend) {
