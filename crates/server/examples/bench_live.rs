@@ -106,6 +106,10 @@ struct Args {
     /// allowed, one per device).
     #[arg(long, default_value_t = 50)]
     idle_users: usize,
+    /// Seconds the idle sockets are held before the server's memory is read: long enough for
+    /// the server's pings (every 20 s) and account re-checks to have run on every socket.
+    #[arg(long, default_value_t = 45)]
+    idle_hold_secs: u64,
     /// Client sockets per source address (127.0.0.2, 127.0.0.3, …); each address has about
     /// 28,000 ephemeral ports towards one server port.
     #[arg(long, default_value_t = 20_000)]
@@ -137,6 +141,18 @@ struct Args {
     /// `$CARGO_TARGET_DIR/release/augur`).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Holder mode, run by this command itself in phase 1b: hold sockets to this server and
+    /// report on standard output.
+    #[arg(long, hide = true)]
+    hold_server: Option<SocketAddr>,
+    #[arg(long, hide = true, default_value_t = 0)]
+    hold_count: usize,
+    /// The index of the holder's first socket on the source-address ladder.
+    #[arg(long, hide = true, default_value_t = 0)]
+    hold_first: usize,
+    /// A file of access tokens, one per line.
+    #[arg(long, hide = true)]
+    hold_tokens: Option<PathBuf>,
 }
 
 // -------------------------------------------------------------------------------------------
@@ -378,6 +394,18 @@ async fn start_server(
     workdir: &Path,
     name: &str,
 ) -> anyhow::Result<ServerProc> {
+    start_server_with(bin, db_url, redis, workdir, name, &[]).await
+}
+
+/// `start_server` with more settings (`AUGUR_…` variables).
+async fn start_server_with(
+    bin: &Path,
+    db_url: &str,
+    redis: Option<&str>,
+    workdir: &Path,
+    name: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<ServerProc> {
     let port = free_port()?;
     let log = workdir.join(format!("{name}.log"));
     let mut cmd = Command::new(bin);
@@ -399,6 +427,7 @@ async fn start_server(
         Some(url) => cmd.env("AUGUR_REDIS_URL", url),
         None => cmd.env_remove("AUGUR_REDIS_URL"),
     };
+    cmd.envs(env.iter().copied());
     let child = cmd
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
@@ -656,6 +685,381 @@ fn kernel_tcp_bytes() -> Option<u64> {
     None
 }
 
+/// The sockets one process opened and holds.
+struct Held {
+    attempted: usize,
+    opened: usize,
+    failed: usize,
+    dropped: Arc<AtomicUsize>,
+    first_error: Option<String>,
+    /// About 1,000 of the sockets, spread over the range, answer a ping on request.
+    probes: Vec<mpsc::Sender<Probe>>,
+    stop: watch::Sender<bool>,
+    holders: Vec<tokio::task::JoinHandle<()>>,
+    /// Seconds the opening took.
+    secs: f64,
+}
+
+impl Held {
+    fn still_open(&self) -> usize {
+        self.opened
+            .saturating_sub(self.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Pings the sample: the round trips in ms (sorted), how many were asked, and how many
+    /// failed.
+    async fn probe(&self) -> (Vec<f64>, usize, usize) {
+        let mut waits = Vec::new();
+        for tx in &self.probes {
+            let (reply_tx, reply_rx) = oneshot::channel();
+            if tx.send(reply_tx).await.is_ok() {
+                waits.push(reply_rx);
+            }
+        }
+        let probed = waits.len();
+        let mut answered = Vec::new();
+        let mut failures = 0;
+        for w in waits {
+            match w.await {
+                Ok(Ok(d)) => answered.push(d.as_secs_f64() * 1000.0),
+                _ => failures += 1,
+            }
+        }
+        answered.sort_by(f64::total_cmp);
+        (answered, probed, failures)
+    }
+
+    async fn release(self) {
+        let _ = self.stop.send(true);
+        for h in self.holders {
+            let _ = h.await;
+        }
+    }
+}
+
+/// Opens `count` idle sockets to `addr`, `OPEN_CONCURRENCY` at a time, and holds them. The
+/// `n`-th socket (counting from `first`) comes from `source_address(n, per_address)` and
+/// uses token `n` modulo the tokens.
+async fn hold_sockets(
+    addr: SocketAddr,
+    tokens: Arc<Vec<String>>,
+    count: usize,
+    first: usize,
+    per_address: usize,
+) -> anyhow::Result<Held> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let held = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let first_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let gate = Arc::new(Semaphore::new(OPEN_CONCURRENCY));
+    // About 1,000 sockets, spread over the whole range, answer a ping at the end.
+    let sample_every = (count / 1_000).max(1);
+    let mut probes = Vec::new();
+    let mut holders = Vec::new();
+    let opening = Instant::now();
+    for n in first..first + count {
+        // Stop early when the machine refuses: many failures and no progress.
+        let f = failed.load(Ordering::Relaxed);
+        if f >= 200 && f * 4 > held.load(Ordering::Relaxed) {
+            break;
+        }
+        let permit = gate.clone().acquire_owned().await?;
+        let (probe_tx, probe_rx) = if n % sample_every == 0 {
+            let (tx, rx) = mpsc::channel(1);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let (tokens, held_n, failed_n, first_error, stop, dropped) = (
+            tokens.clone(),
+            held.clone(),
+            failed.clone(),
+            first_error.clone(),
+            stop_rx.clone(),
+            dropped.clone(),
+        );
+        let source = source_address(n, per_address);
+        holders.push(tokio::spawn(async move {
+            let token = &tokens[n % tokens.len()];
+            let opened =
+                tokio::time::timeout(Duration::from_secs(15), open_ws(addr, source, token)).await;
+            drop(permit);
+            match opened {
+                Ok(Ok(ws)) => {
+                    held_n.fetch_add(1, Ordering::Relaxed);
+                    hold(ws, stop, probe_rx, dropped).await;
+                }
+                Ok(Err(e)) => {
+                    failed_n.fetch_add(1, Ordering::Relaxed);
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert_with(|| format!("{e:#}"));
+                }
+                Err(_) => {
+                    failed_n.fetch_add(1, Ordering::Relaxed);
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert_with(|| "open timed out after 15 s".into());
+                }
+            }
+        }));
+        if let Some(tx) = probe_tx {
+            probes.push(tx);
+        }
+        if n > first && (n - first).is_multiple_of(20_000) {
+            println!(
+                "  … {} attempted, {} open, {} failed ({:.0} s)",
+                n - first,
+                held.load(Ordering::Relaxed),
+                failed.load(Ordering::Relaxed),
+                opening.elapsed().as_secs_f64()
+            );
+        }
+    }
+    // Wait for every open still in flight.
+    let _all = gate.acquire_many(OPEN_CONCURRENCY as u32).await?;
+    let first_error = first_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+    Ok(Held {
+        attempted: holders.len(),
+        opened: held.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        dropped,
+        first_error,
+        probes,
+        stop: stop_tx,
+        holders,
+        secs: opening.elapsed().as_secs_f64(),
+    })
+}
+
+/// What a holder process reports, as one JSON line on its standard output.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HolderReport {
+    attempted: usize,
+    open: usize,
+    failed: usize,
+    first_error: Option<String>,
+    /// Round trips of the sampled pings, ms.
+    pings: Vec<f64>,
+    probe_failures: usize,
+    secs: f64,
+}
+
+/// Holder mode: opens and holds the sockets asked for, pings the sample, reports, and keeps
+/// the sockets until its standard input closes (the bench is done measuring).
+async fn holder_main(args: &Args, server: SocketAddr) -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let file = args.hold_tokens.as_ref().context("--hold-tokens")?;
+    let tokens: Vec<String> = std::fs::read_to_string(file)?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if tokens.is_empty() {
+        bail!("no tokens in {}", file.display());
+    }
+    let held = hold_sockets(
+        server,
+        Arc::new(tokens),
+        args.hold_count,
+        args.hold_first,
+        args.per_address,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (pings, _, probe_failures) = held.probe().await;
+    let report = HolderReport {
+        attempted: held.attempted,
+        open: held.still_open(),
+        failed: held.failed,
+        first_error: held.first_error.clone(),
+        pings,
+        probe_failures,
+        secs: held.secs,
+    };
+    println!("{}", serde_json::to_string(&report)?);
+    let mut rest = Vec::new();
+    tokio::io::stdin().read_to_end(&mut rest).await?;
+    held.release().await;
+    Ok(())
+}
+
+/// Phase 1b: the sockets asked for, spread over as many server processes (nodes sharing the
+/// PostgreSQL database, and Redis when given) as the per-process descriptor limit needs,
+/// each with a holder process of this command on the client side. Prints every node's
+/// RSS and the sum against the goal.
+async fn idle_nodes(
+    args: &Args,
+    bin: &Path,
+    db: &BenchDb,
+    workdir: &Path,
+    tokens: &[String],
+    cap: usize,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let nodes = args.connections.div_ceil(cap.max(1));
+    let per_node = args.connections.div_ceil(nodes);
+    let redis = redis_url();
+    println!(
+        "\n== 1b. Idle WebSockets across {nodes} server processes ({}{}, one machine) ==",
+        db.label,
+        if redis.is_some() { " + Redis" } else { "" }
+    );
+    let mut servers = Vec::with_capacity(nodes);
+    for k in 0..nodes {
+        // A small pool per node: six nodes at the default 16 would take most of
+        // PostgreSQL's 100 connections, and idle sockets need few.
+        let server = start_server_with(
+            bin,
+            &db.url,
+            redis.as_deref(),
+            workdir,
+            &format!("idle-node{k}"),
+            &[("AUGUR_DATABASE_MAX_CONNECTIONS", "4")],
+        )
+        .await?;
+        servers.push(server);
+    }
+    for server in &servers {
+        for t in tokens.iter().take(4) {
+            let mut ws = open_ws(server.addr, Ipv4Addr::new(127, 0, 0, 2), t).await?;
+            ping(&mut ws, "warm", Duration::from_secs(5)).await?;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before: Vec<u64> = servers
+        .iter()
+        .map(ServerProc::rss_bytes)
+        .collect::<anyhow::Result<_>>()?;
+    let token_file = workdir.join("idle-tokens");
+    std::fs::write(&token_file, tokens.join("\n"))?;
+    let me = std::env::current_exe()?;
+    let opening = Instant::now();
+    let mut holders = Vec::with_capacity(nodes);
+    let mut reports = Vec::with_capacity(nodes);
+    // One node's sockets at a time, as the single-process run opens them: all nodes at once
+    // (1,500 handshakes in flight on 2 cores) timed sockets out and inflated the RSS.
+    // Source addresses past those of phase 1, whose closed sockets still hold their ports
+    // (TIME_WAIT) for a minute.
+    let skip = cap.div_ceil(args.per_address.max(1)) * args.per_address.max(1);
+    for (k, server) in servers.iter().enumerate() {
+        let first = k * per_node;
+        let count = per_node.min(args.connections.saturating_sub(first));
+        let first = skip + first;
+        let mut child = tokio::process::Command::new(&me)
+            .args([
+                "--hold-server",
+                &server.addr.to_string(),
+                "--hold-count",
+                &count.to_string(),
+                "--hold-first",
+                &first.to_string(),
+                "--per-address",
+                &args.per_address.to_string(),
+                "--hold-tokens",
+            ])
+            .arg(&token_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting a holder process")?;
+        let mut lines =
+            tokio::io::BufReader::new(child.stdout.take().context("holder stdout")?).lines();
+        // A holder may print progress lines before its report.
+        let report = loop {
+            let line = tokio::time::timeout(Duration::from_secs(300), lines.next_line())
+                .await
+                .context("a holder did not report in 5 minutes")??
+                .context("a holder ended without a report")?;
+            if let Ok(r) = serde_json::from_str::<HolderReport>(&line) {
+                break r;
+            }
+        };
+        println!(
+            "  node {k}: {} sockets open in {:.1} s",
+            report.open, report.secs
+        );
+        reports.push(report);
+        holders.push(child);
+    }
+    let open_secs = opening.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(args.idle_hold_secs.max(3))).await;
+    let after: Vec<u64> = servers
+        .iter()
+        .map(ServerProc::rss_bytes)
+        .collect::<anyhow::Result<_>>()?;
+    let mut gauges = 0i64;
+    for (k, server) in servers.iter().enumerate() {
+        let gauge = ws_gauge(&Api::new(server.base())).await;
+        gauges += gauge.unwrap_or(0);
+        let r = &reports[k];
+        println!(
+            "  node {k}: {} open of {} attempted (gauge now {}), {} failed; RSS {:.1} → {:.1} MiB \
+             ({:.1} KiB per connection)",
+            r.open,
+            r.attempted,
+            gauge.map_or("?".into(), |g| g.to_string()),
+            r.failed,
+            before[k] as f64 / 1048576.0,
+            after[k] as f64 / 1048576.0,
+            after[k].saturating_sub(before[k]) as f64 / r.open.max(1) as f64 / 1024.0
+        );
+        if let Some(e) = &r.first_error {
+            println!("    first failure: {e}");
+        }
+    }
+    let open: usize = reports.iter().map(|r| r.open).sum();
+    let total_after: u64 = after.iter().sum();
+    let grown: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.saturating_sub(*b))
+        .sum();
+    let mut pings: Vec<f64> = reports.iter().flat_map(|r| r.pings.clone()).collect();
+    pings.sort_by(f64::total_cmp);
+    let probe_failures: usize = reports.iter().map(|r| r.probe_failures).sum();
+    println!(
+        "  all nodes: {open} open (gauges {gauges}) in {open_secs:.1} s; RSS {:.1} MiB in all, \
+         of which {:.1} MiB for the sockets ({:.1} KiB per connection) and {:.1} MiB the \
+         {nodes} processes' own",
+        total_after as f64 / 1048576.0,
+        grown as f64 / 1048576.0,
+        grown as f64 / open.max(1) as f64 / 1024.0,
+        total_after.saturating_sub(grown) as f64 / 1048576.0
+    );
+    println!(
+        "  ping sample: {}/{} answered (p50 {:.2} ms, p99 {:.2} ms)",
+        pings.len(),
+        pings.len() + probe_failures,
+        quantile(&pings, 0.5),
+        quantile(&pings, 0.99)
+    );
+    println!("  goals (one machine, {nodes} processes):");
+    goal_line(
+        "idle connections held",
+        open as f64,
+        GOAL_IDLE_CONNECTIONS,
+        "conns",
+        false,
+    );
+    goal_line(
+        "RSS of all the nodes",
+        total_after as f64 / 1048576.0,
+        GOAL_IDLE_BYTES / 1048576.0,
+        "MiB",
+        true,
+    );
+    for mut child in holders {
+        drop(child.stdin.take());
+        let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    }
+    drop(servers);
+    Ok(())
+}
+
 async fn idle_phase(
     args: &Args,
     bin: &Path,
@@ -717,112 +1121,23 @@ async fn idle_phase(
         );
     }
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let dropped = Arc::new(AtomicUsize::new(0));
-    let held = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let first_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-    let gate = Arc::new(Semaphore::new(OPEN_CONCURRENCY));
-    // About 1,000 sockets, spread over the whole range, answer a ping at the end.
-    let sample_every = (target / 1_000).max(1);
-    let mut probes = Vec::new();
-    let mut holders = Vec::new();
     let tokens = Arc::new(tokens);
-    let opening = Instant::now();
-    for n in 0..target {
-        // Stop early when the machine refuses: many failures and no progress.
-        let f = failed.load(Ordering::Relaxed);
-        if f >= 200 && f * 4 > held.load(Ordering::Relaxed) {
-            break;
-        }
-        let permit = gate.clone().acquire_owned().await?;
-        let (probe_tx, probe_rx) = if n % sample_every == 0 {
-            let (tx, rx) = mpsc::channel(1);
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
-        let (tokens, held_n, failed_n, first_error, stop, dropped) = (
-            tokens.clone(),
-            held.clone(),
-            failed.clone(),
-            first_error.clone(),
-            stop_rx.clone(),
-            dropped.clone(),
-        );
-        let source = source_address(n, args.per_address);
-        let addr = server.addr;
-        holders.push(tokio::spawn(async move {
-            let token = &tokens[n % tokens.len()];
-            let opened =
-                tokio::time::timeout(Duration::from_secs(15), open_ws(addr, source, token)).await;
-            drop(permit);
-            match opened {
-                Ok(Ok(ws)) => {
-                    held_n.fetch_add(1, Ordering::Relaxed);
-                    hold(ws, stop, probe_rx, dropped).await;
-                    true
-                }
-                Ok(Err(e)) => {
-                    failed_n.fetch_add(1, Ordering::Relaxed);
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert_with(|| format!("{e:#}"));
-                    false
-                }
-                Err(_) => {
-                    failed_n.fetch_add(1, Ordering::Relaxed);
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert_with(|| "open timed out after 15 s".into());
-                    false
-                }
-            }
-        }));
-        if let Some(tx) = probe_tx {
-            probes.push(tx);
-        }
-        if n > 0 && n % 20_000 == 0 {
-            println!(
-                "  … {n} attempted, {} open, {} failed ({:.0} s)",
-                held.load(Ordering::Relaxed),
-                failed.load(Ordering::Relaxed),
-                opening.elapsed().as_secs_f64()
-            );
+    let held = hold_sockets(server.addr, tokens.clone(), target, 0, args.per_address).await?;
+    let open_secs = held.secs;
+    // Let the server settle and ping every socket (tasks parked, buffers returned to the
+    // allocator) before reading.
+    let mut rss_settled = 0;
+    for t in 0..args.idle_hold_secs.max(3) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if t == 2 {
+            rss_settled = server.rss_bytes()?;
         }
     }
-    // Wait for every open still in flight.
-    let _all = gate.acquire_many(OPEN_CONCURRENCY as u32).await?;
-    let open_secs = opening.elapsed().as_secs_f64();
-    // Let the server settle (tasks parked, buffers returned to the allocator) before reading.
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after = server.rss_bytes()?;
     let kernel_after = kernel_tcp_bytes();
     let gauge = ws_gauge(&api).await;
-    let opened = held.load(Ordering::Relaxed);
-    let still_open = opened - dropped.load(Ordering::Relaxed);
-
-    // The sample answers a ping (the sockets of failed opens have no holder).
-    let mut answered = Vec::new();
-    let mut probed = 0usize;
-    let mut probe_failures = 0usize;
-    let mut waits = Vec::new();
-    for tx in &probes {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        if tx.send(reply_tx).await.is_ok() {
-            probed += 1;
-            waits.push(reply_rx);
-        }
-    }
-    for w in waits {
-        match w.await {
-            Ok(Ok(d)) => answered.push(d.as_secs_f64() * 1000.0),
-            _ => probe_failures += 1,
-        }
-    }
-    answered.sort_by(f64::total_cmp);
+    let still_open = held.still_open();
+    let (answered, probed, probe_failures) = held.probe().await;
 
     let grown = rss_after.saturating_sub(rss_before);
     let per_conn = if still_open > 0 {
@@ -834,26 +1149,25 @@ async fn idle_phase(
         "  asked {}, attempted {}, open {} (server gauge {}), failed {}, dropped since {} — \
          opened in {open_secs:.1} s from {} source address(es)",
         args.connections,
-        holders.len(),
+        held.attempted,
         still_open,
         gauge.map_or("?".into(), |g| g.to_string()),
-        failed.load(Ordering::Relaxed),
-        dropped.load(Ordering::Relaxed),
-        holders.len().div_ceil(args.per_address.max(1))
+        held.failed,
+        held.dropped.load(Ordering::Relaxed),
+        held.attempted.div_ceil(args.per_address.max(1))
     );
-    if let Some(e) = first_error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-    {
+    if let Some(e) = &held.first_error {
         println!("  first failure: {e}");
     }
     println!(
         "  server RSS: {:.1} MiB when started, {:.1} MiB before the sockets (4 opened and \
-         closed), {:.1} MiB after: +{:.1} MiB, {:.1} KiB per connection",
+         closed), {:.1} MiB 3 s after they opened, {:.1} MiB after {} s held: +{:.1} MiB, \
+         {:.1} KiB per connection",
         rss_started as f64 / 1048576.0,
         rss_before as f64 / 1048576.0,
+        rss_settled as f64 / 1048576.0,
         rss_after as f64 / 1048576.0,
+        args.idle_hold_secs.max(3),
         grown as f64 / 1048576.0,
         per_conn / 1024.0
     );
@@ -892,13 +1206,26 @@ async fn idle_phase(
         );
     }
 
-    let _ = stop_tx.send(true);
-    for h in holders {
-        let _ = h.await;
-    }
+    held.release().await;
     drop(server);
+    // One process holds at most what its descriptors allow: on PostgreSQL, more processes
+    // share the sockets asked for, as nodes of one deployment do.
+    let result = if target < args.connections {
+        match pg {
+            Some(_) => idle_nodes(args, bin, &db, workdir, &tokens, cap).await,
+            None => {
+                println!(
+                    "\n== 1b. Idle WebSockets across server processes ==\n  skipped: several \
+                     processes need a shared database; set AUGUR_BENCH_POSTGRES_URL"
+                );
+                Ok(())
+            }
+        }
+    } else {
+        Ok(())
+    };
     drop_db(&db).await;
-    Ok(())
+    result
 }
 
 // -------------------------------------------------------------------------------------------
@@ -1862,6 +2189,9 @@ async fn main() -> anyhow::Result<()> {
         .try_init();
     // Each socket is a file descriptor on both ends; the server child inherits this limit.
     let fd_limit = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
+    if let Some(server) = args.hold_server {
+        return holder_main(&args, server).await;
+    }
     let pg = postgres_url();
     let workdir =
         std::env::temp_dir().join(format!("augur-bench-live-{}", Uuid::now_v7().simple()));

@@ -69,6 +69,8 @@ pub struct AppState {
     pub chat: crate::live::chat_batch::ChatWriter,
     /// Records the liveness sockets prove, many users per transaction.
     pub liveness: crate::live::liveness::Liveness,
+    /// The sign-ins behind this node's open sockets, re-checked together.
+    pub sockets: Arc<crate::live::sessions::SocketSessions>,
     /// The billing worker's own connection and what it remembers between batches.
     pub(crate) billing: Arc<crate::live::bill_batch::BillingConn>,
     /// Agora credentials for call and video tokens.
@@ -179,6 +181,7 @@ impl AppState {
             bus,
             chat,
             liveness,
+            sockets: Arc::default(),
             billing,
             rtc,
             public_url: Arc::new(public_url),
@@ -545,6 +548,7 @@ impl Application {
         if self.state.config.job_workers > 0 {
             jobs::spawn_maintenance(&self.state, stop_rx.clone());
         }
+        crate::live::sessions::spawn_checks(&self.state, stop_rx.clone());
         if self.state.config.live_tick_ms > 0 {
             crate::live::engine::spawn_worker(&self.state, stop_rx);
         }

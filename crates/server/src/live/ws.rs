@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, SinkExt, StreamExt};
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -24,6 +23,7 @@ use uuid::Uuid;
 use super::chat::{self, Participants};
 use super::events::user_topic;
 use super::liveness::Noted;
+use super::sessions::Ended;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::bus::BusEvent;
@@ -213,9 +213,9 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
     let mut ping = tokio::time::interval(StdDuration::from_secs(app.config.ws_ping_secs.max(1)));
     ping.tick().await;
     let mut silent_periods = 0u8;
-    // The account re-check of the last ping period, while it runs: the socket goes on
-    // forwarding meanwhile.
-    let mut check: Option<futures::future::BoxFuture<'static, Result<(), ApiError>>> = None;
+    // A socket outlives its token: the node re-checks the sign-ins behind its sockets
+    // (`live::sessions`), so a suspension or a sign-out ends this one too.
+    let mut sign_in = app.sockets.join(&user);
     let mut conn = Conn::default();
     // Replies to the client's frames, in the order the frames came.
     let mut replies: FuturesOrdered<Reply> = FuturesOrdered::new();
@@ -241,19 +241,20 @@ async fn serve(app: AppState, user: AuthUser, socket: WebSocket) {
                 if silent_periods > 2 || tx.send(Message::Ping(Default::default())).await.is_err() {
                     break;
                 }
-                // A socket outlives its token: re-check that the account is still active and
-                // the sign-in not revoked, so a suspension or a sign-out ends it too.
-                if check.is_none() {
-                    let (app, user) = (app.clone(), user.clone());
-                    check = Some(async move { still_allowed(&app, &user).await }.boxed());
-                }
             }
-            allowed = async { check.as_mut().expect("guarded").await }, if check.is_some() => {
-                check = None;
-                if let Err(e) = allowed {
-                    let _ = tx.send(Message::Text(Utf8Bytes::from(error_frame(None, &e)))).await;
-                    break;
-                }
+            ended = sign_in.ended() => {
+                let e = match ended {
+                    Ended::Suspended => ApiError::forbidden(
+                        "account_suspended",
+                        "This account is not active",
+                    ),
+                    Ended::SignedOut => ApiError::unauthorized(
+                        "invalid_token",
+                        "The session has ended; sign in again",
+                    ),
+                };
+                let _ = tx.send(Message::Text(Utf8Bytes::from(error_frame(None, &e)))).await;
+                break;
             }
             frame = rx.next(), if replies.len() < IN_FLIGHT => {
                 let Some(Ok(frame)) = frame else { break };
@@ -336,27 +337,6 @@ fn event_frame(event: BusEvent) -> Option<Message> {
             r#"{"type":"resync"}"#,
         ))),
     }
-}
-
-async fn still_allowed(app: &AppState, user: &AuthUser) -> Result<(), ApiError> {
-    use crate::db::entity::{auth_session, user as users};
-    let (account, session) = tokio::try_join!(
-        users::Entity::find_by_id(user.id).one(&app.db),
-        auth_session::Entity::find_by_id(user.session_id).one(&app.db),
-    )?;
-    if account.is_none_or(|u| u.status != crate::auth::AccountStatus::Active.as_str()) {
-        return Err(ApiError::forbidden(
-            "account_suspended",
-            "This account is not active",
-        ));
-    }
-    if session.is_none_or(|s| s.revoked_at.is_some()) {
-        return Err(ApiError::unauthorized(
-            "invalid_token",
-            "The session has ended; sign in again",
-        ));
-    }
-    Ok(())
 }
 
 /// The client's frame, or the error frame that answers it.

@@ -700,10 +700,20 @@ async fn images_and_files_are_checked_stored_and_private(b: Backend) {
 async fn a_suspended_or_signed_out_socket_is_closed(b: Backend) {
     let app = TestApp::spawn_with(b, |c| c.ws_ping_secs = 1).await;
     let admin = app.admin_token().await;
+    // A bystander's socket, re-checked in the same passes, stays open throughout.
+    let (bystander, _, _) = app.register("stays@example.com").await;
+    let mut stays = connect(&app, &bystander, true).await;
     let (token, _, id) = app.register("soon-gone@example.com").await;
     let mut ws = connect(&app, &token, true).await;
     send(&mut ws, json!({"type": "ping", "id": "p"})).await;
     expect(&mut ws, of_type("ack")).await;
+    // The node watches each sign-in once, whatever its sockets.
+    let mut twin = connect(&app, &token, false).await;
+    send(&mut twin, json!({"type": "ping", "id": "p"})).await;
+    expect(&mut twin, of_type("ack")).await;
+    send(&mut stays, json!({"type": "ping", "id": "p"})).await;
+    expect(&mut stays, of_type("ack")).await;
+    assert_eq!(app.state.sockets.len(), 2);
     app.post(
         &format!("/api/v1/admin/users/{id}/suspend"),
         Some(&admin),
@@ -723,6 +733,9 @@ async fn a_suspended_or_signed_out_socket_is_closed(b: Backend) {
     })
     .await;
     assert!(closed.is_ok(), "the socket was closed");
+    let err = expect(&mut twin, of_type("error")).await;
+    assert_eq!(err["code"], "account_suspended");
+    drop(twin);
 
     // Signing out (revoking the session) ends its socket too.
     let (token, refresh, _) = app.register("signs-out@example.com").await;
@@ -738,6 +751,17 @@ async fn a_suspended_or_signed_out_socket_is_closed(b: Backend) {
     .expect(204);
     let err = expect(&mut ws, of_type("error")).await;
     assert_eq!(err["code"], "invalid_token");
+    drop(ws);
+    // Both ended sign-ins left the node's watch; the bystander is still served.
+    send(&mut stays, json!({"type": "ping", "id": "still"})).await;
+    expect(&mut stays, |v| v["type"] == "ack" && v["id"] == "still").await;
+    for _ in 0..50 {
+        if app.state.sockets.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.state.sockets.len(), 1);
 }
 
 /// Many senders at once in one consultation go through the chat writer's group commit:
