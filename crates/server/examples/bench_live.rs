@@ -784,26 +784,32 @@ async fn hold_sockets(
             let token = &tokens[n % tokens.len()];
             let opened =
                 tokio::time::timeout(Duration::from_secs(15), open_ws(addr, source, token)).await;
-            drop(permit);
-            match opened {
-                Ok(Ok(ws)) => {
-                    held_n.fetch_add(1, Ordering::Relaxed);
-                    hold(ws, stop, probe_rx, dropped).await;
-                }
+            let ws = match opened {
+                Ok(Ok(ws)) => Some(ws),
                 Ok(Err(e)) => {
-                    failed_n.fetch_add(1, Ordering::Relaxed);
                     first_error
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .get_or_insert_with(|| format!("{e:#}"));
+                    None
                 }
                 Err(_) => {
-                    failed_n.fetch_add(1, Ordering::Relaxed);
                     first_error
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .get_or_insert_with(|| "open timed out after 15 s".into());
+                    None
                 }
+            };
+            // Counted before the permit goes back: the opener waits for every permit, then
+            // reads the counts.
+            match &ws {
+                Some(_) => held_n.fetch_add(1, Ordering::Relaxed),
+                None => failed_n.fetch_add(1, Ordering::Relaxed),
+            };
+            drop(permit);
+            if let Some(ws) = ws {
+                hold(ws, stop, probe_rx, dropped).await;
             }
         }));
         if let Some(tx) = probe_tx {
