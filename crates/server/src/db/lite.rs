@@ -534,6 +534,20 @@ mod tests {
         (db, dir)
     }
 
+    /// A writer connection under the production policy scaled down (passes every 5 ms, a
+    /// catch-up past 64 pages) with the writer's own bound at `writer_pages`.
+    fn open_scaled(db: &DatabaseConnection, writer_pages: i64) -> (LiteConn, CheckpointPolicy) {
+        let policy = CheckpointPolicy {
+            every: Duration::from_millis(5),
+            catch_up_pages: 64,
+            writer_pages,
+        };
+        let lite = LiteConn::open_with(db, policy)
+            .unwrap()
+            .expect("a file database");
+        (lite, policy)
+    }
+
     /// Inserts `pages` rows of about one page each into `scratch`, creating it if asked.
     fn fill_pages(txn: &LiteTxn<'_>, pages: usize, create: bool) {
         if create {
@@ -704,14 +718,7 @@ mod tests {
         let (db, dir) = file_db("steady").await;
         // The production policy scaled down: passes every 5 ms, a catch-up past 64 pages,
         // the writer's own bound at 256.
-        let policy = CheckpointPolicy {
-            every: Duration::from_millis(5),
-            catch_up_pages: 64,
-            writer_pages: 256,
-        };
-        let lite = LiteConn::open_with(&db, policy)
-            .unwrap()
-            .expect("a file database");
+        let (lite, policy) = open_scaled(&db, 256);
         let wal = dir.join("t.db-wal");
         // Migrations may have left a WAL already; it is reused from the start, not shrunk.
         let initial = std::fs::metadata(&wal).map_or(0, |m| m.len());
@@ -749,14 +756,7 @@ mod tests {
         let (db, dir) = file_db("keeps-up").await;
         // Only the checkpointer's catch-up can start the WAL over here: the writer's own
         // bound is out of reach.
-        let policy = CheckpointPolicy {
-            every: Duration::from_millis(5),
-            catch_up_pages: 64,
-            writer_pages: 1_000_000,
-        };
-        let lite = LiteConn::open_with(&db, policy)
-            .unwrap()
-            .expect("a file database");
+        let (lite, policy) = open_scaled(&db, 1_000_000);
         sea_orm::ConnectionTrait::execute_unprepared(&db, "PRAGMA wal_checkpoint(TRUNCATE)")
             .await
             .unwrap();
