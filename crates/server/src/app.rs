@@ -35,7 +35,7 @@ use crate::http::REQUEST_ID;
 use crate::metrics::Metrics;
 use crate::notifications::email::{EmailProvider, SandboxEmail, SmtpEmail};
 use crate::notifications::push::{FcmPush, PushProvider, SandboxPush, ServiceAccount};
-use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
+use crate::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use crate::sms::{SandboxSms, SmsProvider, TwilioSms};
 use crate::{accounts, admin, auth, db, demo, jobs, payments, practitioners, promos, wallet};
 
@@ -147,12 +147,21 @@ impl AppState {
         let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
         let rtc = Arc::new(crate::live::aftercare::RtcKeys::from_config(&config));
         let bus: Arc<dyn crate::bus::Bus> = match &config.redis_url {
-            Some(url) => {
-                Arc::new(crate::bus::RedisBus::connect(url).await.with_context(|| {
-                    format!("connecting the event bus to {}", db::redact_url(url))
-                })?)
-            }
+            Some(url) => Arc::new(
+                crate::bus::RedisBus::connect_with(
+                    crate::bus::RedisBusConfig::new(url).namespace(config.redis_prefix.clone()),
+                )
+                .await
+                .with_context(|| format!("connecting the event bus to {}", db::redact_url(url)))?,
+            ),
             None => Arc::new(crate::bus::LocalBus::new()),
+        };
+        let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisRateLimiter::new(url, &config.redis_prefix)
+                    .with_context(|| format!("rate limits in {}", db::redact_url(url)))?,
+            ),
+            None => Arc::new(MemoryRateLimiter::default()),
         };
         let public_url = match &config.public_url {
             Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
@@ -166,7 +175,7 @@ impl AppState {
             db,
             clock,
             keys: Arc::new(keys),
-            limiter: Arc::new(MemoryRateLimiter::default()),
+            limiter,
             sms,
             sandbox_sms,
             email,

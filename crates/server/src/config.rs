@@ -43,6 +43,12 @@ pub struct Config {
     pub otp_limit_per_ip: u32,
     pub otp_limit_per_identifier: u32,
     pub rate_limit_window_secs: u64,
+    /// Consecutive failed logins on one identifier that start a lockout (0: no backoff).
+    pub login_backoff_after: u32,
+    /// The first lockout; each further failure doubles it, up to `login_backoff_max_secs`.
+    pub login_backoff_secs: u64,
+    /// The longest lockout, so that an attacker can never lock an account out for good.
+    pub login_backoff_max_secs: u64,
     /// Charts, matches and panchangs one client IP may compute per window on the public
     /// astrology endpoints (signed-in users' own charts are not limited).
     pub astrology_limit_per_ip: u32,
@@ -150,6 +156,9 @@ pub struct Config {
     /// Redis for cross-node fan-out of live events (`redis://host:6379`). Unset: in-process
     /// only, which is right for a single node.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis channel and key, so several deployments (or test runs) can
+    /// share one Redis.
+    pub redis_prefix: String,
     /// Hide phone numbers and email addresses shared in chat (with a system notice).
     pub chat_mask_contacts: bool,
     /// Seconds between the server's pings on a WebSocket (and re-checks of the account).
@@ -188,6 +197,9 @@ impl Default for Config {
             otp_limit_per_ip: 20,
             otp_limit_per_identifier: 5,
             rate_limit_window_secs: 60,
+            login_backoff_after: 5,
+            login_backoff_secs: 30,
+            login_backoff_max_secs: 15 * 60,
             astrology_limit_per_ip: 120,
             sms_provider: "sandbox".to_owned(),
             twilio_account_sid: None,
@@ -245,6 +257,7 @@ impl Default for Config {
             live_offer_ttl_secs: 60,
             live_tick_ms: 250,
             redis_url: None,
+            redis_prefix: "augur:".to_owned(),
             chat_mask_contacts: true,
             chat_upload_max_bytes: 5 * 1024 * 1024,
             ws_ping_secs: 20,
@@ -316,7 +329,20 @@ impl Config {
             ["sandbox", "fcm"].contains(&self.push_provider.as_str()),
             "push_provider must be sandbox or fcm"
         );
+        anyhow::ensure!(
+            self.login_backoff_secs <= self.login_backoff_max_secs,
+            "login_backoff_secs must not exceed login_backoff_max_secs"
+        );
         Ok(())
+    }
+
+    /// The login lockout policy these settings describe.
+    pub fn login_backoff(&self) -> crate::ratelimit::Backoff {
+        crate::ratelimit::Backoff {
+            free_failures: self.login_backoff_after,
+            base_secs: self.login_backoff_secs,
+            max_secs: self.login_backoff_max_secs,
+        }
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -100,6 +100,11 @@ impl ClientMeta {
     pub fn ip_string(&self) -> Option<String> {
         self.ip.map(|ip| ip.to_string())
     }
+
+    /// Whose budget this request spends in per-client rate limits (IPv6 by its /64).
+    pub fn limit_key(&self) -> String {
+        crate::ratelimit::ip_bucket(self.ip)
+    }
 }
 
 impl<S> FromRequestParts<S> for ClientMeta

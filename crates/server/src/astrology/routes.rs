@@ -38,11 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Public computations cost CPU, not money; a per-IP budget keeps one client from using
 /// the server as a free batch service.
-fn limit_ip(app: &AppState, meta: &ClientMeta) -> ApiResult<()> {
-    let key = format!(
-        "astro:{}",
-        meta.ip_string().unwrap_or_else(|| "unknown".into())
-    );
+async fn limit_ip(app: &AppState, meta: &ClientMeta) -> ApiResult<()> {
+    let key = format!("astro:{}", meta.limit_key());
     app.limiter
         .hit(
             &key,
@@ -50,6 +47,7 @@ fn limit_ip(app: &AppState, meta: &ClientMeta) -> ApiResult<()> {
             app.config.rate_limit_window_secs,
             app.clock.now(),
         )
+        .await
         .map_err(ApiError::rate_limited)
 }
 
@@ -78,7 +76,7 @@ async fn chart_for_input(
     meta: ClientMeta,
     ApiJson(body): ApiJson<ChartRequestBody>,
 ) -> ApiResult<ApiJson<ChartView>> {
-    limit_ip(&app, &meta)?;
+    limit_ip(&app, &meta).await?;
     let birth = resolve_one(&body.birth)?;
     let chart = cast("birth.", &birth, body.settings)?;
     Ok(ApiJson(chart_view(&birth, body.settings, &chart)))
@@ -160,7 +158,7 @@ async fn chart_svg_for_input(
     ApiQuery(q): ApiQuery<SvgQuery>,
     ApiJson(body): ApiJson<ChartRequestBody>,
 ) -> ApiResult<Response> {
-    limit_ip(&app, &meta)?;
+    limit_ip(&app, &meta).await?;
     let birth = resolve_one(&body.birth)?;
     let chart = cast("birth.", &birth, body.settings)?;
     Ok(svg_response(&chart, Some(chart_title(&birth)), &q))
@@ -200,7 +198,7 @@ async fn dasha_for_input(
     meta: ClientMeta,
     ApiJson(body): ApiJson<DashaRequestBody>,
 ) -> ApiResult<ApiJson<DashaView>> {
-    limit_ip(&app, &meta)?;
+    limit_ip(&app, &meta).await?;
     let depth = check_depth(body.depth)?;
     let birth = resolve_one(&body.birth)?;
     // Dasha needs no houses: whole-sign always casts, even where Placidus would not.
@@ -236,7 +234,7 @@ async fn compatibility(
     meta: ClientMeta,
     ApiJson(body): ApiJson<CompatibilityRequest>,
 ) -> ApiResult<ApiJson<CompatibilityView>> {
-    limit_ip(&app, &meta)?;
+    limit_ip(&app, &meta).await?;
     let mut c = Check::new();
     let bride = resolve_birth(&mut c, "bride.", &body.bride);
     let groom = resolve_birth(&mut c, "groom.", &body.groom);
@@ -312,7 +310,7 @@ async fn panchang(
     meta: ClientMeta,
     ApiQuery(q): ApiQuery<PanchangQuery>,
 ) -> ApiResult<ApiJson<PanchangView>> {
-    limit_ip(&app, &meta)?;
+    limit_ip(&app, &meta).await?;
     let mut c = Check::new();
     let date = super::parse_date(&mut c, "date", &q.date);
     let zone = super::parse_zone(&mut c, "time_zone", &q.time_zone);

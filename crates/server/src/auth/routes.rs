@@ -50,7 +50,7 @@ pub struct RegisterRequest {
     pub device: Option<String>,
 }
 
-fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
+async fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
     app.limiter
         .hit(
             &key,
@@ -58,11 +58,33 @@ fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
             app.config.rate_limit_window_secs,
             app.clock.now(),
         )
+        .await
         .map_err(ApiError::rate_limited)
 }
 
 fn ip_key(meta: &ClientMeta) -> String {
-    meta.ip_string().unwrap_or_else(|| "unknown".into())
+    meta.limit_key()
+}
+
+/// The limiter key of the login backoff for an identifier (known or not, so the answer
+/// never tells whether an account exists).
+fn backoff_key(identifier: &str) -> String {
+    format!("login-backoff:{identifier}")
+}
+
+/// Forgets the failed logins of `email`: after a successful login, and for a password reset
+/// (a new password is no reason to keep its owner waiting).
+pub async fn clear_login_backoff(app: &AppState, email: &str) {
+    app.limiter
+        .clear(&backoff_key(&email.trim().to_lowercase()))
+        .await;
+}
+
+fn login_backoff(wait: u64) -> ApiError {
+    let mut err = ApiError::rate_limited(wait);
+    err.code = "login_backoff";
+    err.detail = format!("Too many failed sign-ins for this account; retry in {wait} s");
+    err
 }
 
 /// Create a client account with email and password.
@@ -77,7 +99,8 @@ async fn register(
         &app,
         format!("register:ip:{}", ip_key(&meta)),
         app.config.login_limit_per_ip,
-    )?;
+    )
+    .await?;
     let mut c = Check::new();
     let email = c.email("email", &body.email);
     check_password(&mut c, "password", &body.password);
@@ -152,12 +175,14 @@ async fn login(
         &app,
         format!("login:ip:{}", ip_key(&meta)),
         app.config.login_limit_per_ip,
-    )?;
+    )
+    .await?;
     limit(
         &app,
         format!("login:id:{identifier}"),
         app.config.login_limit_per_identifier,
-    )?;
+    )
+    .await?;
     let mut c = Check::new();
     c.ensure(
         !identifier.is_empty(),
@@ -173,24 +198,40 @@ async fn login(
     );
     let device = c.opt_text("device", body.device.as_deref(), 100);
     c.finish()?;
-    if body.password.chars().count() > crate::validate::MAX_PASSWORD_CHARS {
-        return Err(invalid_credentials());
+    // Checked before the password, so that during a lockout even the right one is refused
+    // and guessing costs the attacker the whole delay.
+    let backoff = backoff_key(&identifier);
+    if let Some(wait) = app.limiter.locked_for(&backoff, app.clock.now()).await {
+        return Err(login_backoff(wait));
     }
-
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(identifier))
-        .one(&app.db)
-        .await?
-        .filter(|u| u.status != AccountStatus::Deleted.as_str());
-    let ok = password::verify(
-        body.password,
-        found.as_ref().and_then(|u| u.password_hash.clone()),
-    )
-    .await?;
+    let ok = body.password.chars().count() <= crate::validate::MAX_PASSWORD_CHARS;
+    let found = if ok {
+        user::Entity::find()
+            .filter(user::Column::Email.eq(identifier))
+            .one(&app.db)
+            .await?
+            .filter(|u| u.status != AccountStatus::Deleted.as_str())
+    } else {
+        None
+    };
+    let ok = ok
+        && password::verify(
+            body.password,
+            found.as_ref().and_then(|u| u.password_hash.clone()),
+        )
+        .await?;
     let user = match found {
         Some(u) if ok => u,
-        _ => return Err(invalid_credentials()),
+        _ => {
+            // The failure that starts a lockout still answers as a wrong password; the
+            // lockout shows from the next attempt on.
+            app.limiter
+                .fail(&backoff, app.config.login_backoff(), app.clock.now())
+                .await;
+            return Err(invalid_credentials());
+        }
     };
+    app.limiter.clear(&backoff).await;
     if user.status != AccountStatus::Active.as_str() {
         return Err(ApiError::forbidden(
             "account_suspended",
@@ -280,12 +321,14 @@ async fn otp_request(
         &app,
         format!("otp:ip:{}", ip_key(&meta)),
         app.config.otp_limit_per_ip,
-    )?;
+    )
+    .await?;
     limit(
         &app,
         format!("otp:id:{}", phone.as_str()),
         app.config.otp_limit_per_identifier,
-    )?;
+    )
+    .await?;
     let issued = otp::issue(&app, &phone).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -331,7 +374,8 @@ async fn otp_verify(
         &app,
         format!("otp-verify:ip:{}", ip_key(&meta)),
         app.config.login_limit_per_ip,
-    )?;
+    )
+    .await?;
     otp::verify(&app, &phone, code).await?;
 
     let now = app.clock.now();

@@ -40,6 +40,12 @@ async fn serve(database_url: &str, tick_ms: u64) -> Server {
 }
 
 /// [`serve`], with Redis for cross-node events when given.
+fn redis_prefix(database_url: &str) -> String {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(database_url);
+    format!("augur-test-{hash:016x}:")
+}
+
 pub(crate) async fn serve_with(database_url: &str, tick_ms: u64, redis: Option<&str>) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_augur"))
@@ -55,6 +61,9 @@ pub(crate) async fn serve_with(database_url: &str, tick_ms: u64, redis: Option<&
         .env("AUGUR_LOG_LEVEL", "warn")
         .env_remove("AUGUR_REDIS_URL")
         .envs(redis.map(|r| ("AUGUR_REDIS_URL", r)))
+        // The processes of one test (one database) share Redis keys and channels; other
+        // tests running at once have their own.
+        .env("AUGUR_REDIS_PREFIX", redis_prefix(database_url))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

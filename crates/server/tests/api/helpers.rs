@@ -249,6 +249,14 @@ impl TestApp {
     /// Two nodes sharing one database, one clock and Redis: the multi-node set-up.
     /// `None` when no Redis is configured for tests (and it is not required).
     pub async fn spawn_pair(backend: Backend) -> Option<(TestApp, TestApp)> {
+        Self::spawn_pair_with(backend, |_| {}).await
+    }
+
+    /// `spawn_pair` with settings changed on both nodes.
+    pub async fn spawn_pair_with(
+        backend: Backend,
+        tweak: impl Fn(&mut Config),
+    ) -> Option<(TestApp, TestApp)> {
         let redis = match std::env::var("AUGUR_TEST_REDIS_URL") {
             Ok(url) => url,
             Err(_) => {
@@ -262,10 +270,16 @@ impl TestApp {
         };
         let url = fresh_database_url(&backend).await;
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        // The pair's own keys and channels: tests running at once share the Redis.
+        let prefix = format!("augur-test-{}:", uuid::Uuid::now_v7().simple());
         let mut a = test_config(url.clone());
         a.redis_url = Some(redis.clone());
+        a.redis_prefix = prefix.clone();
+        tweak(&mut a);
         let mut b = test_config(url);
         b.redis_url = Some(redis);
+        b.redis_prefix = prefix;
+        tweak(&mut b);
         let first = Self::start(a, clock.clone()).await;
         let second = Self::start(b, clock).await;
         Some((first, second))

@@ -20,6 +20,7 @@ mod otp;
 mod payouts;
 mod profiles;
 mod promos;
+mod ratelimit;
 mod realtime;
 mod tarot;
 mod topups;
