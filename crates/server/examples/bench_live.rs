@@ -1877,6 +1877,7 @@ async fn seed_sessions(
             promo_code: Set(None),
             promo_id: Set(None),
             discount_per_minute: Set(0),
+            discount_budget: Set(0),
             requested_at: Set(t0),
             respond_by: Set(t0 + chrono::Duration::seconds(60)),
             started_at: Set(Some(t0)),

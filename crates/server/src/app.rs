@@ -73,6 +73,8 @@ pub struct AppState {
     pub sockets: Arc<crate::live::sessions::SocketSessions>,
     /// The billing worker's own connection and what it remembers between batches.
     pub(crate) billing: Arc<crate::live::bill_batch::BillingConn>,
+    /// Stretches when no node was alive, cut out of billing.
+    pub outages: crate::live::outages::Outages,
     /// Agora credentials for call and video tokens.
     pub rtc: Arc<crate::live::aftercare::RtcKeys>,
     /// Set once the listener is bound, unless `public_url` is configured.
@@ -112,26 +114,27 @@ impl AppState {
             .timeout(Duration::from_secs(20))
             .build()
             .context("building the HTTP client")?;
-        let (sms, sandbox_sms): (Arc<dyn SmsProvider>, _) = match config.sms_provider.as_str() {
-            "twilio" => (
+        let (sms, sandbox_sms): (Arc<dyn SmsProvider>, _) = match config.sms_provider {
+            crate::config::SmsProviderKind::Twilio => (
                 Arc::new(TwilioSms::from_config(&config, http.clone())?),
                 None,
             ),
-            _ => {
+            crate::config::SmsProviderKind::Sandbox => {
                 let sandbox = Arc::new(SandboxSms::default());
                 (sandbox.clone(), Some(sandbox))
             }
         };
-        let (email, sandbox_email): (Arc<dyn EmailProvider>, _) =
-            match config.email_provider.as_str() {
-                "smtp" => (Arc::new(SmtpEmail::from_config(&config)?), None),
-                _ => {
-                    let sandbox = Arc::new(SandboxEmail::default());
-                    (sandbox.clone(), Some(sandbox))
-                }
-            };
-        let (push, sandbox_push): (Arc<dyn PushProvider>, _) = match config.push_provider.as_str() {
-            "fcm" => (
+        let (email, sandbox_email): (Arc<dyn EmailProvider>, _) = match config.email_provider {
+            crate::config::EmailProviderKind::Smtp => {
+                (Arc::new(SmtpEmail::from_config(&config)?), None)
+            }
+            crate::config::EmailProviderKind::Sandbox => {
+                let sandbox = Arc::new(SandboxEmail::default());
+                (sandbox.clone(), Some(sandbox))
+            }
+        };
+        let (push, sandbox_push): (Arc<dyn PushProvider>, _) = match config.push_provider {
+            crate::config::PushProviderKind::Fcm => (
                 Arc::new(FcmPush::new(
                     http.clone(),
                     &config.fcm_base_url,
@@ -139,7 +142,7 @@ impl AppState {
                 )?),
                 None,
             ),
-            _ => {
+            crate::config::PushProviderKind::Sandbox => {
                 let sandbox = Arc::new(SandboxPush::default());
                 (sandbox.clone(), Some(sandbox))
             }
@@ -160,7 +163,10 @@ impl AppState {
         };
         let chat = crate::live::chat_batch::ChatWriter::start(&db, bus.clone());
         let billing = Arc::new(crate::live::bill_batch::BillingConn::new(&db));
-        let liveness = crate::live::liveness::Liveness::start(&db);
+        let liveness = crate::live::liveness::Liveness::start(
+            &db,
+            chrono::Duration::seconds(config.live_grace_secs),
+        );
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -184,6 +190,7 @@ impl AppState {
             sockets: Arc::default(),
             billing,
             rtc,
+            outages: Default::default(),
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
@@ -316,7 +323,10 @@ impl MakeRequestId for UuidV7RequestId {
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let (api, _) = api_routes().split_for_parts();
+    let (mut api, _) = api_routes().split_for_parts();
+    if state.config.payment_gateway == crate::config::GatewayKind::Sandbox {
+        api = api.merge(payments::routes::sandbox_router());
+    }
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
     Router::new()
@@ -507,6 +517,8 @@ impl Application {
 
     /// Connects, migrates, seeds demo data when asked, and binds (port 0 picks one).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        // Again here: command-line flags (`--demo`) are applied after the file was loaded.
+        config.check()?;
         let db = db::connect(&config.database_url, config.database_max_connections).await?;
         db::migrate(&db).await?;
         crate::readings::sync_catalog(&db, clock.now())
@@ -519,6 +531,16 @@ impl Application {
             .await
             .context("synchronising the default notification templates")?;
         let state = AppState::new(config, db, clock).await?;
+        // Before anything is billed or served: the outage this start ends, if any.
+        crate::live::outages::start(
+            &state.db,
+            &state.outages,
+            &state.node_id,
+            state.clock.now(),
+            state.config.node_heartbeat_secs,
+        )
+        .await
+        .context("recording this node's heartbeat")?;
         if state.config.demo {
             demo::seed_if_empty(&state).await?;
         }
@@ -549,6 +571,7 @@ impl Application {
             jobs::spawn_maintenance(&self.state, stop_rx.clone());
         }
         crate::live::sessions::spawn_checks(&self.state, stop_rx.clone());
+        crate::live::outages::spawn_heartbeat(&self.state, stop_rx.clone());
         if self.state.config.live_tick_ms > 0 {
             crate::live::engine::spawn_worker(&self.state, stop_rx);
         }

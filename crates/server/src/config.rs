@@ -10,9 +10,73 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+/// Where this server runs. `production` refuses to start with anything meant only for a
+/// laptop: sandbox providers (payments, SMS, email, push), a generated JWT secret, demo data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+/// The top-up gateway. Spelled exactly: an unknown value (`Razorpay`, `paytm`) is a start-up
+/// error naming these, never a silent fall-back to the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    /// Built in: a checkout page served here, for the demo and tests.
+    #[default]
+    Sandbox,
+    Razorpay,
+    Stripe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderKind {
+    /// Writes messages to the log and keeps them in memory.
+    #[default]
+    Sandbox,
+    Twilio,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProviderKind {
+    /// Keeps messages in memory and logs them.
+    #[default]
+    Sandbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushProviderKind {
+    /// Keeps pushes in memory and logs them.
+    #[default]
+    Sandbox,
+    Fcm,
+}
+
+/// How SMTP is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Upgrade on the submission port.
+    #[default]
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+    /// Plain text: a relay on this machine or a private network only.
+    None,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// `development` (default) or `production`; see [`Environment`].
+    pub environment: Environment,
     /// Address the HTTP server binds; port 0 picks a free port.
     pub bind: SocketAddr,
     /// `sqlite://path?mode=rwc` (default, under `./augur-data/`) or `postgres://…`.
@@ -47,7 +111,7 @@ pub struct Config {
     /// astrology endpoints (signed-in users' own charts are not limited).
     pub astrology_limit_per_ip: u32,
     /// SMS provider: `sandbox` (writes messages to the log) or `twilio`.
-    pub sms_provider: String,
+    pub sms_provider: SmsProviderKind,
     pub twilio_account_sid: Option<String>,
     pub twilio_auth_token: Option<SecretString>,
     /// The sending number (E.164), unless a messaging service picks it.
@@ -55,19 +119,18 @@ pub struct Config {
     pub twilio_messaging_service_sid: Option<String>,
     pub twilio_base_url: String,
     /// Email provider: `sandbox` (kept in memory and logged) or `smtp`.
-    pub email_provider: String,
+    pub email_provider: EmailProviderKind,
     /// `From` of every email, e.g. `Augur <no-reply@example.com>`.
     pub email_from: String,
     pub smtp_host: Option<String>,
     pub smtp_port: u16,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<SecretString>,
-    /// `starttls` (upgrade on the submission port), `tls` (implicit TLS, port 465) or
-    /// `none` (plain text: a relay on this machine or a private network only).
-    pub smtp_tls: String,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: SmtpTls,
     pub smtp_timeout_secs: u64,
     /// Push provider: `sandbox` (kept in memory and logged) or `fcm`.
-    pub push_provider: String,
+    pub push_provider: PushProviderKind,
     /// The service-account key file from the Firebase console (JSON); the settings below
     /// override its fields.
     pub fcm_credentials_file: Option<String>,
@@ -91,7 +154,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Payment gateway for top-ups: `sandbox` (built in; a checkout page served here),
     /// `razorpay` or `stripe`.
-    pub payment_gateway: String,
+    pub payment_gateway: GatewayKind,
     pub razorpay_key_id: Option<String>,
     pub razorpay_key_secret: Option<SecretString>,
     /// Comma-separated: during a rotation both the new and the old secret are accepted.
@@ -101,6 +164,9 @@ pub struct Config {
     /// Comma-separated `whsec_…` endpoint secrets (several during a rotation).
     pub stripe_webhook_secrets: Option<SecretString>,
     pub stripe_base_url: String,
+    /// Seconds a gateway call (orders, refunds) may take; a refund without an answer by
+    /// then stays pending until the sweeper learns its fate from the gateway.
+    pub gateway_timeout_secs: u64,
     /// Seconds a webhook signature timestamp may differ from our clock.
     pub webhook_tolerance_secs: i64,
     /// Platform commission on consultations, basis points (2000 = 20 %); a practitioner's
@@ -144,6 +210,9 @@ pub struct Config {
     pub live_free_minutes_first_session: u32,
     /// How long a waitlisted client has to take a freed slot.
     pub live_offer_ttl_secs: i64,
+    /// Seconds between this node's heartbeats. When a node starts and no heartbeat is
+    /// fresher than three of these, no node was alive: that stretch is an outage, not billed.
+    pub node_heartbeat_secs: u64,
     /// How often each node's consultation worker settles due minutes, milliseconds
     /// (0 disables the worker on this node).
     pub live_tick_ms: u64,
@@ -169,6 +238,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            environment: Environment::Development,
             bind: "127.0.0.1:8080".parse().expect("static address"),
             database_url: "sqlite://augur-data/augur.db?mode=rwc".to_owned(),
             database_max_connections: 16,
@@ -189,21 +259,21 @@ impl Default for Config {
             otp_limit_per_identifier: 5,
             rate_limit_window_secs: 60,
             astrology_limit_per_ip: 120,
-            sms_provider: "sandbox".to_owned(),
+            sms_provider: SmsProviderKind::Sandbox,
             twilio_account_sid: None,
             twilio_auth_token: None,
             twilio_from: None,
             twilio_messaging_service_sid: None,
             twilio_base_url: "https://api.twilio.com".to_owned(),
-            email_provider: "sandbox".to_owned(),
+            email_provider: EmailProviderKind::Sandbox,
             email_from: "Augur <no-reply@augur.local>".to_owned(),
             smtp_host: None,
             smtp_port: 587,
             smtp_username: None,
             smtp_password: None,
-            smtp_tls: "starttls".to_owned(),
+            smtp_tls: SmtpTls::Starttls,
             smtp_timeout_secs: 20,
-            push_provider: "sandbox".to_owned(),
+            push_provider: PushProviderKind::Sandbox,
             fcm_credentials_file: None,
             fcm_project_id: None,
             fcm_client_email: None,
@@ -216,7 +286,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             public_url: None,
-            payment_gateway: "sandbox".to_owned(),
+            payment_gateway: GatewayKind::Sandbox,
             razorpay_key_id: None,
             razorpay_key_secret: None,
             razorpay_webhook_secrets: None,
@@ -224,6 +294,7 @@ impl Default for Config {
             stripe_secret_key: None,
             stripe_webhook_secrets: None,
             stripe_base_url: "https://api.stripe.com".to_owned(),
+            gateway_timeout_secs: 20,
             webhook_tolerance_secs: 300,
             commission_bps: 2_000,
             payout_min_minor: 50_000,
@@ -244,6 +315,7 @@ impl Default for Config {
             live_free_minutes_first_session: 0,
             live_offer_ttl_secs: 60,
             live_tick_ms: 250,
+            node_heartbeat_secs: 2,
             redis_url: None,
             chat_mask_contacts: true,
             chat_upload_max_bytes: 5 * 1024 * 1024,
@@ -300,23 +372,39 @@ impl Config {
             self.booking_reminder_minutes.iter().all(|m| *m > 0),
             "booking_reminder_minutes must be positive"
         );
-        anyhow::ensure!(
-            ["sandbox", "twilio"].contains(&self.sms_provider.as_str()),
-            "sms_provider must be sandbox or twilio"
-        );
-        anyhow::ensure!(
-            ["sandbox", "smtp"].contains(&self.email_provider.as_str()),
-            "email_provider must be sandbox or smtp"
-        );
-        anyhow::ensure!(
-            ["starttls", "tls", "none"].contains(&self.smtp_tls.as_str()),
-            "smtp_tls must be starttls, tls or none"
-        );
-        anyhow::ensure!(
-            ["sandbox", "fcm"].contains(&self.push_provider.as_str()),
-            "push_provider must be sandbox or fcm"
-        );
+        if self.environment == Environment::Production {
+            let refusals = self.production_refusals();
+            anyhow::ensure!(
+                refusals.is_empty(),
+                "environment = \"production\" refuses to start: {}",
+                refusals.join("; ")
+            );
+        }
         Ok(())
+    }
+
+    /// What makes this configuration unfit for production, one reason each.
+    pub fn production_refusals(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.payment_gateway == GatewayKind::Sandbox {
+            out.push("payment_gateway is the sandbox (its checkout credits wallets without any payment); set razorpay or stripe");
+        }
+        if self.sms_provider == SmsProviderKind::Sandbox {
+            out.push("sms_provider is the sandbox (codes are only logged); set twilio");
+        }
+        if self.email_provider == EmailProviderKind::Sandbox {
+            out.push("email_provider is the sandbox (mail is only logged); set smtp");
+        }
+        if self.push_provider == PushProviderKind::Sandbox {
+            out.push("push_provider is the sandbox (pushes are only logged); set fcm");
+        }
+        if self.jwt_secret.is_none() {
+            out.push("jwt_secret is not set (a generated key is not shared by other nodes and is lost with the data folder); set AUGUR_JWT_SECRET");
+        }
+        if self.demo {
+            out.push("demo is on (demo accounts share a published password)");
+        }
+        out
     }
 
     pub fn is_sqlite(&self) -> bool {

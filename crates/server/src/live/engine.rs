@@ -64,6 +64,9 @@ pub enum EndReason {
     PractitionerDisconnected,
     /// A booked appointment's time ran out.
     TimeUp,
+    /// No node of the service was alive for longer than the grace window (a crash or a
+    /// deploy); the outage was not billed.
+    ServiceInterrupted,
 }
 
 impl EndReason {
@@ -75,6 +78,7 @@ impl EndReason {
             EndReason::ClientDisconnected => "client_disconnected",
             EndReason::PractitionerDisconnected => "practitioner_disconnected",
             EndReason::TimeUp => "time_up",
+            EndReason::ServiceInterrupted => "service_interrupted",
         }
     }
 }
@@ -101,6 +105,7 @@ pub fn terms_of(c: &consultation::Model) -> Terms {
         commission: Bps::new(u16::try_from(c.commission_bps).unwrap_or(0)).unwrap_or(Bps::ZERO),
         free_minutes: u32::try_from(c.free_minutes).unwrap_or(0),
         discount_per_minute: c.discount_per_minute,
+        discount_budget: c.discount_budget,
     }
 }
 
@@ -203,7 +208,7 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
     } else {
         0
     };
-    let (promo_code, discount) = match r.promo_code {
+    let (promo_code, discount, budget) = match r.promo_code {
         Some(code) => {
             let q = crate::promos::quote(
                 &app.db,
@@ -224,9 +229,13 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
                         .unwrap_or_else(|| "the code does not apply".into()),
                 ));
             }
-            (q.code, q.discount)
+            let budget = match q.promo_id {
+                Some(id) => crate::promos::session_budget_of(&app.db, id, q.discount).await?,
+                None => 0,
+            };
+            (q.code, q.discount, budget)
         }
-        None => (None, 0),
+        None => (None, 0, 0),
     };
     let commission = crate::payouts::commission_for(app.config.commission_bps, p.commission_bps);
     let terms = Terms {
@@ -234,6 +243,7 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
         commission,
         free_minutes,
         discount_per_minute: discount,
+        discount_budget: budget,
     };
     let needed = billing::minimum_to_start(terms, app.config.live_min_minutes);
     let available = available_balance(&app.db, r.client, currency).await?;
@@ -280,6 +290,7 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
         promo_code: Set(promo_code),
         promo_id: Set(None),
         discount_per_minute: Set(discount),
+        discount_budget: Set(budget),
         requested_at: Set(now),
         respond_by: Set(now + Duration::seconds(app.config.live_request_timeout_secs)),
         started_at: Set(None),
@@ -415,6 +426,7 @@ pub async fn accept(
     // The promo code is redeemed when the session starts; if it stopped applying since the
     // request (its limit was reached), the session runs at the full rate.
     let mut discount = 0;
+    let mut budget = 0;
     let mut promo_id = None;
     if let Some(code) = &c.promo_code
         && let Some(promo) = crate::promos::find(&txn, code).await?
@@ -433,6 +445,7 @@ pub async fn accept(
         .await?
     {
         discount = d;
+        budget = crate::promos::rules::session_budget(&crate::promos::rules_of(&promo), d);
         promo_id = Some(promo.id);
     }
     let mut m: consultation::ActiveModel = c.into();
@@ -440,6 +453,7 @@ pub async fn accept(
     m.started_at = Set(Some(now));
     m.practitioner_seen_at = Set(Some(now));
     m.discount_per_minute = Set(discount);
+    m.discount_budget = Set(budget);
     m.promo_id = Set(promo_id);
     m.updated_at = Set(now);
     let c = m.update(&txn).await?;
@@ -508,10 +522,18 @@ pub async fn heartbeat(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consul
     } else {
         consultation::Column::PractitionerSeenAt
     };
+    // Only while the side is within the grace window (see `live::liveness`): a side away
+    // longer has left, and the worker ends the session where it was last seen.
+    let grace = Duration::seconds(app.config.live_grace_secs);
     let txn = crate::db::begin_write(&app.db).await?;
     consultation::Entity::update_many()
         .col_expr(column, Expr::value(now))
         .filter(consultation::Column::Id.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(column.is_null())
+                .add(column.gte(now - grace)),
+        )
         .exec(&txn)
         .await?;
     if !is_client {
@@ -577,13 +599,14 @@ async fn bill_until(
     txn: &WriteTxn,
     c: &mut consultation::Model,
     billable_until: DateTime<Utc>,
+    outages: &[billing::Outage],
     now: DateTime<Utc>,
     out: &mut Outbox,
 ) -> ApiResult<Option<DateTime<Utc>>> {
     let Some(started) = c.started_at else {
         return Ok(None);
     };
-    let owed = billing::minutes_started((billable_until - started).num_milliseconds());
+    let owed = billing::owed_minutes(started, billable_until, outages);
     while (c.minutes_billed as u32) < owed {
         let index = c.minutes_billed as u32;
         // A savepoint per minute: a refused debit must not undo the minutes before it.
@@ -599,9 +622,11 @@ async fn bill_until(
             }
             Err(LedgerError::InsufficientFunds(_)) | Err(LedgerError::WalletFrozen) => {
                 sp.rollback().await?;
-                return Ok(Some(
-                    started + Duration::milliseconds(billing::minute_offset_ms(index)),
-                ));
+                return Ok(Some(billing::instant_after_live(
+                    started,
+                    billing::minute_offset_ms(index),
+                    outages,
+                )));
             }
             Err(e) => return Err(e.into()),
         }
@@ -716,7 +741,8 @@ pub(super) async fn settle(
     now: DateTime<Utc>,
     out: &mut Outbox,
 ) -> ApiResult<consultation::Model> {
-    let (end_at, reason) = match bill_until(txn, &mut c, end_at, now, out).await? {
+    let outages = app.outages.current();
+    let (end_at, reason) = match bill_until(txn, &mut c, end_at, &outages, now, out).await? {
         Some(unpaid_minute_start) => (unpaid_minute_start, EndReason::InsufficientFunds),
         None => (end_at, reason),
     };
@@ -898,6 +924,7 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
         .into_tuple()
         .all(&app.db)
         .await?;
+    let outages = app.outages.current();
     let due: Vec<Uuid> = active
         .into_iter()
         .filter_map(|(id, started, client_seen, practitioner_seen, billed)| {
@@ -905,7 +932,7 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
             let client_seen = client_seen.unwrap_or(started).max(started);
             let practitioner_seen = practitioner_seen.unwrap_or(started).max(started);
             let present_until = client_seen.min(practitioner_seen);
-            let owed = billing::minutes_started((present_until - started).num_milliseconds());
+            let owed = billing::owed_minutes(started, present_until, &outages);
             let someone_left = client_seen < now - grace || practitioner_seen < now - grace;
             (someone_left || owed > billed as u32).then_some(id)
         })
@@ -997,8 +1024,13 @@ pub(super) async fn bill_due(
     let practitioner_seen = c.practitioner_seen_at.unwrap_or(started).max(started);
     let present_until = client_seen.min(practitioner_seen);
     let before = c.minutes_billed;
+    let outages = app.outages.current();
     if client_seen < now - grace || practitioner_seen < now - grace {
-        let reason = if client_seen <= practitioner_seen {
+        // The side seen last before the gap; an outage in the gap kept both away.
+        let absent_since = client_seen.min(practitioner_seen);
+        let reason = if billing::outage_between(absent_since, now, &outages) {
+            EndReason::ServiceInterrupted
+        } else if client_seen <= practitioner_seen {
             EndReason::ClientDisconnected
         } else {
             EndReason::PractitionerDisconnected
@@ -1006,7 +1038,9 @@ pub(super) async fn bill_due(
         let ended = settle(app, &txn, c, present_until, reason, now, &mut out).await?;
         report.minutes_charged += (ended.minutes_billed - before) as u32;
         report.sessions_ended += 1;
-    } else if let Some(unpaid) = bill_until(&txn, &mut c, present_until, now, &mut out).await? {
+    } else if let Some(unpaid) =
+        bill_until(&txn, &mut c, present_until, &outages, now, &mut out).await?
+    {
         report.minutes_charged += (c.minutes_billed - before) as u32;
         close(
             app,
@@ -1059,7 +1093,7 @@ pub(super) async fn warn_with<C: ConnectionTrait>(
     if next.client_pays == 0 {
         return Ok(());
     }
-    let left = billing::minutes_affordable(available, next.client_pays);
+    let left = billing::minutes_affordable(terms_of(c), c.minutes_billed as u32, available);
     for threshold in [1i64, 2] {
         if left <= threshold
             && c.warned_at_minutes_left

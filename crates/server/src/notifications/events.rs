@@ -372,6 +372,30 @@ pub static EVENTS: &[EventDef] = &[
         ),
     },
     EventDef {
+        name: "booking.reschedule_proposed",
+        category: Category::Bookings,
+        channels: ALL,
+        urgent: false,
+        secret: false,
+        required: BOOKING_KEYS,
+        optional: &["proposed_starts_at_local"],
+        in_app: titled(
+            "New time proposed",
+            "{{ practitioner_name }} asks to move {{ service }} (booking {{ reference }}) from {{ starts_at_local }}{% if proposed_starts_at_local is defined %} to {{ proposed_starts_at_local }}{% endif %}. Accept it, or decline for a full refund.",
+        ),
+        email: titled(
+            "{{ practitioner_name }} proposes a new time for {{ service }}",
+            "Hi {{ name }},\n\n{{ practitioner_name }} asks to move booking {{ reference }} ({{ service }}) from {{ starts_at_local }}{% if proposed_starts_at_local is defined %} to {{ proposed_starts_at_local }}{% endif %} ({{ time_zone }}).\nAccept the new time, or decline it and get everything back. Until you answer, the booking stays as it is.\n\nThe {{ app_name }} team",
+        ),
+        sms: sms(
+            "{{ app_name }}: {{ practitioner_name }} proposes moving booking {{ reference }}{% if proposed_starts_at_local is defined %} to {{ proposed_starts_at_local }}{% endif %}. Answer in the app.",
+        ),
+        push: titled(
+            "New time proposed",
+            "{{ practitioner_name }} asks to move {{ service }}",
+        ),
+    },
+    EventDef {
         name: "booking.reminder",
         category: Category::Bookings,
         channels: ALL,

@@ -6,7 +6,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use super::protocol::{self, RazorpayEventKind, RazorpayWebhook};
-use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway};
+use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway, RefundAnswer};
 use crate::config::Config;
 use crate::error::ApiError;
 
@@ -17,6 +17,8 @@ pub struct RazorpayGateway {
     pub base_url: String,
     pub key_id: String,
     pub key_secret: String,
+    /// How long a call may take before its answer counts as unknown.
+    pub timeout: std::time::Duration,
 }
 
 impl RazorpayGateway {
@@ -26,6 +28,7 @@ impl RazorpayGateway {
             base_url: cfg.razorpay_base_url.trim_end_matches('/').to_owned(),
             key_id: cfg.razorpay_key_id.clone()?,
             key_secret: cfg.razorpay_key_secret.as_ref()?.expose_secret().to_owned(),
+            timeout: std::time::Duration::from_secs(cfg.gateway_timeout_secs.max(1)),
         })
     }
 }
@@ -84,21 +87,58 @@ impl PaymentGateway for RazorpayGateway {
         order: &crate::db::entity::payment_order::Model,
         amount: i64,
         key: &str,
-    ) -> anyhow::Result<String> {
-        let payment_id = order
-            .gateway_payment_id
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("order has no Razorpay payment id"))?;
+    ) -> RefundAnswer {
+        let Some(payment_id) = order.gateway_payment_id.as_deref() else {
+            return RefundAnswer::Refused("the order has no Razorpay payment id".into());
+        };
         let res = self
             .http
             .post(format!("{}/v1/payments/{payment_id}/refund", self.base_url))
             .basic_auth(&self.key_id, Some(&self.key_secret))
-            .json(&serde_json::json!({"amount": amount, "receipt": key.chars().take(40).collect::<String>(), "notes": {"augur_order_id": order.id.to_string()}}))
+            .timeout(self.timeout)
+            .json(&serde_json::json!({"amount": amount, "receipt": receipt(key), "notes": {"augur_order_id": order.id.to_string()}}))
             .send()
-            .await
-            .context("calling Razorpay Refunds API")?;
-        super::refund_id("Razorpay", res, amount).await
+            .await;
+        super::refund_answer("Razorpay", res, amount).await
     }
+
+    /// Razorpay has no idempotency key for refunds, so asking twice could refund twice:
+    /// the payment's refunds are listed instead and ours is found by its `receipt`.
+    async fn find_refund(
+        &self,
+        order: &crate::db::entity::payment_order::Model,
+        _amount: i64,
+        key: &str,
+    ) -> RefundAnswer {
+        let Some(payment_id) = order.gateway_payment_id.as_deref() else {
+            return RefundAnswer::NotFound;
+        };
+        let res = self
+            .http
+            .get(format!(
+                "{}/v1/payments/{payment_id}/refunds?count=100",
+                self.base_url
+            ))
+            .basic_auth(&self.key_id, Some(&self.key_secret))
+            .timeout(self.timeout)
+            .send()
+            .await;
+        let receipt = receipt(key);
+        super::refund_in_list(
+            "Razorpay",
+            res,
+            "items",
+            |r| r["receipt"].as_str(),
+            &receipt,
+            &["failed"],
+        )
+        .await
+    }
+}
+
+/// The refund's `receipt` at Razorpay (at most 40 characters): how a lookup finds it.
+fn receipt(key: &str) -> String {
+    key.chars().take(40).collect()
 }
 
 /// Verifies a Razorpay webhook and reduces it to a payment event.

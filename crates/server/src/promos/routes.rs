@@ -186,6 +186,16 @@ async fn create_code(
             c.range(field, v, 1, MAX_AMOUNT);
         }
     }
+    c.ensure(
+        !super::rules::needs_cap(
+            body.discount,
+            body.max_discount,
+            body.contexts.as_deref().unwrap_or_default(),
+        ),
+        "max_discount",
+        "cap_required",
+        "a percentage code usable on sessions or appointments needs a max_discount",
+    );
     let now = app.clock.now();
     let valid_from = body.valid_from.unwrap_or(now);
     if let Some(until) = body.valid_until {

@@ -122,6 +122,33 @@ pub fn evaluate(rules: &Rules, u: &Use) -> Result<i64, Refusal> {
     Ok(capped.clamp(0, u.price.max(0)))
 }
 
+/// Whether a code may be created with these terms: a percentage code usable on live
+/// sessions or appointments needs a `max_discount`. Those prices are set by the practitioner,
+/// so an uncapped percentage would let a practitioner and a throwaway client turn any price
+/// into promotions money.
+pub fn needs_cap(discount: Discount, max_discount: Option<i64>, contexts: &[Context]) -> bool {
+    let practitioner_priced = contexts.is_empty()
+        || contexts
+            .iter()
+            .any(|c| matches!(c, Context::Session | Context::Appointment));
+    matches!(discount, Discount::Percentage { .. }) && max_discount.is_none() && practitioner_priced
+}
+
+/// The most a code may take off one whole live session, given the discount it grants on one
+/// minute (`per_minute`, from [`evaluate`] with the rate as the price): a fixed code's value
+/// once, a percentage code up to its `max_discount`. A percentage code without a cap (only
+/// possible for codes created before caps were required) grants one minute's discount.
+pub fn session_budget(rules: &Rules, per_minute: i64) -> i64 {
+    let whole = match rules.discount {
+        Discount::Fixed { amount } => amount.max(0),
+        Discount::Percentage { .. } => rules.max_discount.unwrap_or(per_minute),
+    };
+    rules
+        .max_discount
+        .map_or(whole, |cap| whole.min(cap))
+        .max(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +299,38 @@ mod tests {
         };
         assert_eq!(evaluate(&r, &use_(5_000)), Ok(5_000));
         assert_eq!(evaluate(&r, &use_(50_000)), Ok(8_000));
+    }
+
+    #[test]
+    fn session_budgets() {
+        let fixed = Rules {
+            discount: Discount::Fixed { amount: 6_000 },
+            max_discount: None,
+            ..rules()
+        };
+        assert_eq!(session_budget(&fixed, 2_000), 6_000);
+        let capped_fixed = Rules {
+            max_discount: Some(4_000),
+            ..fixed
+        };
+        assert_eq!(session_budget(&capped_fixed, 2_000), 4_000);
+        assert_eq!(session_budget(&rules(), 400), 10_000);
+        let uncapped = Rules {
+            max_discount: None,
+            ..rules()
+        };
+        assert_eq!(session_budget(&uncapped, 400), 400);
+    }
+
+    #[test]
+    fn uncapped_percentages_are_refused_where_practitioners_set_prices() {
+        let pct = Discount::Percentage { bps: 2_500 };
+        assert!(needs_cap(pct, None, &[]));
+        assert!(needs_cap(pct, None, &[Context::Topup, Context::Session]));
+        assert!(needs_cap(pct, None, &[Context::Appointment]));
+        assert!(!needs_cap(pct, None, &[Context::Topup, Context::Order]));
+        assert!(!needs_cap(pct, Some(1_000), &[]));
+        assert!(!needs_cap(Discount::Fixed { amount: 100 }, None, &[]));
     }
 
     proptest! {

@@ -38,6 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decline))
         .routes(routes!(cancel))
         .routes(routes!(reschedule))
+        .routes(routes!(accept_reschedule))
+        .routes(routes!(decline_reschedule))
         .routes(routes!(join))
         .routes(routes!(complete))
         .routes(routes!(no_show))
@@ -73,6 +75,9 @@ pub struct BookingView {
     /// The practitioner must answer by then, or the request expires.
     pub respond_by: DateTime<Utc>,
     pub reschedule_count: i32,
+    /// A new start the practitioner proposed; the client accepts or declines it at
+    /// `/reschedule/accept` or `/reschedule/decline`.
+    pub proposed_starts_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
     /// Paid to the practitioner and platform when the booking closed.
@@ -111,6 +116,7 @@ impl From<booking::Model> for BookingView {
             client_notes: b.client_notes,
             respond_by: b.respond_by,
             reschedule_count: b.reschedule_count,
+            proposed_starts_at: b.proposed_starts_at,
             cancelled_by: b.cancelled_by,
             cancel_reason: b.cancel_reason,
             captured: b.captured,
@@ -463,11 +469,14 @@ pub struct RescheduleBody {
     pub start: DateTime<FixedOffset>,
 }
 
-/// Move the booking to another free slot.
+/// Move the booking to another free slot (the client), or propose the move to the client
+/// (the practitioner: `proposed_starts_at` is set and the booking stays until the client
+/// answers). Allowed until `booking_reschedule_min_hours` before the start, to a start at
+/// least that far away, `booking_max_reschedules` times.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "appointments",
     params(("id" = Uuid, Path)), request_body = RescheduleBody,
     responses((status = 200, body = BookingView), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn reschedule(
     State(app): State<AppState>,
@@ -477,6 +486,48 @@ async fn reschedule(
 ) -> ApiResult<ApiJson<BookingView>> {
     let b = bookings::reschedule(&app, auth.id, id, body.start.with_timezone(&Utc)).await?;
     Ok(ApiJson(b.into()))
+}
+
+/// Accept the practitioner's proposed time (the client): the booking moves, if the slot is
+/// still free.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule/accept", tag = "appointments",
+    operation_id = "accept_booking_reschedule",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = BookingView), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn accept_reschedule(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    key: IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let path = format!("/api/v1/bookings/{id}/reschedule/accept");
+    keyed(&app, &auth, key, path, &json!({}), async |txn| {
+        bookings::answer_proposal(&app, txn, auth.id, id, true).await
+    })
+    .await
+}
+
+/// Decline the practitioner's proposed time (the client): the booking is cancelled and
+/// everything comes back.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule/decline", tag = "appointments",
+    operation_id = "decline_booking_reschedule",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = BookingView), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn decline_reschedule(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    key: IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let path = format!("/api/v1/bookings/{id}/reschedule/decline");
+    keyed(&app, &auth, key, path, &json!({}), async |txn| {
+        bookings::answer_proposal(&app, txn, auth.id, id, false).await
+    })
+    .await
 }
 
 /// Arrive for an online appointment (from `booking_join_early_minutes` before the start).
@@ -494,7 +545,8 @@ async fn join(
     Ok(ApiJson(bookings::join(&app, auth.id, id).await?.into()))
 }
 
-/// Mark an in-person appointment as held (the practitioner); they are paid.
+/// Mark an in-person appointment as held (the practitioner, once it has ended); they are
+/// paid.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/complete", tag = "appointments",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses((status = 200, body = BookingView), (status = 403, body = Problem),

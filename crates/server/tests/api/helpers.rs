@@ -235,6 +235,14 @@ impl TestApp {
         Self::start(config, clock).await
     }
 
+    /// A second server on `other`'s database (and clock), configured its own way: a restart
+    /// with new settings, or another node.
+    pub async fn spawn_beside(other: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = test_config(other.state.config.database_url.clone());
+        tweak(&mut config);
+        Self::start(config, other.clock.clone()).await
+    }
+
     /// A server whose clock starts at `start` (for tests about particular dates).
     pub async fn spawn_at(
         backend: Backend,

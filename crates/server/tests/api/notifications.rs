@@ -83,10 +83,10 @@ async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend
     let smtp = SmtpServer::start().await;
     let port = smtp.port;
     let app = TestApp::spawn_with(b, |c| {
-        c.email_provider = "smtp".into();
+        c.email_provider = augur::config::EmailProviderKind::Smtp;
         c.smtp_host = Some("127.0.0.1".into());
         c.smtp_port = port;
-        c.smtp_tls = "none".into();
+        c.smtp_tls = augur::config::SmtpTls::None;
         c.email_from = "Augur <no-reply@augur.test>".into();
     })
     .await;
@@ -251,7 +251,7 @@ async fn fake_twilio() -> FakeTwilio {
 async fn twilio_app(b: Backend, twilio: &FakeTwilio) -> TestApp {
     let base = twilio.base.clone();
     TestApp::spawn_with(b, move |c| {
-        c.sms_provider = "twilio".into();
+        c.sms_provider = augur::config::SmsProviderKind::Twilio;
         c.twilio_base_url = base;
         c.twilio_account_sid = Some(TWILIO_SID.into());
         c.twilio_auth_token = Some(SecretString::from(TWILIO_TOKEN));
@@ -539,7 +539,7 @@ async fn push_goes_through_fcm_with_a_signed_service_account_token(b: Backend) {
     .unwrap();
     let base = fcm.base.clone();
     let app = TestApp::spawn_with(b, move |c| {
-        c.push_provider = "fcm".into();
+        c.push_provider = augur::config::PushProviderKind::Fcm;
         c.fcm_base_url = base;
         c.fcm_credentials_file = Some(key_file.display().to_string());
     })
