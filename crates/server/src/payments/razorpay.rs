@@ -136,9 +136,11 @@ impl PaymentGateway for RazorpayGateway {
     }
 }
 
-/// The refund's `receipt` at Razorpay (at most 40 characters): how a lookup finds it.
+/// The refund's `receipt` at Razorpay (at most 40 characters): how a lookup finds it. The
+/// key ends with the refund's own reference, unique on its own, so its tail is kept.
 fn receipt(key: &str) -> String {
-    key.chars().take(40).collect()
+    let chars: Vec<char> = key.chars().collect();
+    chars[chars.len().saturating_sub(40)..].iter().collect()
 }
 
 /// Verifies a Razorpay webhook and reduces it to a payment event.

@@ -788,7 +788,9 @@ async fn reviews_follow_the_rules_and_move_the_rating(b: Backend) {
     review(&id, &p.client, json!({"rating": 5, "text": "Great"}))
         .await
         .problem(409, "consultation_not_completed");
-    app.advance(90);
+    app.advance(50);
+    beat(&app, &p.practitioner, &id).await;
+    app.advance(40);
     beat(&app, &p.practitioner, &id).await;
     app.post(
         &format!("/api/v1/consultations/{id}/end"),
@@ -1333,10 +1335,13 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
     )
     .await
     .expect(200);
-    app.advance(390); // seven started minutes
-    for (client, _, id) in &sessions {
-        beat(&app, client, id).await;
-        beat(&app, &practitioner, id).await;
+    // Seven started minutes, both sides checking in within the grace window.
+    for step in [50, 50, 50, 50, 50, 50, 50, 40] {
+        app.advance(step);
+        for (client, _, id) in &sessions {
+            beat(&app, client, id).await;
+            beat(&app, &practitioner, id).await;
+        }
     }
     let report = tick(&app).await;
     assert_eq!(report.minutes_batched, 4 * 7, "{report:?}");
@@ -1409,10 +1414,13 @@ async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_bille
     .unwrap();
     txn.commit().await.unwrap();
 
-    app.advance(130); // three started minutes
-    for (client, _, id) in &sessions {
-        beat(&app, client, id).await;
-        beat(&app, &practitioner, id).await;
+    // Three started minutes, both sides checking in within the grace window.
+    for step in [50, 50, 30] {
+        app.advance(step);
+        for (client, _, id) in &sessions {
+            beat(&app, client, id).await;
+            beat(&app, &practitioner, id).await;
+        }
     }
     let report = tick(&app).await;
     assert_eq!(report.minutes_batched, 0, "{report:?}");
