@@ -502,11 +502,7 @@ async fn accept_reschedule(
     key: IdempotencyKey,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let path = format!("/api/v1/bookings/{id}/reschedule/accept");
-    keyed(&app, &auth, key, path, &json!({}), async |txn| {
-        bookings::answer_proposal(&app, txn, auth.id, id, true).await
-    })
-    .await
+    answer_reschedule(&app, &auth, key, id, true).await
 }
 
 /// Decline the practitioner's proposed time (the client): the booking is cancelled and
@@ -523,9 +519,21 @@ async fn decline_reschedule(
     key: IdempotencyKey,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let path = format!("/api/v1/bookings/{id}/reschedule/decline");
-    keyed(&app, &auth, key, path, &json!({}), async |txn| {
-        bookings::answer_proposal(&app, txn, auth.id, id, false).await
+    answer_reschedule(&app, &auth, key, id, false).await
+}
+
+/// The client's answer to a proposed move, under its `Idempotency-Key`.
+async fn answer_reschedule(
+    app: &AppState,
+    auth: &AuthUser,
+    key: IdempotencyKey,
+    id: Uuid,
+    accept: bool,
+) -> ApiResult<Response> {
+    let answer = if accept { "accept" } else { "decline" };
+    let path = format!("/api/v1/bookings/{id}/reschedule/{answer}");
+    keyed(app, auth, key, path, &json!({}), async |txn| {
+        bookings::answer_proposal(app, txn, auth.id, id, accept).await
     })
     .await
 }

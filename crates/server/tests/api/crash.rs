@@ -304,23 +304,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
 
     // Restart: once the grace window has passed, the sweeper settles the session.
     let second = serve(&url, 100).await;
-    let mut settled = None;
-    for _ in 0..100 {
-        let (_, v) = call(
-            &second.base,
-            Method::GET,
-            &format!("/api/v1/consultations/{id}"),
-            Some(&client),
-            None,
-        )
-        .await;
-        if v["status"] == "ended" {
-            settled = Some(v);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let settled = settled.expect("the session is settled after restart");
+    let settled = ended(&second.base, &client, &id).await;
     assert_eq!(settled["minutes_billed"], expected);
     assert_eq!(settled["amount_charged"], i64::from(expected) * 2_000);
     assert_eq!(settled["end_reason"], "client_disconnected");
@@ -376,16 +360,40 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     drop(third);
 }
 
+/// Waits (up to 10 s) for consultation `id` to be ended by `base`'s worker; returns it.
+async fn ended(base: &str, token: &str, id: &str) -> Value {
+    for _ in 0..100 {
+        let (_, v) = call(
+            base,
+            reqwest::Method::GET,
+            &format!("/api/v1/consultations/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+        if v["status"] == "ended" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the session is not settled after restart");
+}
+
+/// The settings of the outage tests' processes: heartbeats every second, the grace window
+/// given.
+fn outage_env(grace: &str) -> [(&str, &str); 2] {
+    [
+        ("AUGUR_NODE_HEARTBEAT_SECS", "1"),
+        ("AUGUR_LIVE_GRACE_SECS", grace),
+    ]
+}
+
 /// Starts a session on a real process whose heartbeats run every second and whose grace
 /// window is `grace`, backdates its start by `ago` seconds, has both sides check in, and
 /// kills the process: what a crash in the middle of a minute leaves.
 async fn a_session_then_a_crash(url: &str, grace: &str, ago: i64) -> (People, String) {
     use reqwest::Method;
-    let env = [
-        ("AUGUR_NODE_HEARTBEAT_SECS", "1"),
-        ("AUGUR_LIVE_GRACE_SECS", grace),
-    ];
-    let mut first = serve_env(url, 100, None, &env).await;
+    let mut first = serve_env(url, 100, None, &outage_env(grace)).await;
     let base = first.base.clone();
     let who = people(url, &base).await;
     let (s, c) = call(
@@ -443,11 +451,7 @@ async fn an_outage_inside_the_grace_window_is_not_billed(b: Backend) {
     let url = fresh_database_url(&b).await;
     let (who, id) = a_session_then_a_crash(&url, "60", 45).await;
     tokio::time::sleep(Duration::from_secs(25)).await;
-    let env = [
-        ("AUGUR_NODE_HEARTBEAT_SECS", "1"),
-        ("AUGUR_LIVE_GRACE_SECS", "60"),
-    ];
-    let second = serve_env(&url, 100, None, &env).await;
+    let second = serve_env(&url, 100, None, &outage_env("60")).await;
     for token in [&who.client, &who.practitioner] {
         let (s, v) = call(
             &second.base,
@@ -489,11 +493,7 @@ async fn an_outage_longer_than_the_grace_window_ends_the_session_as_interrupted(
     let url = fresh_database_url(&b).await;
     let (who, id) = a_session_then_a_crash(&url, "5", 55).await;
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let env = [
-        ("AUGUR_NODE_HEARTBEAT_SECS", "1"),
-        ("AUGUR_LIVE_GRACE_SECS", "5"),
-    ];
-    let second = serve_env(&url, 100, None, &env).await;
+    let second = serve_env(&url, 100, None, &outage_env("5")).await;
     for token in [&who.client, &who.practitioner] {
         call(
             &second.base,
@@ -504,23 +504,7 @@ async fn an_outage_longer_than_the_grace_window_ends_the_session_as_interrupted(
         )
         .await;
     }
-    let mut settled = None;
-    for _ in 0..100 {
-        let (_, v) = call(
-            &second.base,
-            Method::GET,
-            &format!("/api/v1/consultations/{id}"),
-            Some(&who.client),
-            None,
-        )
-        .await;
-        if v["status"] == "ended" {
-            settled = Some(v);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let settled = settled.expect("the session is settled after restart");
+    let settled = ended(&second.base, &who.client, &id).await;
     assert_eq!(settled["end_reason"], "service_interrupted");
     assert_eq!(settled["minutes_billed"], 1, "{settled}");
     assert_eq!(settled["amount_charged"], 2_000);

@@ -93,6 +93,23 @@ async fn beat(app: &TestApp, token: &str, id: &str) {
     .expect(200);
 }
 
+/// Advances the clock by each of `steps` (each within the grace window), every side of
+/// every session checking in after each.
+async fn all_beat_through(
+    app: &TestApp,
+    practitioner: &str,
+    sessions: &[(String, String, String)],
+    steps: &[i64],
+) {
+    for step in steps {
+        app.advance(*step);
+        for (client, _, id) in sessions {
+            beat(app, client, id).await;
+            beat(app, practitioner, id).await;
+        }
+    }
+}
+
 async fn both_beat(app: &TestApp, p: &Pair, id: &str) {
     beat(app, &p.client, id).await;
     beat(app, &p.practitioner, id).await;
@@ -1336,13 +1353,13 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
     .await
     .expect(200);
     // Seven started minutes, both sides checking in within the grace window.
-    for step in [50, 50, 50, 50, 50, 50, 50, 40] {
-        app.advance(step);
-        for (client, _, id) in &sessions {
-            beat(&app, client, id).await;
-            beat(&app, &practitioner, id).await;
-        }
-    }
+    all_beat_through(
+        &app,
+        &practitioner,
+        &sessions,
+        &[50, 50, 50, 50, 50, 50, 50, 40],
+    )
+    .await;
     let report = tick(&app).await;
     assert_eq!(report.minutes_batched, 4 * 7, "{report:?}");
     assert_eq!(report.minutes_charged, 4 * 7 + 5, "{report:?}");
@@ -1415,13 +1432,7 @@ async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_bille
     txn.commit().await.unwrap();
 
     // Three started minutes, both sides checking in within the grace window.
-    for step in [50, 50, 30] {
-        app.advance(step);
-        for (client, _, id) in &sessions {
-            beat(&app, client, id).await;
-            beat(&app, &practitioner, id).await;
-        }
-    }
+    all_beat_through(&app, &practitioner, &sessions, &[50, 50, 30]).await;
     let report = tick(&app).await;
     assert_eq!(report.minutes_batched, 0, "{report:?}");
     assert_eq!(report.minutes_charged, 3 * 3, "{report:?}");
