@@ -471,8 +471,8 @@ pub struct RescheduleBody {
 
 /// Move the booking to another free slot (the client), or propose the move to the client
 /// (the practitioner: `proposed_starts_at` is set and the booking stays until the client
-/// answers). Allowed until `booking_reschedule_min_hours` before the start, to a start at
-/// least that far away, `booking_max_reschedules` times.
+/// answers). Allowed until `booking_reschedule_min_hours` before the start,
+/// `booking_max_reschedules` times; a proposal's new start must be that far away too.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "appointments",
     params(("id" = Uuid, Path)), request_body = RescheduleBody,
     responses((status = 200, body = BookingView), (status = 404, body = Problem),

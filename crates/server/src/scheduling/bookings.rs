@@ -596,8 +596,8 @@ pub async fn cancel(
 
 /// Moves a booking to another free slot of the same service, or, when the practitioner
 /// asks, proposes the move to the client. Either side may move a booking until
-/// `booking_reschedule_min_hours` before its start, to a start at least that far away,
-/// `booking_max_reschedules` times. A client's move takes effect at once; a practitioner's
+/// `booking_reschedule_min_hours` before its start, `booking_max_reschedules` times; a
+/// proposal's new start is at least that far away too. A client's move takes effect at once; a practitioner's
 /// waits for the client to accept it (declining refunds the client in full), because a
 /// practitioner who could move a booking alone could move it to minutes from now and then
 /// collect a client no-show. The hold stays as it is.
@@ -623,7 +623,10 @@ pub async fn reschedule(
             ),
         ));
     }
-    if new_start - now < notice {
+    // A proposal cannot be for minutes from now: a client who accepts without reading
+    // closely would then be a no-show by design. A client moving their own booking may pick
+    // any free slot.
+    if party != Party::Client && new_start - now < notice {
         return Err(ApiError::field(
             "start",
             "reschedule_too_soon",
