@@ -372,6 +372,11 @@ impl Config {
             self.booking_reminder_minutes.iter().all(|m| *m > 0),
             "booking_reminder_minutes must be positive"
         );
+        // The sweeper must not ask about a refund whose first call may still be in flight.
+        anyhow::ensure!(
+            self.refund_stuck_after_secs > 2 * self.gateway_timeout_secs as i64,
+            "refund_stuck_after_secs must be more than twice gateway_timeout_secs"
+        );
         if self.environment == Environment::Production {
             let refusals = self.production_refusals();
             anyhow::ensure!(

@@ -244,8 +244,8 @@ pub fn minutes_affordable(terms: Terms, from: u32, available: i64) -> i64 {
     minutes + left / rate
 }
 
-/// The smallest balance that may start a session: `min_minutes` paid minutes, after the
-/// free ones.
+/// The smallest balance that may start a session: what the first `min_minutes` minutes
+/// cost the client (free and discounted ones count at what they cost: nothing or less).
 pub fn minimum_to_start(terms: Terms, min_minutes: u32) -> i64 {
     (0..min_minutes)
         .map(|i| price_minute(i, terms).client_pays)

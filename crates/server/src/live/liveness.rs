@@ -192,7 +192,8 @@ async fn write(
 }
 
 /// `UPDATE table SET column = CASE key WHEN k THEN at … END WHERE key IN (…)`, restricted
-/// to active consultations whose side is still within `grace` (when given), or to online
+/// to open (requested or active) consultations whose side is still within `grace` (when
+/// given), or to online
 /// presence: each row gets its own key's instant.
 async fn set_seen(
     conn: Conn<'_>,
@@ -216,8 +217,10 @@ async fn set_seen(
         }
         sql.push(" END WHERE ");
         if let Some(grace) = grace {
-            sql.push("status = ");
-            sql.bind(Status::Active.as_str());
+            // Requested sessions too: a client waiting for an answer is there, and a session
+            // accepted late in the request window must start with them within grace.
+            sql.push("status IN ");
+            sql.list([Status::Requested.as_str(), Status::Active.as_str()].map(Value::from));
             sql.push(&format!(" AND {column} >= CASE {key}"));
             for (k, at) in chunk {
                 sql.push(" WHEN ");

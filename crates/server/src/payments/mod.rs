@@ -100,7 +100,10 @@ pub async fn refund_answer(
         Err(e) => return RefundAnswer::Unknown(format!("reading {gateway} refund: {e}")),
     };
     let text = String::from_utf8_lossy(&body);
-    if status.is_client_error() && ![408, 409, 429].contains(&status.as_u16()) {
+    // Stripe answers 400 `idempotency_error` when a key was used with other parameters:
+    // that names an earlier request under the key, which may have refunded.
+    let key_conflict = text.contains("idempotency_error");
+    if status.is_client_error() && ![408, 409, 429].contains(&status.as_u16()) && !key_conflict {
         return RefundAnswer::Refused(format!("{gateway} refund answered {status}: {text}"));
     }
     if !status.is_success() {
@@ -109,7 +112,12 @@ pub async fn refund_answer(
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return RefundAnswer::Unknown(format!("{gateway} refund answer is not JSON: {text}"));
     };
+    let state = v["status"].as_str().unwrap_or_default();
     match (v["id"].as_str(), v["amount"].as_i64()) {
+        // Stripe may create a refund object that has already failed.
+        (Some(_), Some(a)) if a == amount && ["failed", "canceled"].contains(&state) => {
+            RefundAnswer::Refused(format!("{gateway} refund is {state}"))
+        }
         (Some(id), Some(a)) if a == amount => RefundAnswer::Refunded(id.to_owned()),
         // Something happened at the gateway that is not what we asked: keep the money set
         // aside and let a person look.

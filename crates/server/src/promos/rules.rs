@@ -79,6 +79,9 @@ pub enum Refusal {
     PerUserLimitReached,
     NewUsersOnly,
     ExistingUsersOnly,
+    /// A percentage code without `max_discount` on a price a practitioner sets (a session
+    /// or an appointment): only codes made before caps were required can be like this.
+    UncappedPercentage,
 }
 
 /// The discount `rules` give this `use`: never negative, never above the price.
@@ -97,6 +100,11 @@ pub fn evaluate(rules: &Rules, u: &Use) -> Result<i64, Refusal> {
     }
     if !rules.contexts.is_empty() && !rules.contexts.contains(&u.context) {
         return Err(Refusal::WrongContext);
+    }
+    if matches!(u.context, Context::Session | Context::Appointment)
+        && needs_cap(rules.discount, rules.max_discount, &[u.context])
+    {
+        return Err(Refusal::UncappedPercentage);
     }
     match rules.user_type {
         UserType::New if u.user_has_paid_before => return Err(Refusal::NewUsersOnly),
@@ -136,8 +144,8 @@ pub fn needs_cap(discount: Discount, max_discount: Option<i64>, contexts: &[Cont
 
 /// The most a code may take off one whole live session, given the discount it grants on one
 /// minute (`per_minute`, from [`evaluate`] with the rate as the price): a fixed code's value
-/// once, a percentage code up to its `max_discount`. A percentage code without a cap (only
-/// possible for codes created before caps were required) grants one minute's discount.
+/// once, a percentage code up to its `max_discount` ([`evaluate`] refuses one without a cap
+/// on sessions; should one reach here, it grants one minute's discount).
 pub fn session_budget(rules: &Rules, per_minute: i64) -> i64 {
     let whole = match rules.discount {
         Discount::Fixed { amount } => amount.max(0),
@@ -320,6 +328,23 @@ mod tests {
             ..rules()
         };
         assert_eq!(session_budget(&uncapped, 400), 400);
+    }
+
+    #[test]
+    fn an_uncapped_percentage_made_before_caps_applies_only_where_the_platform_sets_prices() {
+        let old = Rules {
+            max_discount: None,
+            min_order: None,
+            ..rules()
+        };
+        for context in [Context::Session, Context::Appointment] {
+            let u = Use {
+                context,
+                ..use_(9_000)
+            };
+            assert_eq!(evaluate(&old, &u), Err(Refusal::UncappedPercentage));
+        }
+        assert_eq!(evaluate(&old, &use_(9_000)), Ok(1_800));
     }
 
     #[test]

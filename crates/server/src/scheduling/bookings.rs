@@ -739,6 +739,15 @@ pub async fn answer_proposal(
             "The practitioner has not proposed another time",
         ));
     };
+    // The proposal lapses when the booking's own time comes: it then stands as booked, and
+    // what happens at it (held, a no-show) is settled as for any booking. Declining later
+    // would turn an appointment the client attended or missed into a full refund.
+    if now >= b.starts_at {
+        return Err(ApiError::conflict(
+            "proposal_expired",
+            "The booking's time has come; the proposal lapsed and the booking stands",
+        ));
+    }
     if !accept {
         let b = close(txn, b, BookingStatus::Cancelled, 0, now).await?;
         let mut m: booking::ActiveModel = b.into();
@@ -756,7 +765,13 @@ pub async fn answer_proposal(
         .await?;
         return Ok(b);
     }
-    if now >= proposed || now >= b.starts_at {
+    if b.reschedule_count >= app.config.booking_max_reschedules {
+        return Err(ApiError::conflict(
+            "reschedule_limit",
+            "This booking cannot be moved again",
+        ));
+    }
+    if now >= proposed {
         return Err(ApiError::conflict(
             "proposal_expired",
             "The proposed time, or the booking's own, has passed",

@@ -731,7 +731,7 @@ async fn a_practitioner_only_proposes_a_new_time_and_the_client_decides(backend:
     let t0 = at("2026-11-20T00:00:00Z");
     let app = spawn(backend, t0).await;
     let s = practitioner_with_hours(&app, "UTC", every_day("00:00", "23:59"), video_hour()).await;
-    let (c, _) = client(&app, &s.admin, "client@example.com", 2 * PRICE).await;
+    let (c, _) = client(&app, &s.admin, "client@example.com", 3 * PRICE).await;
     let id = book(&app, &c, &s.service, "2026-11-25T10:00:00Z")
         .await
         .expect(201)["id"]
@@ -781,13 +781,48 @@ async fn a_practitioner_only_proposes_a_new_time_and_the_client_decides(backend:
     step(&app, &c, &id, "reschedule/accept")
         .await
         .problem(409, "no_proposal");
+    // A proposal left unanswered lapses when the booking's time comes: declining it after
+    // the appointment (attended or missed) would turn it into a full refund.
+    let later = book(&app, &c, &s.service, "2026-11-21T10:00:00Z")
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(&app, &s.practitioner, &later, "confirm")
+        .await
+        .expect(200);
+    app.post(
+        &format!("/api/v1/bookings/{later}/reschedule"),
+        Some(&s.practitioner),
+        json!({"start": "2026-11-23T10:00:00Z"}),
+    )
+    .await
+    .expect(200);
+    app.advance((at("2026-11-21T10:30:00Z") - app.state.clock.now()).num_seconds());
+    step(&app, &c, &later, "reschedule/decline")
+        .await
+        .problem(409, "proposal_expired");
+    step(&app, &c, &later, "reschedule/accept")
+        .await
+        .problem(409, "proposal_expired");
+    let kept = app
+        .get(&format!("/api/v1/bookings/{later}"), Some(&c))
+        .await
+        .expect(200);
+    assert_eq!(kept["status"], "confirmed");
+    assert_eq!(kept["starts_at"], "2026-11-21T10:00:00Z");
+
     // Declining the next proposal cancels the booking and refunds everything.
     propose("2026-11-27T10:00:00Z").await.expect(200);
     let b = step(&app, &c, &id, "reschedule/decline").await.expect(200);
     assert_eq!(b["status"], "cancelled");
     assert_eq!(b["refunded"], PRICE);
-    assert_eq!(wallet(&app, &c).await, (2 * PRICE, 0));
-    assert_eq!(earnings(&app, &s.practitioner).await, 0);
+    assert_eq!(
+        wallet(&app, &c).await,
+        (2 * PRICE, PRICE),
+        "the other booking is still held"
+    );
     assert_invariants(&app).await;
 }
 

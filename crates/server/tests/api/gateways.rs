@@ -734,6 +734,16 @@ async fn an_unanswered_refund_keeps_its_money_aside_until_the_gateway_is_asked(b
         0
     );
     app.advance(301);
+    // A node on another gateway (here the sandbox, which would say "refunded" to anything)
+    // leaves it alone: only Razorpay knows what became of Razorpay's money.
+    let sandbox = TestApp::spawn_beside(&app, |_| {}).await;
+    assert_eq!(
+        augur::payments::refunds::sweep(&sandbox.state)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(available(&app, &token).await, 88_900);
     assert_eq!(
         augur::payments::refunds::sweep(&app.state).await.unwrap(),
         1

@@ -9,6 +9,7 @@ both_backends!(
     topup_with_promo_pays_less_and_credits_in_full,
     promo_usage_limit_holds_under_concurrent_redemption,
     a_per_user_limit_holds_when_one_user_races_twenty_redemptions,
+    a_code_made_before_caps_gives_nothing_where_practitioners_set_prices,
 );
 
 async fn create(app: &TestApp, admin: &str, body: Value) -> Resp {
@@ -350,4 +351,47 @@ async fn a_per_user_limit_holds_when_one_user_races_twenty_redemptions(b: Backen
         .expect(200);
     assert_eq!(codes["items"][0]["used_count"], 1);
     crate::wallet::assert_invariants(&app).await;
+}
+
+/// A percentage code without a cap, made before caps were required (the API refuses one
+/// now, so it is written straight into the table): it still works on top-ups, and gives
+/// nothing on sessions or appointments, whose prices practitioners set.
+async fn a_code_made_before_caps_gives_nothing_where_practitioners_set_prices(b: Backend) {
+    use augur::db::entity::promo_code;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn(b).await;
+    let now = app.state.clock.now();
+    promo_code::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        code: Set("OLDFREE".into()),
+        description: Set(String::new()),
+        discount: Set(r#"{"percentage":{"bps":10000}}"#.into()),
+        currency: Set("INR".into()),
+        max_discount: Set(None),
+        min_order: Set(None),
+        usage_limit: Set(None),
+        per_user_limit: Set(None),
+        used_count: Set(0),
+        valid_from: Set(now - chrono::Duration::days(1)),
+        valid_until: Set(None),
+        active: Set(true),
+        user_type: Set("all".into()),
+        contexts: Set("[]".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let (token, _, _) = app.register("old@example.com").await;
+    for context in ["session", "appointment"] {
+        let q = quote(&app, &token, "OLDFREE", 10_000_000, context).await;
+        assert_eq!(q["applied"], false, "{q}");
+        assert_eq!(q["refusal"], "uncapped_percentage");
+    }
+    let q = quote(&app, &token, "OLDFREE", 10_000, "topup").await;
+    assert_eq!(
+        (q["applied"].as_bool(), q["discount"].as_i64()),
+        (Some(true), Some(10_000))
+    );
 }
