@@ -2019,8 +2019,7 @@ impl MigrationTrait for RoomForUpdates {
 
 /// Money holes closed after an attacker's review:
 /// - a live session's promo code is a budget for the whole session (`discount_budget`), not a
-///   discount on every minute; sessions started before have none, so their remaining minutes
-///   are charged at the full rate;
+///   discount on every minute; sessions open at the upgrade keep one more minute's discount;
 /// - a top-up refund takes back its share of the package bonus and promo credit
 ///   (`refunds.clawback`);
 /// - a practitioner's move of a booking is a proposal the client answers
@@ -2053,6 +2052,14 @@ impl MigrationTrait for Hardening {
             )
             .await?;
         }
+        // Sessions open at the upgrade keep one more minute's discount (a budget of what they
+        // had plus a minute); their remaining minutes are then charged at the full rate.
+        m.get_connection()
+            .execute_unprepared(
+                "UPDATE consultations SET discount_budget = discount_total + discount_per_minute \
+                 WHERE status IN ('requested', 'active') AND discount_per_minute > 0",
+            )
+            .await?;
         m.alter_table(
             Table::alter()
                 .table("bookings")

@@ -196,6 +196,15 @@ async fn create_code(
         "cap_required",
         "a percentage code usable on sessions or appointments needs a max_discount",
     );
+    // Each use of such a code pays a practitioner from the promotions account; without a
+    // limit in all, throwaway accounts (one use each) would draw on it without end.
+    c.ensure(
+        !super::rules::practitioner_priced(body.contexts.as_deref().unwrap_or_default())
+            || body.usage_limit.is_some(),
+        "usage_limit",
+        "limit_required",
+        "a code usable on sessions or appointments needs a usage_limit",
+    );
     let now = app.clock.now();
     let valid_from = body.valid_from.unwrap_or(now);
     if let Some(until) = body.valid_until {

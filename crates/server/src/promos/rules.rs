@@ -135,11 +135,18 @@ pub fn evaluate(rules: &Rules, u: &Use) -> Result<i64, Refusal> {
 /// so an uncapped percentage would let a practitioner and a throwaway client turn any price
 /// into promotions money.
 pub fn needs_cap(discount: Discount, max_discount: Option<i64>, contexts: &[Context]) -> bool {
-    let practitioner_priced = contexts.is_empty()
+    matches!(discount, Discount::Percentage { .. })
+        && max_discount.is_none()
+        && practitioner_priced(contexts)
+}
+
+/// Whether a code with these `contexts` (empty = everywhere) applies to prices practitioners
+/// set: live sessions and appointments.
+pub fn practitioner_priced(contexts: &[Context]) -> bool {
+    contexts.is_empty()
         || contexts
             .iter()
-            .any(|c| matches!(c, Context::Session | Context::Appointment));
-    matches!(discount, Discount::Percentage { .. }) && max_discount.is_none() && practitioner_priced
+            .any(|c| matches!(c, Context::Session | Context::Appointment))
 }
 
 /// The most a code may take off one whole live session, given the discount it grants on one

@@ -499,7 +499,7 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
         "/api/v1/admin/promo-codes",
         Some(&p.admin),
         json!({"code": "CHAT25", "discount": {"percentage": {"bps": 2500}}, "max_discount": 750,
-               "contexts": ["session"]}),
+               "usage_limit": 100, "contexts": ["session"]}),
     )
     .await
     .expect(201);
@@ -577,6 +577,14 @@ async fn a_session_promo_is_a_budget_so_collusion_runs_dry(b: Backend) {
         Some(&p.admin),
         json!({"code": "THREEFREE", "discount": {"fixed": {"amount": 3 * RATE}},
                "contexts": ["session"], "per_user_limit": 1}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.post(
+        "/api/v1/admin/promo-codes",
+        Some(&p.admin),
+        json!({"code": "THREEFREE", "discount": {"fixed": {"amount": 3 * RATE}},
+               "contexts": ["session"], "per_user_limit": 1, "usage_limit": 50}),
     )
     .await
     .expect(201);
