@@ -28,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_birth_details, put_birth_details))
         .routes(routes!(list_sessions))
         .routes(routes!(revoke_session))
+        .merge(super::security::router())
+        .merge(super::email::router())
+        .merge(super::pages::router())
 }
 
 /// My profile.
