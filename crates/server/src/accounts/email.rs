@@ -95,6 +95,7 @@ pub struct VerificationSent {
 /// Email me a new link to verify my address (the older links stop working).
 #[utoipa::path(post, path = "/api/v1/me/email/verification", tag = "me", operation_id = "resend_email_verification",
     responses((status = 202, body = VerificationSent),
+              (status = 401, body = Problem),
               (status = 409, body = Problem, description = "`email_already_verified`, `email_missing`"),
               (status = 429, body = Problem, description = "`verification_resend_too_soon`, see `Retry-After`")),
     security(("bearer" = [])))]

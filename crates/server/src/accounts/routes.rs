@@ -383,6 +383,11 @@ async fn delete_me(
     birth_detail::Entity::delete_by_id(auth.id)
         .exec(&txn)
         .await?;
+    // Emailed links hold addresses, the pending new one included.
+    crate::db::entity::account_token::Entity::delete_many()
+        .filter(crate::db::entity::account_token::Column::UserId.eq(auth.id))
+        .exec(&txn)
+        .await?;
     // Tarot questions are the user's own words.
     crate::db::entity::reading_session::Entity::delete_many()
         .filter(crate::db::entity::reading_session::Column::UserId.eq(auth.id))

@@ -289,6 +289,19 @@ async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+fn reset_refused(refused: Refused) -> ApiError {
+    match refused {
+        Refused::Invalid => ApiError::bad_request(
+            "reset_token_invalid",
+            "This reset link is not valid: it was used, replaced by a newer one, or mistyped",
+        ),
+        Refused::Expired => ApiError::bad_request(
+            "reset_token_expired",
+            "This reset link has expired; ask for a new one",
+        ),
+    }
+}
+
 /// The reset itself, shared by the API and the page the email links to.
 pub(crate) async fn reset_with_token(
     app: &AppState,
@@ -304,25 +317,18 @@ pub(crate) async fn reset_with_token(
         format!("reset-use:ip:{}", ip_key(meta)),
         app.config.login_limit_per_ip,
     )?;
-    // Hashed before the token is spent, so a failure here leaves the link usable.
+    let token = token.trim();
+    // A dead link is refused before the (deliberately costly) hashing, which then happens
+    // before the link is spent, so a failure there leaves the link usable.
+    tokens::check(&app.db, token, &[Purpose::PasswordReset], app.clock.now())
+        .await?
+        .map_err(reset_refused)?;
     let hash = password::hash(new_password).await?;
     let now = app.clock.now();
     let txn = crate::db::begin_write(&app.db).await?;
-    let row = match tokens::consume(&txn, token.trim(), &[Purpose::PasswordReset], now).await? {
-        Ok(row) => row,
-        Err(Refused::Invalid) => {
-            return Err(ApiError::bad_request(
-                "reset_token_invalid",
-                "This reset link is not valid: it was used, replaced by a newer one, or mistyped",
-            ));
-        }
-        Err(Refused::Expired) => {
-            return Err(ApiError::bad_request(
-                "reset_token_expired",
-                "This reset link has expired; ask for a new one",
-            ));
-        }
-    };
+    let row = tokens::consume(&txn, token, &[Purpose::PasswordReset], now)
+        .await?
+        .map_err(reset_refused)?;
     let u = user::Entity::find_by_id(row.user_id)
         .one(&txn)
         .await?

@@ -102,8 +102,9 @@ pub async fn latest<C: ConnectionTrait>(
         .await
 }
 
-/// Spends `token` if it is a live link of one of `purposes`; returns its row.
-pub async fn consume<C: ConnectionTrait>(
+/// The live link `token` is, without spending it: lets a caller refuse a dead link before
+/// doing costly work (hashing a new password) for it.
+pub async fn check<C: ConnectionTrait>(
     conn: &C,
     token: &str,
     purposes: &[Purpose],
@@ -126,6 +127,20 @@ pub async fn consume<C: ConnectionTrait>(
     if row.expires_at <= now {
         return Ok(Err(Refused::Expired));
     }
+    Ok(Ok(row))
+}
+
+/// Spends `token` if it is a live link of one of `purposes`; returns its row.
+pub async fn consume<C: ConnectionTrait>(
+    conn: &C,
+    token: &str,
+    purposes: &[Purpose],
+    now: DateTime<Utc>,
+) -> Result<Result<account_token::Model, Refused>, DbErr> {
+    let row = match check(conn, token, purposes, now).await? {
+        Ok(row) => row,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let spent = account_token::Entity::update_many()
         .col_expr(account_token::Column::UsedAt, Expr::value(now))
         .filter(account_token::Column::Id.eq(row.id))

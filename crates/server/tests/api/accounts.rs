@@ -392,7 +392,7 @@ async fn email_verification_link_with_resend_cooldown(b: Backend) {
 
 async fn email_change_takes_effect_when_the_new_address_confirms(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let (token, _, _) = app.register("old@example.com").await;
+    let (token, _, user_id) = app.register("old@example.com").await;
     app.verify_email("old@example.com").await;
     app.register("taken@example.com").await;
     let change = |email: &str, password: &str| {
@@ -461,6 +461,26 @@ async fn email_change_takes_effect_when_the_new_address_confirms(b: Backend) {
             .await
             .contains(&"email.changed".to_owned())
     );
+
+    // Deleting the account takes its links (and the addresses they hold) with it.
+    app.call(
+        Method::DELETE,
+        "/api/v1/me",
+        Some(&token),
+        Some(json!({"password": PASSWORD})),
+    )
+    .await
+    .expect(204);
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let left = augur::db::entity::account_token::Entity::find()
+        .filter(
+            augur::db::entity::account_token::Column::UserId
+                .eq(user_id.parse::<uuid::Uuid>().unwrap()),
+        )
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 async fn unverified_email_cannot_request_a_payout(b: Backend) {
