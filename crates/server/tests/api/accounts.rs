@@ -8,6 +8,7 @@ use crate::both_backends;
 use crate::helpers::{Backend, PASSWORD, Resp, TestApp, approved_practitioner};
 
 both_backends!(
+    account_operations_are_documented,
     change_password_needs_the_current_one_and_ends_other_sessions,
     password_reset_by_emailed_link_end_to_end,
     password_reset_links_expire_after_30_minutes_and_only_the_newest_works,
@@ -46,6 +47,95 @@ async fn events(app: &TestApp, token: &str) -> Vec<String> {
         .iter()
         .map(|n| n["event"].as_str().unwrap().to_owned())
         .collect()
+}
+
+async fn account_operations_are_documented(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let spec = app.get("/api/openapi.json", None).await.expect(200);
+    for (path, method, id, statuses) in [
+        (
+            "/api/v1/me/password",
+            "post",
+            "change_my_password",
+            &["204", "401", "422", "429"][..],
+        ),
+        (
+            "/api/v1/auth/reauthenticate",
+            "post",
+            "reauthenticate_session",
+            &["200", "401", "409"],
+        ),
+        (
+            "/api/v1/auth/password/forgot",
+            "post",
+            "request_password_reset",
+            &["202", "422", "429"],
+        ),
+        (
+            "/api/v1/auth/password/reset",
+            "post",
+            "reset_password_with_token",
+            &["204", "400", "422"],
+        ),
+        (
+            "/api/v1/auth/email/verify",
+            "post",
+            "confirm_email_address",
+            &["200", "400", "409"],
+        ),
+        (
+            "/api/v1/me/email/verification",
+            "post",
+            "resend_email_verification",
+            &["202", "409", "429"],
+        ),
+        (
+            "/api/v1/me/email",
+            "post",
+            "request_email_change",
+            &["202", "401", "409", "429"],
+        ),
+        (
+            "/reset-password",
+            "get",
+            "show_reset_password_page",
+            &["200"],
+        ),
+        (
+            "/reset-password",
+            "post",
+            "submit_reset_password_form",
+            &["200"],
+        ),
+        ("/verify-email", "get", "show_verify_email_page", &["200"]),
+        (
+            "/verify-email",
+            "post",
+            "submit_verify_email_form",
+            &["200"],
+        ),
+        (
+            "/api/v1/practitioners/me/payout-account",
+            "put",
+            "put_payout_account",
+            &["200", "403"],
+        ),
+        (
+            "/api/v1/practitioners/me/payouts",
+            "post",
+            "request_payout",
+            &["201", "403"],
+        ),
+    ] {
+        let op = &spec["paths"][path][method];
+        assert_eq!(op["operationId"], id, "{method} {path}");
+        for status in statuses {
+            assert!(
+                op["responses"][*status].is_object(),
+                "{method} {path} documents {status}"
+            );
+        }
+    }
 }
 
 async fn change_password_needs_the_current_one_and_ends_other_sessions(b: Backend) {
