@@ -107,6 +107,18 @@ pub struct Config {
     pub otp_limit_per_ip: u32,
     pub otp_limit_per_identifier: u32,
     pub rate_limit_window_secs: u64,
+    /// Lifetime of an emailed password-reset link.
+    pub password_reset_ttl_secs: i64,
+    /// Password-reset requests allowed per window, per client IP and per email address.
+    pub password_reset_limit_per_ip: u32,
+    pub password_reset_limit_per_identifier: u32,
+    /// Lifetime of an emailed email-verification (or email-change) link.
+    pub email_verification_ttl_secs: i64,
+    /// Seconds between two verification emails to one account.
+    pub email_verification_resend_secs: i64,
+    /// How recently a session must have proved the password for sensitive changes (payout
+    /// details).
+    pub reauth_window_secs: i64,
     /// Charts, matches and panchangs one client IP may compute per window on the public
     /// astrology endpoints (signed-in users' own charts are not limited).
     pub astrology_limit_per_ip: u32,
@@ -258,6 +270,12 @@ impl Default for Config {
             otp_limit_per_ip: 20,
             otp_limit_per_identifier: 5,
             rate_limit_window_secs: 60,
+            password_reset_ttl_secs: 30 * 60,
+            password_reset_limit_per_ip: 20,
+            password_reset_limit_per_identifier: 5,
+            email_verification_ttl_secs: 24 * 60 * 60,
+            email_verification_resend_secs: 60,
+            reauth_window_secs: 5 * 60,
             astrology_limit_per_ip: 120,
             sms_provider: SmsProviderKind::Sandbox,
             twilio_account_sid: None,
@@ -359,6 +377,12 @@ impl Config {
         anyhow::ensure!(
             self.access_token_ttl_secs > 0,
             "access_token_ttl_secs must be positive"
+        );
+        anyhow::ensure!(
+            self.password_reset_ttl_secs > 0
+                && self.email_verification_ttl_secs > 0
+                && self.reauth_window_secs > 0,
+            "password_reset_ttl_secs, email_verification_ttl_secs and reauth_window_secs must be positive"
         );
         anyhow::ensure!(
             self.otp_max_attempts > 0,

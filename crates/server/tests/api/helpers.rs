@@ -404,6 +404,48 @@ impl TestApp {
         msg.body.split_whitespace().next().unwrap().to_owned()
     }
 
+    /// Runs queued jobs, then returns what the sandbox email provider sent to `to`, oldest
+    /// first.
+    pub async fn emails_to(&self, to: &str) -> Vec<augur::notifications::email::EmailMessage> {
+        augur::jobs::run_pending(&self.state)
+            .await
+            .expect("run jobs");
+        self.state
+            .sandbox_email
+            .as_ref()
+            .expect("sandbox email")
+            .sent()
+            .into_iter()
+            .filter(|m| m.to == to)
+            .collect()
+    }
+
+    /// The token of the newest email to `to` that links to `page` (`reset-password` or
+    /// `verify-email`), read from the sandbox outbox as a user reads their inbox.
+    pub async fn link_token(&self, to: &str, page: &str) -> String {
+        let prefix = format!("{}/{page}?token=", self.base);
+        let mails = self.emails_to(to).await;
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.text.contains(&prefix))
+            .unwrap_or_else(|| panic!("an email to {to} linking to /{page}"));
+        let start = mail.text.find(&prefix).unwrap() + prefix.len();
+        mail.text[start..]
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Follows the verification link emailed to `address`.
+    pub async fn verify_email(&self, address: &str) {
+        let token = self.link_token(address, "verify-email").await;
+        self.post("/api/v1/auth/email/verify", None, json!({"token": token}))
+            .await
+            .expect(200);
+    }
+
     /// Credits a user's wallet through the admin API.
     pub async fn credit(&self, admin: &str, user: &str, amount: i64) {
         self.post_keyed(

@@ -1,6 +1,7 @@
 //! SeaORM entities: one struct per table, the same model on SQLite and PostgreSQL.
 //! Enumerated columns are stored as text; their Rust enums live with the feature that owns them.
 
+pub mod account_token;
 pub mod agora_usage_log;
 pub mod audit_log;
 pub mod auth_session;
