@@ -14,6 +14,7 @@ mod gateways;
 mod jobs;
 mod ledger_batch;
 mod live;
+mod live_limits;
 mod multinode;
 mod notifications;
 mod otp;
