@@ -329,11 +329,14 @@ pub fn router(state: AppState) -> Router {
     }
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
-    Router::new()
+    let mut public = Router::new()
         .merge(api)
         .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/health/ready", get(ready));
+    if crate::metrics::on_public_listener(&state.config) {
+        public = public.route("/metrics", get(metrics));
+    }
+    public
         .route("/api/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
         .route("/demo/live", get(live_demo))
@@ -478,12 +481,33 @@ async fn ready(State(app): State<AppState>) -> Result<axum::Json<serde_json::Val
     ))
 }
 
-async fn metrics(State(app): State<AppState>) -> Response {
+/// Prometheus text; with `metrics_token` set, only for `Authorization: Bearer <token>`.
+async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &app.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !crate::metrics::token_matches(given, token.expose_secret()) {
+            return ApiError::unauthorized(
+                "metrics_token_required",
+                "Send the metrics token: Authorization: Bearer <metrics_token>",
+            )
+            .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
     )
         .into_response()
+}
+
+/// The metrics listener's router (`metrics_bind`): `/metrics` and nothing else.
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn openapi_json(State(app): State<AppState>) -> Response {
@@ -508,6 +532,8 @@ pub struct Application {
     pub state: AppState,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    /// The metrics listener, when `metrics_bind` gives them an address of their own.
+    metrics: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
 impl Application {
@@ -549,15 +575,31 @@ impl Application {
             .with_context(|| format!("binding {}", state.config.bind))?;
         let addr = listener.local_addr()?;
         let _ = state.public_url.set(format!("http://{addr}"));
+        let metrics = match state.config.metrics_bind {
+            Some(bind) => {
+                let l = tokio::net::TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("binding metrics_bind {bind}"))?;
+                let a = l.local_addr()?;
+                Some((l, a))
+            }
+            None => None,
+        };
         Ok(Self {
             state,
             listener,
             addr,
+            metrics,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served when `metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, a)| *a)
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -573,7 +615,22 @@ impl Application {
         crate::live::sessions::spawn_checks(&self.state, stop_rx.clone());
         crate::live::outages::spawn_heartbeat(&self.state, stop_rx.clone());
         if self.state.config.live_tick_ms > 0 {
-            crate::live::engine::spawn_worker(&self.state, stop_rx);
+            crate::live::engine::spawn_worker(&self.state, stop_rx.clone());
+        }
+        if let Some((listener, _)) = self.metrics {
+            let app = metrics_router(self.state.clone());
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
         }
         let app = router(self.state.clone());
         // Socket frames are small and written back to back (an ack, then the echo and the

@@ -79,6 +79,13 @@ pub struct Config {
     pub environment: Environment,
     /// Address the HTTP server binds; port 0 picks a free port.
     pub bind: SocketAddr,
+    /// Serve `/metrics` on this address only (a private interface, for the scraper), not on
+    /// `bind`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// `/metrics` answers only `Authorization: Bearer <this>`. With neither this nor
+    /// `metrics_bind`, production serves no metrics (they describe traffic and load to
+    /// anyone), development serves them openly.
+    pub metrics_token: Option<SecretString>,
     /// `sqlite://path?mode=rwc` (default, under `./augur-data/`) or `postgres://…`.
     pub database_url: String,
     /// Largest pool the server opens to the database.
@@ -237,6 +244,20 @@ pub struct Config {
     pub ws_ping_secs: u64,
     /// Largest image or PDF accepted in chat, bytes.
     pub chat_upload_max_bytes: usize,
+    /// Chat files one user may keep stored in all, bytes: files live in the database, so
+    /// without it one account could fill the disk with allowed-size uploads.
+    pub chat_attachment_quota_bytes: u64,
+    /// Chat `message` frames one socket may send per second, and in one burst.
+    pub ws_messages_per_sec: u32,
+    pub ws_messages_burst: u32,
+    /// `typing` frames one socket may send per second (burst: twice that).
+    pub ws_typing_per_sec: u32,
+    /// `delivered` and `read` frames one socket may send per second (burst: twice that).
+    pub ws_receipts_per_sec: u32,
+    /// Frames over a rate that a socket may send before it is closed (4008).
+    pub ws_flood_strikes: u32,
+    /// Open sockets one user may hold on this node; one more is closed (4009).
+    pub ws_max_sockets_per_user: u32,
     /// Agora project for voice and video (both from the Agora console). Unset: calls use a
     /// sandbox key made at start, so tokens have the real format but Agora rejects them.
     pub agora_app_id: Option<String>,
@@ -252,6 +273,8 @@ impl Default for Config {
         Self {
             environment: Environment::Development,
             bind: "127.0.0.1:8080".parse().expect("static address"),
+            metrics_bind: None,
+            metrics_token: None,
             database_url: "sqlite://augur-data/augur.db?mode=rwc".to_owned(),
             database_max_connections: 16,
             jwt_secret: None,
@@ -337,6 +360,13 @@ impl Default for Config {
             redis_url: None,
             chat_mask_contacts: true,
             chat_upload_max_bytes: 5 * 1024 * 1024,
+            chat_attachment_quota_bytes: 100 * 1024 * 1024,
+            ws_messages_per_sec: 10,
+            ws_messages_burst: 20,
+            ws_typing_per_sec: 2,
+            ws_receipts_per_sec: 20,
+            ws_flood_strikes: 20,
+            ws_max_sockets_per_user: 5,
             ws_ping_secs: 20,
             agora_app_id: None,
             agora_app_certificate: None,

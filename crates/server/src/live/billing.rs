@@ -252,6 +252,27 @@ pub fn minimum_to_start(terms: Terms, min_minutes: u32) -> i64 {
         .sum()
 }
 
+/// How long a voice or video token may live, seconds: the rest of the minutes already paid
+/// (`paid_secs_left`), then every minute `available` pays for from minute `billed` on, then
+/// the grace window, never more than `cap` and at least one second. A token outliving the
+/// money would let a client stay in the call after the worker ended the session (Agora does
+/// not ask us), so a near-empty wallet gets a short token and asks again as it is topped up.
+pub fn rtc_token_ttl(
+    terms: Terms,
+    billed: u32,
+    paid_secs_left: i64,
+    available: i64,
+    grace_secs: i64,
+    cap: u32,
+) -> u32 {
+    let affordable = minutes_affordable(terms, billed, available);
+    let secs = affordable
+        .saturating_mul(60)
+        .saturating_add(paid_secs_left.max(0))
+        .saturating_add(grace_secs.max(0));
+    u32::try_from(secs.clamp(1, i64::from(cap.max(1)))).unwrap_or(cap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +293,23 @@ mod tests {
             discount_budget: budget,
             ..terms(rate, 2_000, free, per_minute)
         }
+    }
+
+    #[test]
+    fn rtc_tokens_last_as_long_as_the_money_and_the_grace_window() {
+        let t = terms(1_000, 2_000, 0, 0);
+        // Nothing left: the paid rest of this minute and the grace window.
+        assert_eq!(rtc_token_ttl(t, 1, 40, 0, 60, 600), 100);
+        // Two more minutes paid for.
+        assert_eq!(rtc_token_ttl(t, 1, 40, 2_500, 60, 600), 220);
+        // A rich wallet hits the cap; a free session too.
+        assert_eq!(rtc_token_ttl(t, 1, 40, 10_000_000, 60, 600), 600);
+        assert_eq!(rtc_token_ttl(terms(0, 0, 0, 0), 0, 0, 0, 60, 600), 600);
+        // Free minutes still ahead count as covered.
+        assert_eq!(
+            rtc_token_ttl(terms(1_000, 2_000, 3, 0), 0, 0, 0, 0, 600),
+            180
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub fn channel_str(c: Channel) -> &'static str {
     }
 }
 
-fn rate_of(p: &practitioner::Model, c: Channel) -> Option<i64> {
+pub(super) fn rate_of(p: &practitioner::Model, c: Channel) -> Option<i64> {
     match c {
         Channel::Chat => p.rate_chat_minor,
         Channel::Call => p.rate_call_minor,
@@ -123,7 +123,7 @@ pub(super) async fn locked(txn: &WriteTxn, id: Uuid) -> ApiResult<Option<consult
     Ok(q.one(txn).await?)
 }
 
-async fn available_balance<C: ConnectionTrait>(
+pub(super) async fn available_balance<C: ConnectionTrait>(
     conn: &C,
     user: Uuid,
     currency: Currency,
@@ -155,6 +155,93 @@ pub struct NewRequest<'a> {
     pub practitioner_id: Uuid,
     pub channel: Channel,
     pub promo_code: Option<&'a str>,
+}
+
+/// The terms a consultation at `rate` with `p` would start on for `client` now (first-session
+/// free minutes, the promo code's discount and budget, the commission), with its currency
+/// and the promo code as applied. Requests and waitlist joins both judge the wallet by them.
+pub(super) async fn terms_for(
+    app: &AppState,
+    p: &practitioner::Model,
+    rate: i64,
+    client: Uuid,
+    promo_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<(Terms, Currency, Option<String>)> {
+    let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
+    let first_session = consultation::Entity::find()
+        .filter(consultation::Column::ClientId.eq(client))
+        .filter(consultation::Column::Status.eq(Status::Ended.as_str()))
+        .filter(consultation::Column::MinutesBilled.gt(0))
+        .one(&app.db)
+        .await?
+        .is_none();
+    let free_minutes = if first_session {
+        app.config.live_free_minutes_first_session
+    } else {
+        0
+    };
+    let (promo_code, discount, budget) = match promo_code {
+        Some(code) => {
+            let q = crate::promos::quote(
+                &app.db,
+                client,
+                Some(code),
+                rate,
+                currency.as_str(),
+                crate::promos::rules::Context::Session,
+                now,
+            )
+            .await?;
+            if !q.applied {
+                return Err(ApiError::field(
+                    "promo_code",
+                    "promo_refused",
+                    q.refusal
+                        .map(|r| format!("{r:?}"))
+                        .unwrap_or_else(|| "the code does not apply".into()),
+                ));
+            }
+            let budget = match q.promo_id {
+                Some(id) => crate::promos::session_budget_of(&app.db, id, q.discount).await?,
+                None => 0,
+            };
+            (q.code, q.discount, budget)
+        }
+        None => (None, 0, 0),
+    };
+    let commission = crate::payouts::commission_for(app.config.commission_bps, p.commission_bps);
+    let terms = Terms {
+        rate,
+        commission,
+        free_minutes,
+        discount_per_minute: discount,
+        discount_budget: budget,
+    };
+    Ok((terms, currency, promo_code))
+}
+
+/// Refuses (402 `insufficient_funds`) a client whose wallet does not cover
+/// `live_min_minutes` paid minutes on `terms`.
+pub(super) async fn ensure_can_start(
+    app: &AppState,
+    client: Uuid,
+    terms: Terms,
+    currency: Currency,
+) -> ApiResult<()> {
+    let needed = billing::minimum_to_start(terms, app.config.live_min_minutes);
+    let available = available_balance(&app.db, client, currency).await?;
+    if available < needed {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "insufficient_funds",
+            format!(
+                "Starting needs {needed} (minor units) for {} minutes; the wallet has {available}",
+                app.config.live_min_minutes
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A client asks for a session. Checks everything a request can be refused for, then
@@ -195,68 +282,15 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
              the next slot",
         ));
     }
-    let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
-    let first_session = consultation::Entity::find()
-        .filter(consultation::Column::ClientId.eq(r.client))
-        .filter(consultation::Column::Status.eq(Status::Ended.as_str()))
-        .filter(consultation::Column::MinutesBilled.gt(0))
-        .one(&app.db)
-        .await?
-        .is_none();
-    let free_minutes = if first_session {
-        app.config.live_free_minutes_first_session
-    } else {
-        0
-    };
-    let (promo_code, discount, budget) = match r.promo_code {
-        Some(code) => {
-            let q = crate::promos::quote(
-                &app.db,
-                r.client,
-                Some(code),
-                rate,
-                currency.as_str(),
-                crate::promos::rules::Context::Session,
-                now,
-            )
-            .await?;
-            if !q.applied {
-                return Err(ApiError::field(
-                    "promo_code",
-                    "promo_refused",
-                    q.refusal
-                        .map(|r| format!("{r:?}"))
-                        .unwrap_or_else(|| "the code does not apply".into()),
-                ));
-            }
-            let budget = match q.promo_id {
-                Some(id) => crate::promos::session_budget_of(&app.db, id, q.discount).await?,
-                None => 0,
-            };
-            (q.code, q.discount, budget)
-        }
-        None => (None, 0, 0),
-    };
-    let commission = crate::payouts::commission_for(app.config.commission_bps, p.commission_bps);
-    let terms = Terms {
-        rate,
-        commission,
-        free_minutes,
-        discount_per_minute: discount,
-        discount_budget: budget,
-    };
-    let needed = billing::minimum_to_start(terms, app.config.live_min_minutes);
-    let available = available_balance(&app.db, r.client, currency).await?;
-    if available < needed {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "insufficient_funds",
-            format!(
-                "Starting needs {needed} (minor units) for {} minutes; the wallet has {available}",
-                app.config.live_min_minutes
-            ),
-        ));
-    }
+    let (terms, currency, promo_code) =
+        terms_for(app, &p, rate, r.client, r.promo_code, now).await?;
+    let (free_minutes, commission, discount, budget) = (
+        terms.free_minutes,
+        terms.commission,
+        terms.discount_per_minute,
+        terms.discount_budget,
+    );
+    ensure_can_start(app, r.client, terms, currency).await?;
     let id = Uuid::now_v7();
     let txn = crate::db::begin_write(&app.db).await?;
     consultation_client_lock::ActiveModel {

@@ -242,6 +242,10 @@ pub struct PaymentEvent {
     pub gateway: &'static str,
     pub event_id: String,
     pub event_type: String,
+    /// What the event is about, `{event type}:{payment id}`, for gateways whose payment ids
+    /// name one attempt (Razorpay): the same event replayed under a new event id is the
+    /// same key. `None` where only the event id identifies it.
+    pub natural_key: Option<String>,
     pub kind: PaymentEventKind,
     pub raw: String,
 }
@@ -260,7 +264,7 @@ pub enum PaymentEventKind {
 }
 
 /// Applies one verified event inside the caller's transaction. The event row (unique per
-/// gateway and event id), the order's new state and the ledger credit (keyed by the order,
+/// gateway and event id, and per gateway and natural key), the order's new state and the ledger credit (keyed by the order,
 /// so two different events for one order still credit once) commit together or not at all.
 pub async fn apply_event<C: ConnectionTrait>(
     conn: &C,
@@ -276,15 +280,11 @@ pub async fn apply_event<C: ConnectionTrait>(
         payload: Set(event.raw.clone()),
         outcome: Set("processing".into()),
         received_at: Set(now),
+        natural_key: Set(event.natural_key.clone()),
     })
-    .on_conflict(
-        OnConflict::columns([
-            webhook_event::Column::Gateway,
-            webhook_event::Column::EventId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
+    // No target: a clash on either unique key, the event id or the natural key, makes the
+    // event a duplicate (a replay under a fresh event id changes nothing either).
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
     .exec_without_returning(conn)
     .await?;
     if inserted == 0 {

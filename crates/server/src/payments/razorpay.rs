@@ -163,9 +163,13 @@ pub fn parse_webhook(
         })?;
     let parsed = protocol::parse_razorpay_webhook(body)
         .map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
-    let (event_type, kind) = match parsed {
+    let (event_type, natural_key, kind) = match parsed {
         RazorpayWebhook::Event(ev) => {
             let event_type = ev.kind.as_str().to_owned();
+            // Each payment attempt has its own `pay_…` id, so an event type and a payment id
+            // name one happening, whatever event id a delivery carries.
+            let natural_key =
+                (!ev.payment_id.is_empty()).then(|| format!("{event_type}:{}", ev.payment_id));
             let order_id = ev.order_id.clone().unwrap_or_default();
             let kind = match ev.kind {
                 RazorpayEventKind::PaymentCaptured | RazorpayEventKind::OrderPaid => {
@@ -180,14 +184,15 @@ pub fn parse_webhook(
                     gateway_order_id: order_id,
                 },
             };
-            (event_type, kind)
+            (event_type, natural_key, kind)
         }
-        RazorpayWebhook::Unrecognized { event } => (event, PaymentEventKind::Other),
+        RazorpayWebhook::Unrecognized { event } => (event, None, PaymentEventKind::Other),
     };
     Ok(PaymentEvent {
         gateway: NAME,
         event_id: event_id.to_owned(),
         event_type,
+        natural_key,
         kind,
         raw: String::from_utf8_lossy(body).into_owned(),
     })

@@ -377,6 +377,7 @@ async fn sandbox_webhook(
         gateway: sandbox::NAME,
         event_id: event.id,
         event_type: event.kind,
+        natural_key: None,
         kind,
         raw: String::from_utf8_lossy(&body).into_owned(),
     };
@@ -522,6 +523,7 @@ async fn razorpay_return(
         gateway: super::razorpay::NAME,
         event_id: format!("checkout:{}", form.razorpay_payment_id),
         event_type: "checkout.returned".into(),
+        natural_key: None,
         kind: PaymentEventKind::Succeeded {
             gateway_order_id: id.clone(),
             payment_id: form.razorpay_payment_id.clone(),

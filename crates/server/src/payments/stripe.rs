@@ -183,6 +183,7 @@ pub fn parse_webhook(
         gateway: NAME,
         event_id,
         event_type,
+        natural_key: None,
         kind,
         raw: String::from_utf8_lossy(body).into_owned(),
     })

@@ -23,7 +23,7 @@ both_backends!(
 
 const RZP_KEY_ID: &str = "rzp_test_AugurKey";
 const RZP_KEY_SECRET: &str = "rzp-key-secret-for-tests";
-const RZP_WEBHOOK_NEW: &str = "rzp-webhook-secret-new";
+pub(crate) const RZP_WEBHOOK_NEW: &str = "rzp-webhook-secret-new";
 const RZP_WEBHOOK_OLD: &str = "rzp-webhook-secret-old";
 const STRIPE_KEY: &str = "sk_test_AugurSecretKey";
 const WHSEC_NEW: &str = "whsec_new_for_tests";
@@ -33,7 +33,7 @@ type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A fake gateway: records each request and answers like the real API when the request has
 /// the documented shape, 400 otherwise.
-async fn fake_gateway() -> (String, Seen) {
+pub(crate) async fn fake_gateway() -> (String, Seen) {
     let seen: Seen = Arc::default();
     let (s1, s2) = (seen.clone(), seen.clone());
     let app = Router::new()
@@ -152,7 +152,7 @@ pub(crate) fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn start_topup(app: &TestApp, token: &str, amount: i64) -> Value {
+pub(crate) async fn start_topup(app: &TestApp, token: &str, amount: i64) -> Value {
     let res = app
         .client
         .post(format!("{}/api/v1/wallet/topups", app.base))
@@ -166,7 +166,12 @@ async fn start_topup(app: &TestApp, token: &str, amount: i64) -> Value {
     res.json().await.unwrap()
 }
 
-async fn post_raw(app: &TestApp, path: &str, headers: &[(&str, String)], body: &str) -> Resp {
+pub(crate) async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> Resp {
     let mut req = app
         .client
         .post(format!("{}{path}", app.base))
@@ -186,7 +191,7 @@ async fn post_raw(app: &TestApp, path: &str, headers: &[(&str, String)], body: &
     }
 }
 
-async fn available(app: &TestApp, token: &str) -> i64 {
+pub(crate) async fn available(app: &TestApp, token: &str) -> i64 {
     app.get("/api/v1/wallet", Some(token)).await.expect(200)["available"]
         .as_i64()
         .unwrap()
@@ -446,7 +451,7 @@ async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
         .problem(404, "gateway_not_configured");
 }
 
-fn razorpay_config(c: &mut augur::config::Config, base: &str) {
+pub(crate) fn razorpay_config(c: &mut augur::config::Config, base: &str) {
     c.payment_gateway = augur::config::GatewayKind::Razorpay;
     c.razorpay_base_url = base.to_owned();
     c.razorpay_key_id = Some(RZP_KEY_ID.into());

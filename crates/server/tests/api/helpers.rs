@@ -141,6 +141,8 @@ pub async fn fresh_database_url(backend: &Backend) -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://…` of the metrics listener, when `metrics_bind` is set.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
@@ -289,6 +291,7 @@ impl TestApp {
             .await
             .expect("build app");
         let base = format!("http://{}", app.addr());
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         let state = app.state.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
@@ -296,6 +299,7 @@ impl TestApp {
         }));
         TestApp {
             base,
+            metrics_base,
             client: reqwest::Client::new(),
             state,
             clock,

@@ -26,17 +26,17 @@ both_backends!(
 );
 
 /// 20.00 a minute for chat (see helpers::application).
-const RATE: i64 = 2_000;
+pub(crate) const RATE: i64 = 2_000;
 
-struct Pair {
-    admin: String,
-    client: String,
-    client_id: String,
-    practitioner: String,
-    practitioner_id: String,
+pub(crate) struct Pair {
+    pub(crate) admin: String,
+    pub(crate) client: String,
+    pub(crate) client_id: String,
+    pub(crate) practitioner: String,
+    pub(crate) practitioner_id: String,
 }
 
-async fn online_pair(app: &TestApp, funds: i64) -> Pair {
+pub(crate) async fn online_pair(app: &TestApp, funds: i64) -> Pair {
     let admin = app.admin_token().await;
     let (practitioner, practitioner_id) =
         approved_practitioner(app, &admin, "astro@example.com", "Astro One").await;
@@ -61,7 +61,7 @@ async fn online_pair(app: &TestApp, funds: i64) -> Pair {
     }
 }
 
-async fn start(app: &TestApp, p: &Pair) -> String {
+pub(crate) async fn start(app: &TestApp, p: &Pair) -> String {
     let c = app
         .post(
             "/api/v1/consultations",
@@ -83,7 +83,7 @@ async fn start(app: &TestApp, p: &Pair) -> String {
     id
 }
 
-async fn beat(app: &TestApp, token: &str, id: &str) {
+pub(crate) async fn beat(app: &TestApp, token: &str, id: &str) {
     app.post(
         &format!("/api/v1/consultations/{id}/heartbeat"),
         Some(token),
@@ -110,22 +110,22 @@ async fn all_beat_through(
     }
 }
 
-async fn both_beat(app: &TestApp, p: &Pair, id: &str) {
+pub(crate) async fn both_beat(app: &TestApp, p: &Pair, id: &str) {
     beat(app, &p.client, id).await;
     beat(app, &p.practitioner, id).await;
 }
 
-async fn balance(app: &TestApp, token: &str) -> i64 {
+pub(crate) async fn balance(app: &TestApp, token: &str) -> i64 {
     app.get("/api/v1/wallet", Some(token)).await.expect(200)["available"]
         .as_i64()
         .unwrap()
 }
 
-async fn tick(app: &TestApp) -> augur::live::engine::TickReport {
+pub(crate) async fn tick(app: &TestApp) -> augur::live::engine::TickReport {
     augur::live::engine::tick(&app.state).await.unwrap()
 }
 
-async fn consultation(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn consultation(app: &TestApp, token: &str, id: &str) -> Value {
     app.get(&format!("/api/v1/consultations/{id}"), Some(token))
         .await
         .expect(200)

@@ -15,6 +15,7 @@ mod gateways;
 mod jobs;
 mod ledger_batch;
 mod live;
+mod live_limits;
 mod multinode;
 mod notifications;
 mod otp;
