@@ -97,7 +97,7 @@ pub struct JoinBody {
 }
 
 /// Join a busy practitioner's waitlist.
-#[utoipa::path(post, path = "/api/v1/practitioners/{id}/waitlist", tag = "consultations",
+#[utoipa::path(post, path = "/api/v1/practitioners/{id}/waitlist", operation_id = "join_waitlist", tag = "consultations",
     params(("id" = Uuid, Path)), request_body = JoinBody,
     responses((status = 201, body = WaitlistView), (status = 404, body = Problem),
         (status = 409, body = Problem)),
