@@ -112,14 +112,15 @@ status=0
 for who in asha@demo.augur.dev practitioner1@demo.augur.dev admin@demo.augur.dev; do
     echo "== schemathesis as $who"
     auth="Authorization: Bearer $(token "$who")"
-    "$work/venv/bin/schemathesis" run "$work/openapi.json" --url "$base" \
+    # From the scratch directory: schemathesis keeps its replay store in the working one.
+    (cd "$work" && "$work/venv/bin/schemathesis" run "$work/openapi.json" --url "$base" \
         --header "$auth" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
         --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME_PER_ROLE" \
         --phases examples,coverage,fuzzing \
         --seed 1 --no-shrink --workers 1 \
         --suppress-health-check all --warnings off \
-        "${exclude[@]}" || status=1
+        "${exclude[@]}") || status=1
 done
 if [[ $status -ne 0 ]]; then
     echo "--- server log (last 100 lines)"
