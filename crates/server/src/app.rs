@@ -304,9 +304,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::notifications::admin::router())
 }
 
-/// The OpenAPI 3.1 document, generated from the handlers.
+/// The OpenAPI 3.1 document, generated from the handlers and completed with the problem
+/// responses every operation can produce (`problem_docs`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    use utoipa::Modify;
+    let mut doc = api_routes().split_for_parts().1;
+    crate::problem_docs::ProblemResponses.modify(&mut doc);
+    doc
 }
 
 #[derive(Clone, Default)]

@@ -67,7 +67,8 @@ fn ip_key(meta: &ClientMeta) -> String {
 
 /// Create a client account with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = AuthResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = AuthResponse), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
 async fn register(
     State(app): State<AppState>,
     meta: ClientMeta,

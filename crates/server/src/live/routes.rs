@@ -213,7 +213,7 @@ async fn accept(
 }
 
 /// Decline a request.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/decline", tag = "consultations",
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/decline", operation_id = "decline_consultation", tag = "consultations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConsultationView), (status = 404, body = Problem),
         (status = 409, body = Problem)),
@@ -229,7 +229,7 @@ async fn decline(
 }
 
 /// Withdraw my request before it is answered.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/cancel", tag = "consultations",
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/cancel", operation_id = "cancel_consultation", tag = "consultations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConsultationView), (status = 404, body = Problem),
         (status = 409, body = Problem)),

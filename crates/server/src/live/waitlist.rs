@@ -124,7 +124,7 @@ pub struct JoinBody {
 /// Join a busy practitioner's waitlist. The wallet must cover the minimum a request would
 /// need (402 `insufficient_funds`), and a client waits in one line at a time (409
 /// `waitlist_elsewhere`).
-#[utoipa::path(post, path = "/api/v1/practitioners/{id}/waitlist", tag = "consultations",
+#[utoipa::path(post, path = "/api/v1/practitioners/{id}/waitlist", operation_id = "join_waitlist", tag = "consultations",
     params(("id" = Uuid, Path)), request_body = JoinBody,
     responses((status = 201, body = WaitlistView),
         (status = 402, description = "`insufficient_funds`: the wallet does not cover the minimum to start", body = Problem),

@@ -16,8 +16,9 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -36,6 +37,7 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::bus::BusEvent;
 use crate::error::ApiError;
+use crate::http::ApiQuery;
 
 /// Read and write buffers per socket (tungstenite's default is 128 KiB each).
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -260,13 +262,16 @@ pub struct WsQuery {
 /// `?access_token=…`. See docs/live.md for the frames.
 #[utoipa::path(get, path = "/api/v1/ws", tag = "consultations", params(WsQuery),
     responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request (`websocket_upgrade_required`), or the query is not understood", body = crate::error::Problem),
         (status = 401, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn upgrade(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<WsQuery>,
-    ws: WebSocketUpgrade,
+    ApiQuery(q): ApiQuery<WsQuery>,
+    // Taken as a result so that the token is checked first and a plain HTTP request is
+    // told, as problem+json, what is missing.
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let header_token = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -284,6 +289,13 @@ pub async fn upgrade(
     let user = match crate::auth::authenticate(&app, &token).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rej) => {
+            return ApiError::new(rej.status(), "websocket_upgrade_required", rej.body_text())
+                .into_response();
+        }
     };
     // The socket's own logs (an error frame's cause above all) carry the upgrade's id.
     let span = tracing::info_span!(

@@ -45,6 +45,9 @@ pub const MAX_ATTEMPTS: i32 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Its own schema name: OpenAPI components are keyed by name, and the practitioners'
+// consultation `Channel` (chat, call, video) would otherwise replace this one.
+#[schema(as = NotificationChannel)]
 pub enum Channel {
     InApp,
     Email,

@@ -413,7 +413,8 @@ fn not_configured(gateway: &str) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/payments/webhooks/razorpay", tag = "payments",
     params(("X-Razorpay-Signature" = String, Header), ("X-Razorpay-Event-Id" = String, Header)),
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookAck), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = WebhookAck), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, description = "This gateway is not configured on the server (`gateway_not_configured`)", body = Problem)))]
 async fn razorpay_webhook(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -438,7 +439,8 @@ async fn razorpay_webhook(
 #[utoipa::path(post, path = "/api/v1/payments/webhooks/stripe", tag = "payments",
     params(("Stripe-Signature" = String, Header)),
     request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = WebhookAck), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = WebhookAck), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, description = "This gateway is not configured on the server (`gateway_not_configured`)", body = Problem)))]
 async fn stripe_webhook(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -19,7 +19,8 @@ use rules::{Context, Refusal, Rules, Use, UserType};
 
 pub fn rules_of(p: &promo_code::Model) -> Rules {
     Rules {
-        discount: serde_json::from_str(&p.discount).unwrap_or(rules::Discount::Fixed { amount: 0 }),
+        discount: serde_json::from_str(&p.discount)
+            .unwrap_or(rules::Discount::Fixed(rules::FixedOff { amount: 0 })),
         currency: p.currency.clone(),
         max_discount: p.max_discount,
         min_order: p.min_order,

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::rules::{Context, Discount, UserType};
+use super::rules::{Context, Discount, FixedOff, PercentageOff, UserType};
 use super::{Quote, quote};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
@@ -163,13 +163,13 @@ async fn create_code(
     );
     let description = c.text("description", &body.description, 0, 500);
     match body.discount {
-        Discount::Percentage { bps } => c.ensure(
+        Discount::Percentage(PercentageOff { bps }) => c.ensure(
             (1..=10_000).contains(&bps),
             "discount.bps",
             "out_of_range",
             "must be 1 to 10000",
         ),
-        Discount::Fixed { amount } => c.ensure(
+        Discount::Fixed(FixedOff { amount }) => c.ensure(
             (1..=MAX_AMOUNT).contains(&amount),
             "discount.amount",
             "out_of_range",

@@ -11,9 +11,25 @@ use crate::ledger::money::{Bps, share};
 #[serde(rename_all = "snake_case")]
 pub enum Discount {
     /// A share of the price, in basis points (1,000 = 10 %).
-    Percentage { bps: u16 },
+    Percentage(PercentageOff),
     /// A fixed amount in minor units.
-    Fixed { amount: i64 },
+    Fixed(FixedOff),
+}
+
+// The variants' payloads are named types (the JSON is the same as with struct variants) so
+// that the OpenAPI document names them: client generators otherwise make up colliding
+// names for the inline objects and drop the model.
+
+/// A share of the price, in basis points (1,000 = 10 %).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PercentageOff {
+    pub bps: u16,
+}
+
+/// A fixed amount in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FixedOff {
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -121,10 +137,10 @@ pub fn evaluate(rules: &Rules, u: &Use) -> Result<i64, Refusal> {
         return Err(Refusal::PerUserLimitReached);
     }
     let raw = match rules.discount {
-        Discount::Percentage { bps } => {
+        Discount::Percentage(PercentageOff { bps }) => {
             Bps::new(bps.min(10_000)).map_or(0, |rate| share(u.price.max(0), rate))
         }
-        Discount::Fixed { amount } => amount.max(0),
+        Discount::Fixed(FixedOff { amount }) => amount.max(0),
     };
     let capped = rules.max_discount.map_or(raw, |m| raw.min(m.max(0)));
     Ok(capped.clamp(0, u.price.max(0)))
@@ -155,7 +171,7 @@ pub fn practitioner_priced(contexts: &[Context]) -> bool {
 /// on sessions; should one reach here, it grants one minute's discount).
 pub fn session_budget(rules: &Rules, per_minute: i64) -> i64 {
     let whole = match rules.discount {
-        Discount::Fixed { amount } => amount.max(0),
+        Discount::Fixed(FixedOff { amount }) => amount.max(0),
         Discount::Percentage { .. } => rules.max_discount.unwrap_or(per_minute),
     };
     rules
@@ -172,7 +188,7 @@ mod tests {
 
     fn rules() -> Rules {
         Rules {
-            discount: Discount::Percentage { bps: 2_000 },
+            discount: Discount::Percentage(PercentageOff { bps: 2_000 }),
             currency: "INR".into(),
             max_discount: Some(10_000),
             min_order: Some(5_000),
@@ -307,7 +323,7 @@ mod tests {
     #[test]
     fn fixed_discount_never_exceeds_the_price() {
         let r = Rules {
-            discount: Discount::Fixed { amount: 8_000 },
+            discount: Discount::Fixed(FixedOff { amount: 8_000 }),
             min_order: None,
             max_discount: None,
             ..rules()
@@ -319,7 +335,7 @@ mod tests {
     #[test]
     fn session_budgets() {
         let fixed = Rules {
-            discount: Discount::Fixed { amount: 6_000 },
+            discount: Discount::Fixed(FixedOff { amount: 6_000 }),
             max_discount: None,
             ..rules()
         };
@@ -356,19 +372,23 @@ mod tests {
 
     #[test]
     fn uncapped_percentages_are_refused_where_practitioners_set_prices() {
-        let pct = Discount::Percentage { bps: 2_500 };
+        let pct = Discount::Percentage(PercentageOff { bps: 2_500 });
         assert!(needs_cap(pct, None, &[]));
         assert!(needs_cap(pct, None, &[Context::Topup, Context::Session]));
         assert!(needs_cap(pct, None, &[Context::Appointment]));
         assert!(!needs_cap(pct, None, &[Context::Topup, Context::Order]));
         assert!(!needs_cap(pct, Some(1_000), &[]));
-        assert!(!needs_cap(Discount::Fixed { amount: 100 }, None, &[]));
+        assert!(!needs_cap(
+            Discount::Fixed(FixedOff { amount: 100 }),
+            None,
+            &[]
+        ));
     }
 
     proptest! {
         #[test]
         fn discount_is_between_zero_and_price(price in 0i64..1_000_000_000, bps in 0u16..=10_000, fixed in -10i64..2_000_000_000, cap in proptest::option::of(-5i64..1_000_000_000), pct in any::<bool>()) {
-            let discount = if pct { Discount::Percentage { bps } } else { Discount::Fixed { amount: fixed } };
+            let discount = if pct { Discount::Percentage(PercentageOff { bps }) } else { Discount::Fixed(FixedOff { amount: fixed }) };
             let r = Rules { discount, max_discount: cap, min_order: None, ..rules() };
             let d = evaluate(&r, &use_(price)).unwrap();
             prop_assert!(d >= 0 && d <= price);

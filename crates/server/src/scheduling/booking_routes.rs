@@ -412,7 +412,7 @@ fn reason_of(c: &mut Check, body: &ReasonBody) -> Option<String> {
 }
 
 /// Turn a booking request down (the practitioner); the client's hold is released.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/decline", tag = "appointments",
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/decline", operation_id = "decline_booking", tag = "appointments",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = ReasonBody,
     responses((status = 200, body = BookingView), (status = 403, body = Problem),
@@ -438,7 +438,7 @@ async fn decline(
 /// Cancel before the start. A client gets everything back up to
 /// `booking_full_refund_hours` before, `booking_late_refund_bps` of it later; a
 /// practitioner cancelling refunds the client in full.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "appointments",
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", operation_id = "cancel_booking", tag = "appointments",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = ReasonBody,
     responses((status = 200, body = BookingView), (status = 404, body = Problem),
@@ -540,7 +540,7 @@ async fn answer_reschedule(
 
 /// Arrive for an online appointment (from `booking_join_early_minutes` before the start).
 /// When both sides are in, the session opens: `consultation_id` names it.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/join", tag = "appointments",
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/join", operation_id = "join_booking", tag = "appointments",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = BookingView), (status = 404, body = Problem),
         (status = 409, body = Problem)),
