@@ -421,6 +421,12 @@ async fn start_server_with(
         .env("AUGUR_LOGIN_LIMIT_PER_IP", "100000000")
         // Tokens must outlive a long run (they are checked when a socket opens).
         .env("AUGUR_ACCESS_TOKEN_TTL_SECS", "86400")
+        // The bench is the flood the socket limits are for: thousands of idle sockets per
+        // account and chat far above one person's typing speed. 0 lifts each limit.
+        .env("AUGUR_WS_MAX_SOCKETS_PER_USER", "0")
+        .env("AUGUR_WS_MESSAGES_PER_SEC", "0")
+        .env("AUGUR_WS_TYPING_PER_SEC", "0")
+        .env("AUGUR_WS_RECEIPTS_PER_SEC", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(&log)?));
     match redis {
@@ -1877,6 +1883,7 @@ async fn seed_sessions(
             promo_code: Set(None),
             promo_id: Set(None),
             discount_per_minute: Set(0),
+            discount_budget: Set(0),
             requested_at: Set(t0),
             respond_by: Set(t0 + chrono::Duration::seconds(60)),
             started_at: Set(Some(t0)),

@@ -73,6 +73,8 @@ pub struct AppState {
     pub sockets: Arc<crate::live::sessions::SocketSessions>,
     /// The billing worker's own connection and what it remembers between batches.
     pub(crate) billing: Arc<crate::live::bill_batch::BillingConn>,
+    /// Stretches when no node was alive, cut out of billing.
+    pub outages: crate::live::outages::Outages,
     /// Agora credentials for call and video tokens.
     pub rtc: Arc<crate::live::aftercare::RtcKeys>,
     /// Set once the listener is bound, unless `public_url` is configured.
@@ -112,26 +114,27 @@ impl AppState {
             .timeout(Duration::from_secs(20))
             .build()
             .context("building the HTTP client")?;
-        let (sms, sandbox_sms): (Arc<dyn SmsProvider>, _) = match config.sms_provider.as_str() {
-            "twilio" => (
+        let (sms, sandbox_sms): (Arc<dyn SmsProvider>, _) = match config.sms_provider {
+            crate::config::SmsProviderKind::Twilio => (
                 Arc::new(TwilioSms::from_config(&config, http.clone())?),
                 None,
             ),
-            _ => {
+            crate::config::SmsProviderKind::Sandbox => {
                 let sandbox = Arc::new(SandboxSms::default());
                 (sandbox.clone(), Some(sandbox))
             }
         };
-        let (email, sandbox_email): (Arc<dyn EmailProvider>, _) =
-            match config.email_provider.as_str() {
-                "smtp" => (Arc::new(SmtpEmail::from_config(&config)?), None),
-                _ => {
-                    let sandbox = Arc::new(SandboxEmail::default());
-                    (sandbox.clone(), Some(sandbox))
-                }
-            };
-        let (push, sandbox_push): (Arc<dyn PushProvider>, _) = match config.push_provider.as_str() {
-            "fcm" => (
+        let (email, sandbox_email): (Arc<dyn EmailProvider>, _) = match config.email_provider {
+            crate::config::EmailProviderKind::Smtp => {
+                (Arc::new(SmtpEmail::from_config(&config)?), None)
+            }
+            crate::config::EmailProviderKind::Sandbox => {
+                let sandbox = Arc::new(SandboxEmail::default());
+                (sandbox.clone(), Some(sandbox))
+            }
+        };
+        let (push, sandbox_push): (Arc<dyn PushProvider>, _) = match config.push_provider {
+            crate::config::PushProviderKind::Fcm => (
                 Arc::new(FcmPush::new(
                     http.clone(),
                     &config.fcm_base_url,
@@ -139,7 +142,7 @@ impl AppState {
                 )?),
                 None,
             ),
-            _ => {
+            crate::config::PushProviderKind::Sandbox => {
                 let sandbox = Arc::new(SandboxPush::default());
                 (sandbox.clone(), Some(sandbox))
             }
@@ -169,7 +172,10 @@ impl AppState {
         };
         let chat = crate::live::chat_batch::ChatWriter::start(&db, bus.clone());
         let billing = Arc::new(crate::live::bill_batch::BillingConn::new(&db));
-        let liveness = crate::live::liveness::Liveness::start(&db);
+        let liveness = crate::live::liveness::Liveness::start(
+            &db,
+            chrono::Duration::seconds(config.live_grace_secs),
+        );
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -193,6 +199,7 @@ impl AppState {
             sockets: Arc::default(),
             billing,
             rtc,
+            outages: Default::default(),
             public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
@@ -306,9 +313,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::notifications::admin::router())
 }
 
-/// The OpenAPI 3.1 document, generated from the handlers.
+/// The OpenAPI 3.1 document, generated from the handlers and completed with the problem
+/// responses every operation can produce (`problem_docs`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    use utoipa::Modify;
+    let mut doc = api_routes().split_for_parts().1;
+    crate::problem_docs::ProblemResponses.modify(&mut doc);
+    doc
 }
 
 #[derive(Clone, Default)]
@@ -325,14 +336,20 @@ impl MakeRequestId for UuidV7RequestId {
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let (api, _) = api_routes().split_for_parts();
+    let (mut api, _) = api_routes().split_for_parts();
+    if state.config.payment_gateway == crate::config::GatewayKind::Sandbox {
+        api = api.merge(payments::routes::sandbox_router());
+    }
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
-    Router::new()
+    let mut public = Router::new()
         .merge(api)
         .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/health/ready", get(ready));
+    if crate::metrics::on_public_listener(&state.config) {
+        public = public.route("/metrics", get(metrics));
+    }
+    public
         .route("/api/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
         .route("/demo/live", get(live_demo))
@@ -477,12 +494,33 @@ async fn ready(State(app): State<AppState>) -> Result<axum::Json<serde_json::Val
     ))
 }
 
-async fn metrics(State(app): State<AppState>) -> Response {
+/// Prometheus text; with `metrics_token` set, only for `Authorization: Bearer <token>`.
+async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &app.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !crate::metrics::token_matches(given, token.expose_secret()) {
+            return ApiError::unauthorized(
+                "metrics_token_required",
+                "Send the metrics token: Authorization: Bearer <metrics_token>",
+            )
+            .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
     )
         .into_response()
+}
+
+/// The metrics listener's router (`metrics_bind`): `/metrics` and nothing else.
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn openapi_json(State(app): State<AppState>) -> Response {
@@ -507,6 +545,8 @@ pub struct Application {
     pub state: AppState,
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    /// The metrics listener, when `metrics_bind` gives them an address of their own.
+    metrics: Option<(tokio::net::TcpListener, SocketAddr)>,
 }
 
 impl Application {
@@ -516,6 +556,8 @@ impl Application {
 
     /// Connects, migrates, seeds demo data when asked, and binds (port 0 picks one).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        // Again here: command-line flags (`--demo`) are applied after the file was loaded.
+        config.check()?;
         let db = db::connect(&config.database_url, config.database_max_connections).await?;
         db::migrate(&db).await?;
         crate::readings::sync_catalog(&db, clock.now())
@@ -528,6 +570,16 @@ impl Application {
             .await
             .context("synchronising the default notification templates")?;
         let state = AppState::new(config, db, clock).await?;
+        // Before anything is billed or served: the outage this start ends, if any.
+        crate::live::outages::start(
+            &state.db,
+            &state.outages,
+            &state.node_id,
+            state.clock.now(),
+            state.config.node_heartbeat_secs,
+        )
+        .await
+        .context("recording this node's heartbeat")?;
         if state.config.demo {
             demo::seed_if_empty(&state).await?;
         }
@@ -536,15 +588,31 @@ impl Application {
             .with_context(|| format!("binding {}", state.config.bind))?;
         let addr = listener.local_addr()?;
         let _ = state.public_url.set(format!("http://{addr}"));
+        let metrics = match state.config.metrics_bind {
+            Some(bind) => {
+                let l = tokio::net::TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("binding metrics_bind {bind}"))?;
+                let a = l.local_addr()?;
+                Some((l, a))
+            }
+            None => None,
+        };
         Ok(Self {
             state,
             listener,
             addr,
+            metrics,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served when `metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, a)| *a)
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -558,8 +626,24 @@ impl Application {
             jobs::spawn_maintenance(&self.state, stop_rx.clone());
         }
         crate::live::sessions::spawn_checks(&self.state, stop_rx.clone());
+        crate::live::outages::spawn_heartbeat(&self.state, stop_rx.clone());
         if self.state.config.live_tick_ms > 0 {
-            crate::live::engine::spawn_worker(&self.state, stop_rx);
+            crate::live::engine::spawn_worker(&self.state, stop_rx.clone());
+        }
+        if let Some((listener, _)) = self.metrics {
+            let app = metrics_router(self.state.clone());
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
         }
         let app = router(self.state.clone());
         // Socket frames are small and written back to back (an ack, then the echo and the

@@ -10,11 +10,82 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+/// Where this server runs. `production` refuses to start with anything meant only for a
+/// laptop: sandbox providers (payments, SMS, email, push), a generated JWT secret, demo data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+/// The top-up gateway. Spelled exactly: an unknown value (`Razorpay`, `paytm`) is a start-up
+/// error naming these, never a silent fall-back to the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    /// Built in: a checkout page served here, for the demo and tests.
+    #[default]
+    Sandbox,
+    Razorpay,
+    Stripe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderKind {
+    /// Writes messages to the log and keeps them in memory.
+    #[default]
+    Sandbox,
+    Twilio,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProviderKind {
+    /// Keeps messages in memory and logs them.
+    #[default]
+    Sandbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushProviderKind {
+    /// Keeps pushes in memory and logs them.
+    #[default]
+    Sandbox,
+    Fcm,
+}
+
+/// How SMTP is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Upgrade on the submission port.
+    #[default]
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+    /// Plain text: a relay on this machine or a private network only.
+    None,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// `development` (default) or `production`; see [`Environment`].
+    pub environment: Environment,
     /// Address the HTTP server binds; port 0 picks a free port.
     pub bind: SocketAddr,
+    /// Serve `/metrics` on this address only (a private interface, for the scraper), not on
+    /// `bind`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// `/metrics` answers only `Authorization: Bearer <this>`. With neither this nor
+    /// `metrics_bind`, production serves no metrics (they describe traffic and load to
+    /// anyone), development serves them openly.
+    pub metrics_token: Option<SecretString>,
     /// `sqlite://path?mode=rwc` (default, under `./augur-data/`) or `postgres://…`.
     pub database_url: String,
     /// Largest pool the server opens to the database.
@@ -49,11 +120,23 @@ pub struct Config {
     pub login_backoff_secs: u64,
     /// The longest lockout, so that an attacker can never lock an account out for good.
     pub login_backoff_max_secs: u64,
+    /// Lifetime of an emailed password-reset link.
+    pub password_reset_ttl_secs: i64,
+    /// Password-reset requests allowed per window, per client IP and per email address.
+    pub password_reset_limit_per_ip: u32,
+    pub password_reset_limit_per_identifier: u32,
+    /// Lifetime of an emailed email-verification (or email-change) link.
+    pub email_verification_ttl_secs: i64,
+    /// Seconds between two verification emails to one account.
+    pub email_verification_resend_secs: i64,
+    /// How recently a session must have proved the password for sensitive changes (payout
+    /// details).
+    pub reauth_window_secs: i64,
     /// Charts, matches and panchangs one client IP may compute per window on the public
     /// astrology endpoints (signed-in users' own charts are not limited).
     pub astrology_limit_per_ip: u32,
     /// SMS provider: `sandbox` (writes messages to the log) or `twilio`.
-    pub sms_provider: String,
+    pub sms_provider: SmsProviderKind,
     pub twilio_account_sid: Option<String>,
     pub twilio_auth_token: Option<SecretString>,
     /// The sending number (E.164), unless a messaging service picks it.
@@ -61,19 +144,18 @@ pub struct Config {
     pub twilio_messaging_service_sid: Option<String>,
     pub twilio_base_url: String,
     /// Email provider: `sandbox` (kept in memory and logged) or `smtp`.
-    pub email_provider: String,
+    pub email_provider: EmailProviderKind,
     /// `From` of every email, e.g. `Augur <no-reply@example.com>`.
     pub email_from: String,
     pub smtp_host: Option<String>,
     pub smtp_port: u16,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<SecretString>,
-    /// `starttls` (upgrade on the submission port), `tls` (implicit TLS, port 465) or
-    /// `none` (plain text: a relay on this machine or a private network only).
-    pub smtp_tls: String,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: SmtpTls,
     pub smtp_timeout_secs: u64,
     /// Push provider: `sandbox` (kept in memory and logged) or `fcm`.
-    pub push_provider: String,
+    pub push_provider: PushProviderKind,
     /// The service-account key file from the Firebase console (JSON); the settings below
     /// override its fields.
     pub fcm_credentials_file: Option<String>,
@@ -97,7 +179,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Payment gateway for top-ups: `sandbox` (built in; a checkout page served here),
     /// `razorpay` or `stripe`.
-    pub payment_gateway: String,
+    pub payment_gateway: GatewayKind,
     pub razorpay_key_id: Option<String>,
     pub razorpay_key_secret: Option<SecretString>,
     /// Comma-separated: during a rotation both the new and the old secret are accepted.
@@ -107,6 +189,9 @@ pub struct Config {
     /// Comma-separated `whsec_…` endpoint secrets (several during a rotation).
     pub stripe_webhook_secrets: Option<SecretString>,
     pub stripe_base_url: String,
+    /// Seconds a gateway call (orders, refunds) may take; a refund without an answer by
+    /// then stays pending until the sweeper learns its fate from the gateway.
+    pub gateway_timeout_secs: u64,
     /// Seconds a webhook signature timestamp may differ from our clock.
     pub webhook_tolerance_secs: i64,
     /// Platform commission on consultations, basis points (2000 = 20 %); a practitioner's
@@ -150,6 +235,9 @@ pub struct Config {
     pub live_free_minutes_first_session: u32,
     /// How long a waitlisted client has to take a freed slot.
     pub live_offer_ttl_secs: i64,
+    /// Seconds between this node's heartbeats. When a node starts and no heartbeat is
+    /// fresher than three of these, no node was alive: that stretch is an outage, not billed.
+    pub node_heartbeat_secs: u64,
     /// How often each node's consultation worker settles due minutes, milliseconds
     /// (0 disables the worker on this node).
     pub live_tick_ms: u64,
@@ -165,6 +253,20 @@ pub struct Config {
     pub ws_ping_secs: u64,
     /// Largest image or PDF accepted in chat, bytes.
     pub chat_upload_max_bytes: usize,
+    /// Chat files one user may keep stored in all, bytes: files live in the database, so
+    /// without it one account could fill the disk with allowed-size uploads.
+    pub chat_attachment_quota_bytes: u64,
+    /// Chat `message` frames one socket may send per second, and in one burst.
+    pub ws_messages_per_sec: u32,
+    pub ws_messages_burst: u32,
+    /// `typing` frames one socket may send per second (burst: twice that).
+    pub ws_typing_per_sec: u32,
+    /// `delivered` and `read` frames one socket may send per second (burst: twice that).
+    pub ws_receipts_per_sec: u32,
+    /// Frames over a rate that a socket may send before it is closed (4008).
+    pub ws_flood_strikes: u32,
+    /// Open sockets one user may hold on this node; one more is closed (4009).
+    pub ws_max_sockets_per_user: u32,
     /// Agora project for voice and video (both from the Agora console). Unset: calls use a
     /// sandbox key made at start, so tokens have the real format but Agora rejects them.
     pub agora_app_id: Option<String>,
@@ -178,7 +280,10 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            environment: Environment::Development,
             bind: "127.0.0.1:8080".parse().expect("static address"),
+            metrics_bind: None,
+            metrics_token: None,
             database_url: "sqlite://augur-data/augur.db?mode=rwc".to_owned(),
             database_max_connections: 16,
             jwt_secret: None,
@@ -200,22 +305,28 @@ impl Default for Config {
             login_backoff_after: 5,
             login_backoff_secs: 30,
             login_backoff_max_secs: 15 * 60,
+            password_reset_ttl_secs: 30 * 60,
+            password_reset_limit_per_ip: 20,
+            password_reset_limit_per_identifier: 5,
+            email_verification_ttl_secs: 24 * 60 * 60,
+            email_verification_resend_secs: 60,
+            reauth_window_secs: 5 * 60,
             astrology_limit_per_ip: 120,
-            sms_provider: "sandbox".to_owned(),
+            sms_provider: SmsProviderKind::Sandbox,
             twilio_account_sid: None,
             twilio_auth_token: None,
             twilio_from: None,
             twilio_messaging_service_sid: None,
             twilio_base_url: "https://api.twilio.com".to_owned(),
-            email_provider: "sandbox".to_owned(),
+            email_provider: EmailProviderKind::Sandbox,
             email_from: "Augur <no-reply@augur.local>".to_owned(),
             smtp_host: None,
             smtp_port: 587,
             smtp_username: None,
             smtp_password: None,
-            smtp_tls: "starttls".to_owned(),
+            smtp_tls: SmtpTls::Starttls,
             smtp_timeout_secs: 20,
-            push_provider: "sandbox".to_owned(),
+            push_provider: PushProviderKind::Sandbox,
             fcm_credentials_file: None,
             fcm_project_id: None,
             fcm_client_email: None,
@@ -228,7 +339,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             public_url: None,
-            payment_gateway: "sandbox".to_owned(),
+            payment_gateway: GatewayKind::Sandbox,
             razorpay_key_id: None,
             razorpay_key_secret: None,
             razorpay_webhook_secrets: None,
@@ -236,6 +347,7 @@ impl Default for Config {
             stripe_secret_key: None,
             stripe_webhook_secrets: None,
             stripe_base_url: "https://api.stripe.com".to_owned(),
+            gateway_timeout_secs: 20,
             webhook_tolerance_secs: 300,
             commission_bps: 2_000,
             payout_min_minor: 50_000,
@@ -256,10 +368,18 @@ impl Default for Config {
             live_free_minutes_first_session: 0,
             live_offer_ttl_secs: 60,
             live_tick_ms: 250,
+            node_heartbeat_secs: 2,
             redis_url: None,
             redis_prefix: "augur:".to_owned(),
             chat_mask_contacts: true,
             chat_upload_max_bytes: 5 * 1024 * 1024,
+            chat_attachment_quota_bytes: 100 * 1024 * 1024,
+            ws_messages_per_sec: 10,
+            ws_messages_burst: 20,
+            ws_typing_per_sec: 2,
+            ws_receipts_per_sec: 20,
+            ws_flood_strikes: 20,
+            ws_max_sockets_per_user: 5,
             ws_ping_secs: 20,
             agora_app_id: None,
             agora_app_certificate: None,
@@ -302,6 +422,12 @@ impl Config {
             "access_token_ttl_secs must be positive"
         );
         anyhow::ensure!(
+            self.password_reset_ttl_secs > 0
+                && self.email_verification_ttl_secs > 0
+                && self.reauth_window_secs > 0,
+            "password_reset_ttl_secs, email_verification_ttl_secs and reauth_window_secs must be positive"
+        );
+        anyhow::ensure!(
             self.otp_max_attempts > 0,
             "otp_max_attempts must be positive"
         );
@@ -313,27 +439,48 @@ impl Config {
             self.booking_reminder_minutes.iter().all(|m| *m > 0),
             "booking_reminder_minutes must be positive"
         );
+        // The sweeper must not ask about a refund whose first call may still be in flight.
         anyhow::ensure!(
-            ["sandbox", "twilio"].contains(&self.sms_provider.as_str()),
-            "sms_provider must be sandbox or twilio"
-        );
-        anyhow::ensure!(
-            ["sandbox", "smtp"].contains(&self.email_provider.as_str()),
-            "email_provider must be sandbox or smtp"
-        );
-        anyhow::ensure!(
-            ["starttls", "tls", "none"].contains(&self.smtp_tls.as_str()),
-            "smtp_tls must be starttls, tls or none"
-        );
-        anyhow::ensure!(
-            ["sandbox", "fcm"].contains(&self.push_provider.as_str()),
-            "push_provider must be sandbox or fcm"
+            self.refund_stuck_after_secs > 2 * self.gateway_timeout_secs as i64,
+            "refund_stuck_after_secs must be more than twice gateway_timeout_secs"
         );
         anyhow::ensure!(
             self.login_backoff_secs <= self.login_backoff_max_secs,
             "login_backoff_secs must not exceed login_backoff_max_secs"
         );
+        if self.environment == Environment::Production {
+            let refusals = self.production_refusals();
+            anyhow::ensure!(
+                refusals.is_empty(),
+                "environment = \"production\" refuses to start: {}",
+                refusals.join("; ")
+            );
+        }
         Ok(())
+    }
+
+    /// What makes this configuration unfit for production, one reason each.
+    pub fn production_refusals(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.payment_gateway == GatewayKind::Sandbox {
+            out.push("payment_gateway is the sandbox (its checkout credits wallets without any payment); set razorpay or stripe");
+        }
+        if self.sms_provider == SmsProviderKind::Sandbox {
+            out.push("sms_provider is the sandbox (codes are only logged); set twilio");
+        }
+        if self.email_provider == EmailProviderKind::Sandbox {
+            out.push("email_provider is the sandbox (mail is only logged); set smtp");
+        }
+        if self.push_provider == PushProviderKind::Sandbox {
+            out.push("push_provider is the sandbox (pushes are only logged); set fcm");
+        }
+        if self.jwt_secret.is_none() {
+            out.push("jwt_secret is not set (a generated key is not shared by other nodes and is lost with the data folder); set AUGUR_JWT_SECRET");
+        }
+        if self.demo {
+            out.push("demo is on (demo accounts share a published password)");
+        }
+        out
     }
 
     /// The login lockout policy these settings describe.

@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod payments;
 pub mod payouts;
 pub mod practitioners;
+pub mod problem_docs;
 pub mod promos;
 pub mod ratelimit;
 pub mod readings;

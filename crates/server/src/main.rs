@@ -137,6 +137,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed { demo: seed_demo } => {
             anyhow::ensure!(seed_demo, "nothing to seed: pass --demo");
+            anyhow::ensure!(
+                config.environment != augur::config::Environment::Production,
+                "environment = \"production\" refuses demo data (its accounts share a published password)"
+            );
             let state = state(config).await?;
             let seeded = demo::seed_if_empty(&state).await?;
             println!(

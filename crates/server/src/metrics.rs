@@ -1,10 +1,37 @@
 //! Prometheus metrics owned by one app instance (not a process-global recorder, so
-//! several servers in one test process keep separate counts).
+//! several servers in one test process keep separate counts), and who may read them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Whether the public listener serves `/metrics`: not when they have an address of their
+/// own (`metrics_bind`); with a token, yes (the handler asks for it); with neither, only
+/// outside production, so a demo shows them and a production node does not tell anyone its
+/// traffic.
+pub fn on_public_listener(cfg: &crate::config::Config) -> bool {
+    cfg.metrics_bind.is_none()
+        && (cfg.metrics_token.is_some()
+            || cfg.environment != crate::config::Environment::Production)
+}
+
+/// Whether `authorization` carries `Bearer <token>`. Both sides are hashed first so the
+/// constant-time comparison does not reveal the token's length either.
+pub fn token_matches(authorization: Option<&str>, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let given = authorization
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .unwrap_or_default();
+    let (a, b) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(token.as_bytes()),
+    );
+    !given.is_empty() && bool::from(a.ct_eq(&b))
+}
 
 /// Latency bucket upper bounds in seconds.
 const BUCKETS: [f64; 12] = [
@@ -139,5 +166,43 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.5\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+}
+
+#[cfg(test)]
+mod exposure_tests {
+    use super::*;
+    use crate::config::{Config, Environment};
+    use secrecy::SecretString;
+
+    #[test]
+    fn production_serves_metrics_publicly_only_behind_a_token() {
+        let dev = Config::default();
+        assert!(on_public_listener(&dev));
+        let prod = Config {
+            environment: Environment::Production,
+            ..Config::default()
+        };
+        assert!(!on_public_listener(&prod));
+        let prod_token = Config {
+            metrics_token: Some(SecretString::from("s3cret")),
+            ..prod.clone()
+        };
+        assert!(on_public_listener(&prod_token));
+        let own_address = Config {
+            metrics_bind: Some("127.0.0.1:9100".parse().unwrap()),
+            ..dev
+        };
+        assert!(!on_public_listener(&own_address));
+    }
+
+    #[test]
+    fn the_token_is_a_bearer_token() {
+        assert!(token_matches(Some("Bearer s3cret"), "s3cret"));
+        assert!(token_matches(Some("bearer s3cret"), "s3cret"));
+        assert!(!token_matches(Some("Bearer s3cre"), "s3cret"));
+        assert!(!token_matches(Some("s3cret"), "s3cret"));
+        assert!(!token_matches(None, "s3cret"));
+        assert!(!token_matches(Some("Bearer "), ""));
     }
 }

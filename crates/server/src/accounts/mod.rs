@@ -1,7 +1,13 @@
 //! The signed-in user's own account: profile fields, birth details (read by the astrology
-//! engine), and device sessions.
+//! engine), device sessions, passwords after sign-up ([`security`]), proving and changing
+//! the email address ([`email`]) with the emailed single-use links both use ([`tokens`]),
+//! and the pages those links open ([`pages`]).
 
+pub mod email;
+pub mod pages;
 pub mod routes;
+pub mod security;
+pub mod tokens;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -28,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_birth_details, put_birth_details))
         .routes(routes!(list_sessions))
         .routes(routes!(revoke_session))
+        .merge(super::security::router())
+        .merge(super::email::router())
+        .merge(super::pages::router())
 }
 
 /// My profile.
@@ -378,6 +381,11 @@ async fn delete_me(
         crate::astrology::forget_cached_charts(&txn, &app.keys, &details).await?;
     }
     birth_detail::Entity::delete_by_id(auth.id)
+        .exec(&txn)
+        .await?;
+    // Emailed links hold addresses, the pending new one included.
+    crate::db::entity::account_token::Entity::delete_many()
+        .filter(crate::db::entity::account_token::Column::UserId.eq(auth.id))
         .exec(&txn)
         .await?;
     // Tarot questions are the user's own words.

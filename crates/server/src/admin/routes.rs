@@ -354,7 +354,8 @@ async fn set_user_status(
 /// Suspend an account: it can do nothing and all its sessions end.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/suspend", tag = "admin",
     params(("id" = Uuid, Path)), request_body = Reason,
-    responses((status = 200, body = UserView), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = UserView), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 409, description = "Admins cannot change their own status (`cannot_change_self`)", body = Problem)),
     security(("bearer" = [])))]
 async fn suspend_user(
     State(app): State<AppState>,
@@ -380,7 +381,8 @@ async fn suspend_user(
 /// Reactivate a suspended account.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/reactivate", tag = "admin",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = Problem)),
+    responses((status = 200, body = UserView), (status = 404, body = Problem),
+        (status = 409, description = "Admins cannot change their own status (`cannot_change_self`)", body = Problem)),
     security(("bearer" = [])))]
 async fn reactivate_user(
     State(app): State<AppState>,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::session::{self, TokenPair};
+use super::session::{self, Proof, TokenPair};
 use super::{AccountStatus, AuthUser, Role, otp, password};
 use crate::accounts::{NewUser, UserView};
 use crate::app::AppState;
@@ -72,7 +72,7 @@ fn backoff_key(identifier: &str) -> String {
     format!("login-backoff:{identifier}")
 }
 
-/// Forgets the failed logins of `email`: after a successful login, and for a password reset
+/// Forgets the failed logins of `email`: after a successful login, and after a password reset
 /// (a new password is no reason to keep its owner waiting).
 pub async fn clear_login_backoff(app: &AppState, email: &str) {
     app.limiter
@@ -89,7 +89,8 @@ fn login_backoff(wait: u64) -> ApiError {
 
 /// Create a client account with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = AuthResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = AuthResponse), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
 async fn register(
     State(app): State<AppState>,
     meta: ClientMeta,
@@ -136,8 +137,9 @@ async fn register(
     // The account and its first session exist together or not at all.
     let txn = crate::db::begin_write(&app.db).await?;
     let user = m.insert(&txn).await?;
-    let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    let tokens = session::start(&txn, &app, &user, &meta, device, Proof::Password).await?;
     crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
+    crate::accounts::email::send_verification(&txn, &app, &user).await?;
     txn.commit().await?;
     app.job_wakeup.notify_one();
     Ok((
@@ -243,8 +245,10 @@ async fn login(
     let mut m = user.into_active_model();
     m.last_login_at = Set(Some(now));
     let user = m.update(&txn).await?;
-    let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    let tokens = session::start(&txn, &app, &user, &meta, device, Proof::Password).await?;
     txn.commit().await?;
+    // A sign-in from a new device queued a notice.
+    app.job_wakeup.notify_one();
     Ok(ApiJson(AuthResponse {
         user: user.into(),
         tokens,
@@ -416,14 +420,13 @@ async fn otp_verify(
             true,
         ),
     };
-    let tokens = session::start(&txn, &app, &user, &meta, device).await?;
+    let tokens = session::start(&txn, &app, &user, &meta, device, Proof::PhoneCode).await?;
     if created {
         crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
     }
     txn.commit().await?;
-    if created {
-        app.job_wakeup.notify_one();
-    }
+    // A welcome, or the notice of a sign-in from a new device.
+    app.job_wakeup.notify_one();
     Ok(ApiJson(AuthResponse {
         user: user.into(),
         tokens,

@@ -22,6 +22,9 @@ impl MigratorTrait for Migrator {
             Box::new(Scheduling),
             Box::new(Notifications),
             Box::new(RoomForUpdates),
+            Box::new(Hardening),
+            Box::new(Accounts),
+            Box::new(LiveLimits),
         ]
     }
 }
@@ -2012,6 +2015,274 @@ impl MigrationTrait for RoomForUpdates {
                 .execute_unprepared(&format!("ALTER TABLE {t} RESET (fillfactor)"))
                 .await?;
         }
+        Ok(())
+    }
+}
+
+/// Money holes closed after an attacker's review:
+/// - a live session's promo code is a budget for the whole session (`discount_budget`), not a
+///   discount on every minute; sessions open at the upgrade keep one more minute's discount;
+/// - a top-up refund takes back its share of the package bonus and promo credit
+///   (`refunds.clawback`);
+/// - a practitioner's move of a booking is a proposal the client answers
+///   (`bookings.proposed_starts_at`);
+/// - a promo code's uses per user are one counter row updated conditionally
+///   (`promo_user_uses`), so racing redemptions by one user cannot pass a per-user limit;
+///   it starts from the redemptions made so far;
+/// - nodes record heartbeats, and stretches when none was alive are kept as outages that
+///   billing cuts out (`node_heartbeats`, `service_outages`).
+struct Hardening;
+
+impl MigrationName for Hardening {
+    fn name(&self) -> &str {
+        "m20261207_000001_hardening"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Hardening {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for (table, column) in [
+            ("consultations", "discount_budget"),
+            ("refunds", "clawback"),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(table)
+                    .add_column(big_integer(column).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        // Sessions open at the upgrade keep one more minute's discount (a budget of what they
+        // had plus a minute); their remaining minutes are then charged at the full rate.
+        m.get_connection()
+            .execute_unprepared(
+                "UPDATE consultations SET discount_budget = discount_total + discount_per_minute \
+                 WHERE status IN ('requested', 'active') AND discount_per_minute > 0",
+            )
+            .await?;
+        m.alter_table(
+            Table::alter()
+                .table("bookings")
+                .add_column(ts_null("proposed_starts_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("node_heartbeats")
+                .col(string("node_id").primary_key())
+                .col(ts("started_at"))
+                .col(ts("beat_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("service_outages")
+                .col(pk_uuid("id"))
+                .col(ts("started_at"))
+                .col(ts("ended_at"))
+                .col(string("recorded_by"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("promo_user_uses")
+                .col(uuid("promo_code_id"))
+                .col(uuid("user_id"))
+                .col(big_integer("uses"))
+                .primary_key(Index::create().col("promo_code_id").col("user_id"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("promo_user_uses", "promo_code_id")
+                        .to("promo_codes", "id"),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "INSERT INTO promo_user_uses (promo_code_id, user_id, uses) \
+                 SELECT promo_code_id, user_id, COUNT(*) FROM promo_redemptions \
+                 GROUP BY promo_code_id, user_id",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["promo_user_uses", "node_heartbeats", "service_outages"] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        m.alter_table(
+            Table::alter()
+                .table("bookings")
+                .drop_column("proposed_starts_at")
+                .to_owned(),
+        )
+        .await?;
+        for (table, column) in [
+            ("consultations", "discount_budget"),
+            ("refunds", "clawback"),
+        ] {
+            m.alter_table(Table::alter().table(table).drop_column(column).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Account recovery and verification: the single-use tokens emailed for password resets,
+/// email verification and email changes (stored hashed), and the time a session last
+/// proved the password, which sensitive changes (payout details) require to be recent.
+struct Accounts;
+
+impl MigrationName for Accounts {
+    fn name(&self) -> &str {
+        "m20261207_000002_accounts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Accounts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("account_tokens")
+                .col(pk_uuid("id"))
+                .col(uuid("user_id"))
+                // password_reset | email_verify | email_change
+                .col(string("purpose"))
+                // SHA-256 of the emailed token; the token itself is never stored.
+                .col(string("token_hash"))
+                // The address the link went to: for email_change, the new (pending) address.
+                .col(string("email"))
+                .col(ts("expires_at"))
+                .col(ts_null("used_at"))
+                .col(ts("created_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("account_tokens", "user_id")
+                        .to("users", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "account_tokens_hash_uq",
+            "account_tokens",
+            &["token_hash"],
+            true,
+        )
+        .await?;
+        index(
+            m,
+            "account_tokens_by_user",
+            "account_tokens",
+            &["user_id", "purpose", "created_at"],
+            false,
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("auth_sessions")
+                .add_column(ts_null("reauthenticated_at"))
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("auth_sessions")
+                .drop_column("reauthenticated_at")
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(Table::drop().table("account_tokens").to_owned())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Limits against abuse of live sessions and of the payment webhooks:
+/// - a replayed gateway event is recognised by what it is about (its type and payment id),
+///   not only by the event id the sender stamps on each delivery;
+/// - a client waits in one practitioner's line at a time;
+/// - reviews of sessions where the client paid nothing stop counting as verified.
+struct LiveLimits;
+
+impl MigrationName for LiveLimits {
+    fn name(&self) -> &str {
+        "m20261207_000004_live_limits"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for LiveLimits {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("webhook_events")
+                .add_column(string_null("natural_key"))
+                .to_owned(),
+        )
+        .await?;
+        // NULLs never collide, so events without a natural key (and every row recorded
+        // before this migration) are deduplicated by their event id alone, as before.
+        index(
+            m,
+            "webhook_events_natural_uq",
+            "webhook_events",
+            &["gateway", "natural_key"],
+            true,
+        )
+        .await?;
+        let db = m.get_connection();
+        // Lines joined before the rule: a client keeps their earliest place.
+        db.execute_unprepared(
+            "UPDATE waitlist_entries SET status = 'left' \
+             WHERE status IN ('waiting', 'offered') AND EXISTS (\
+               SELECT 1 FROM waitlist_entries w \
+               WHERE w.client_id = waitlist_entries.client_id \
+                 AND w.status IN ('waiting', 'offered') AND w.id < waitlist_entries.id)",
+        )
+        .await?;
+        // A partial unique index (both SQLite and PostgreSQL have them): two joins racing
+        // on different practitioners cannot both stand.
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX waitlist_one_per_client ON waitlist_entries (client_id) \
+             WHERE status IN ('waiting', 'offered')",
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE reviews SET verified = false WHERE consultation_id IN (\
+               SELECT id FROM consultations WHERE amount_charged <= 0)",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX IF EXISTS waitlist_one_per_client")
+            .await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS webhook_events_natural_uq")
+            .await?;
+        m.alter_table(
+            Table::alter()
+                .table("webhook_events")
+                .drop_column("natural_key")
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 }

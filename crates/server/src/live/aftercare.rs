@@ -94,8 +94,32 @@ pub struct RtcTokenView {
     pub sandbox: bool,
 }
 
-/// A token to join the session's voice/video channel, valid for `agora_token_ttl_secs`;
-/// ask again while the session lasts. Only for active call and video sessions.
+/// How long this session's next RTC token may live: what the client's wallet covers now,
+/// plus the grace window, within `agora_token_ttl_secs` (see `billing::rtc_token_ttl`).
+async fn rtc_ttl(app: &AppState, c: &consultation::Model, now: DateTime<Utc>) -> ApiResult<u32> {
+    let cap = app.config.agora_token_ttl_secs.clamp(60, 86_400);
+    let available =
+        super::engine::available_balance(&app.db, c.client_id, super::engine::currency_of(c))
+            .await?;
+    let billed = u32::try_from(c.minutes_billed).unwrap_or(0);
+    // Wall time since the start overstates the session's clock after an outage (outages
+    // are not billed), so the paid rest is, if anything, short: the safe side for a token.
+    let elapsed = c.started_at.map_or(0, |s| (now - s).num_seconds());
+    let paid_secs_left = i64::from(billed) * 60 - elapsed;
+    Ok(super::billing::rtc_token_ttl(
+        super::engine::terms_of(c),
+        billed,
+        paid_secs_left,
+        available,
+        app.config.live_grace_secs,
+        cap,
+    ))
+}
+
+/// A token to join the session's voice/video channel. It lives as long as the client's
+/// wallet pays for plus the grace window (`live_grace_secs`), at most
+/// `agora_token_ttl_secs`; ask again while the session lasts (a top-up lengthens the next
+/// one). Only for active call and video sessions.
 #[utoipa::path(post, path = "/api/v1/consultations/{id}/rtc-token", tag = "consultations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = RtcTokenView), (status = 404, body = Problem),
@@ -120,7 +144,7 @@ async fn rtc_token(
         ));
     }
     let now = app.clock.now();
-    let ttl = app.config.agora_token_ttl_secs.clamp(60, 86_400);
+    let ttl = rtc_ttl(&app, &c, now).await?;
     let uid = if c.client_id == auth.id { 1 } else { 2 };
     let channel = format!("cs-{}", c.id.simple());
     let salt: u32 = rand::random_range(1..u32::MAX);
@@ -169,7 +193,8 @@ pub struct ReviewView {
     pub rating: i32,
     pub text: String,
     pub public: bool,
-    /// From a client of a completed, paid consultation.
+    /// From a client who paid money for at least one minute of the consultation. Only
+    /// verified reviews count in the practitioner's rating.
     pub verified: bool,
     pub reply: Option<String>,
     pub replied_at: Option<DateTime<Utc>>,
@@ -195,12 +220,15 @@ impl From<review::Model> for ReviewView {
     }
 }
 
-/// Recomputes a practitioner's rating from their visible reviews, in the caller's
-/// transaction, and refreshes the listing card.
+/// Recomputes a practitioner's rating from their visible, verified reviews, in the caller's
+/// transaction, and refreshes the listing card. A review of a session the client paid
+/// nothing for (free minutes, a promo worth the whole rate) is kept and shown but does not
+/// count: otherwise throwaway accounts with free first minutes could rate anyone.
 async fn refresh_rating<C: ConnectionTrait>(conn: &C, practitioner_id: Uuid) -> ApiResult<()> {
     let visible = review::Entity::find()
         .filter(review::Column::PractitionerId.eq(practitioner_id))
         .filter(review::Column::Hidden.eq(false))
+        .filter(review::Column::Verified.eq(true))
         .all(conn)
         .await?;
     let count = visible.len() as i64;
@@ -278,7 +306,8 @@ async fn create_review(
         rating: Set(body.rating),
         text: Set(text),
         public: Set(body.public.unwrap_or(true)),
-        verified: Set(cons.minutes_billed > 0),
+        // Paid for: money left the client's wallet for at least one minute.
+        verified: Set(cons.amount_charged > 0),
         reply: Set(None),
         replied_at: Set(None),
         hidden: Set(false),

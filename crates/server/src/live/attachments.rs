@@ -2,13 +2,17 @@
 //! binary, no object store to run), their type sniffed from the bytes rather than trusted
 //! from the client, posted as an `image` or `file` message and served back only to the
 //! consultation's participants (and admins) with headers that stop a browser from running
-//! them.
+//! them. Each user's stored files are bounded in all by `chat_attachment_quota_bytes`.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -21,7 +25,7 @@ use super::chat::MessageView;
 use super::engine::Status;
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::{chat_attachment, chat_message, consultation};
+use crate::db::entity::{chat_attachment, chat_message, consultation, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, ApiQuery};
 
@@ -77,7 +81,9 @@ fn clean_filename(raw: &str) -> Option<String> {
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = MessageView), (status = 200, description = "Already stored (same client_id)", body = MessageView),
         (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)),
+        (status = 413, description = "`payload_too_large`: the file is over `chat_upload_max_bytes`; \
+            `attachment_quota_exceeded`: with it, your chat files would pass `chat_attachment_quota_bytes`", body = Problem),
+        (status = 415, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn upload(
     State(app): State<AppState>,
@@ -136,6 +142,13 @@ async fn upload(
     let now = app.clock.now();
     let attachment_id = Uuid::now_v7();
     let txn = crate::db::begin_write(&app.db).await?;
+    within_quota(
+        &txn,
+        auth.id,
+        bytes.len() as u64,
+        app.config.chat_attachment_quota_bytes,
+    )
+    .await?;
     chat_attachment::ActiveModel {
         id: Set(attachment_id),
         consultation_id: Set(c.id),
@@ -179,6 +192,40 @@ async fn upload(
     let view = MessageView::from(message);
     super::chat::fan_out(&app, &c, json!({"type": "message", "message": view})).await;
     Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// Refuses a file that would take the uploader's stored chat files past `quota`. Runs in the
+/// transaction that stores the file, after locking the uploader's row on PostgreSQL (SQLite's
+/// write gate already serialises writers), so parallel uploads cannot each pass alone.
+async fn within_quota(
+    txn: &crate::db::WriteTxn,
+    uploader: Uuid,
+    size: u64,
+    quota: u64,
+) -> ApiResult<()> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        user::Entity::find_by_id(uploader)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast it back for one decoding on both.
+    let used: i64 = chat_attachment::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "used")
+        .filter(chat_attachment::Column::UploaderId.eq(uploader))
+        .into_tuple()
+        .one(txn)
+        .await?
+        .unwrap_or(0);
+    if u64::try_from(used).unwrap_or(0).saturating_add(size) > quota {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "attachment_quota_exceeded",
+            format!("Your chat files may take {quota} bytes in all; this one does not fit"),
+        ));
+    }
+    Ok(())
 }
 
 /// Fetch a chat file (the consultation's participants and admins).

@@ -114,6 +114,7 @@ async fn round(
 ) -> ApiResult<Round> {
     let mut report = TickReport::default();
     let mut left_out = Vec::new();
+    let outages = app.outages.current();
     // Taken before the transaction: a batch waiting for it must hold no lock (on SQLite,
     // not the write gate) that the batch holding it needs. Batches of one node therefore
     // run one at a time, as they would queue on the platform-revenue row anyway.
@@ -156,7 +157,7 @@ async fn round(
             continue;
         }
         let present_until = client_seen.min(practitioner_seen);
-        let owed = billing::minutes_started((present_until - started).num_milliseconds());
+        let owed = billing::owed_minutes(started, present_until, &outages);
         let billed = c.minutes_billed as u32;
         if owed <= billed {
             continue;

@@ -9,6 +9,13 @@
 //! - The practitioner earns their share of the full rate on every minute, free or discounted:
 //!   free minutes and promo discounts are the platform's marketing, paid from the promotions
 //!   account, never from the practitioner's earnings.
+//! - A promo code is a budget for the whole session, not a price cut on every minute: paid
+//!   minutes take up to `discount_per_minute` off until `discount_budget` is spent, then the
+//!   client pays the full rate. A discount on every minute would let a practitioner and a
+//!   throwaway client run an open socket against the promotions account for as long as they
+//!   liked.
+
+use chrono::{DateTime, Duration, Utc};
 
 use crate::ledger::money::{Bps, split_commission};
 
@@ -28,6 +35,73 @@ pub fn minutes_started(elapsed_ms: i64) -> u32 {
     u32::try_from(started).unwrap_or(u32::MAX)
 }
 
+/// A stretch of time when no node of the service was alive (`live::outages`). Nobody could
+/// talk then, so it is cut out of every session's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// Milliseconds of `from..to` that fall outside every outage. Outages may overlap each
+/// other (two nodes recording the same one): each instant is cut once.
+pub fn live_ms(from: DateTime<Utc>, to: DateTime<Utc>, outages: &[Outage]) -> i64 {
+    if to <= from {
+        return 0;
+    }
+    let mut cuts: Vec<(DateTime<Utc>, DateTime<Utc>)> = outages
+        .iter()
+        .map(|o| (o.from.max(from), o.to.min(to)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    cuts.sort_unstable();
+    let mut down = 0i64;
+    let mut reach = from;
+    for (a, b) in cuts {
+        let a = a.max(reach);
+        if b > a {
+            down += (b - a).num_milliseconds();
+            reach = b;
+        }
+    }
+    (to - from).num_milliseconds() - down
+}
+
+/// Minutes a session started at `started` owes for presence until `present_until`: every
+/// started minute of live time (outages cut out).
+pub fn owed_minutes(
+    started: DateTime<Utc>,
+    present_until: DateTime<Utc>,
+    outages: &[Outage],
+) -> u32 {
+    minutes_started(live_ms(started, present_until, outages))
+}
+
+/// The wall-clock instant at which a session started at `started` has run `live` ms of
+/// live time (the start of minute `index` is `live = minute_offset_ms(index)`).
+pub fn instant_after_live(started: DateTime<Utc>, live: i64, outages: &[Outage]) -> DateTime<Utc> {
+    let mut cuts: Vec<&Outage> = outages.iter().filter(|o| o.to > started).collect();
+    cuts.sort_unstable_by_key(|o| o.from);
+    let mut at = started;
+    let mut left = live.max(0);
+    for o in cuts {
+        let from = o.from.max(at);
+        let before = (from - at).num_milliseconds().max(0);
+        if before >= left {
+            break;
+        }
+        left -= before;
+        at = o.to.max(at);
+    }
+    at + Duration::milliseconds(left)
+}
+
+/// Whether an outage falls between `seen` and `now`: a side last seen before it was kept
+/// away by the service, not by itself.
+pub fn outage_between(seen: DateTime<Utc>, now: DateTime<Utc>, outages: &[Outage]) -> bool {
+    outages.iter().any(|o| o.to > seen && o.from < now)
+}
+
 /// Milliseconds from the session start at which minute `index` (0-based) begins.
 pub fn minute_offset_ms(index: u32) -> i64 {
     i64::from(index) * MINUTE_MS
@@ -41,8 +115,27 @@ pub struct Terms {
     pub commission: Bps,
     /// The first `free_minutes` minutes cost the client nothing.
     pub free_minutes: u32,
-    /// Taken off every paid minute (from a promo code's quote), at most `rate`.
+    /// Taken off each paid minute (from a promo code's quote), at most `rate`, until the
+    /// budget is spent.
     pub discount_per_minute: i64,
+    /// The most the promo code takes off the whole session.
+    pub discount_budget: i64,
+}
+
+impl Terms {
+    /// The discount on minute `index`: the per-minute discount while the budget lasts, the
+    /// budget's remainder on the minute that spends it, nothing after (and nothing on free
+    /// minutes, which are wholly free and spend none of it). Decided by the index alone, so
+    /// every path that charges minute `index` agrees on its price.
+    pub fn discount_on(&self, index: u32) -> i64 {
+        if index < self.free_minutes {
+            return 0;
+        }
+        let per_minute = self.discount_per_minute.clamp(0, self.rate.max(0));
+        let paid_before = i64::from(index - self.free_minutes);
+        let spent = per_minute.saturating_mul(paid_before);
+        (self.discount_budget.max(0).saturating_sub(spent)).clamp(0, per_minute)
+    }
 }
 
 /// How one minute's money moves. Always balanced:
@@ -91,11 +184,7 @@ pub fn price_minute(index: u32, terms: Terms) -> MinuteCharge {
     let rate = terms.rate.max(0);
     let split = split_commission(rate, terms.commission);
     let free = index < terms.free_minutes;
-    let discount = if free {
-        0
-    } else {
-        terms.discount_per_minute.clamp(0, rate)
-    };
+    let discount = terms.discount_on(index);
     let client_pays = if free { 0 } else { rate - discount };
     let practitioner_earns = split.practitioner;
     let platform_earns = (client_pays - practitioner_earns).max(0);
@@ -110,21 +199,78 @@ pub fn price_minute(index: u32, terms: Terms) -> MinuteCharge {
     }
 }
 
-/// How many more paid minutes `available` covers at this price (free minutes cost nothing,
-/// so they are not counted here; callers check them first).
-pub fn minutes_affordable(available: i64, client_pays_per_minute: i64) -> i64 {
-    if client_pays_per_minute <= 0 {
+/// How many minutes from minute `from` on `available` pays for, free and discounted ones
+/// included; `i64::MAX` when no minute ever costs the client anything (a rate of 0).
+pub fn minutes_affordable(terms: Terms, from: u32, available: i64) -> i64 {
+    let rate = terms.rate.max(0);
+    if rate == 0 {
         return i64::MAX;
     }
-    available.max(0) / client_pays_per_minute
+    let mut left = available.max(0);
+    let mut minutes = 0i64;
+    let mut index = i64::from(from);
+    let free = i64::from(terms.free_minutes);
+    if index < free {
+        minutes += free - index;
+        index = free;
+    }
+    let per = terms.discount_per_minute.clamp(0, rate);
+    if per > 0 {
+        // Minutes at the whole per-minute discount are equally priced: one division counts
+        // them, however large the budget.
+        let at_full_discount = (terms.discount_budget.max(0) / per - (index - free)).max(0);
+        let cost = rate - per;
+        let paid = if cost == 0 {
+            at_full_discount
+        } else {
+            at_full_discount.min(left / cost)
+        };
+        minutes += paid;
+        left -= paid * cost;
+        if paid < at_full_discount {
+            return minutes;
+        }
+        index += at_full_discount;
+        // The minute that spends what is left of the budget.
+        let partial = terms.discount_on(u32::try_from(index).unwrap_or(u32::MAX));
+        if partial > 0 {
+            if left < rate - partial {
+                return minutes;
+            }
+            left -= rate - partial;
+            minutes += 1;
+        }
+    }
+    minutes + left / rate
 }
 
-/// The smallest balance that may start a session: `min_minutes` paid minutes, after the
-/// free ones.
+/// The smallest balance that may start a session: what the first `min_minutes` minutes
+/// cost the client (free and discounted ones count at what they cost: nothing or less).
 pub fn minimum_to_start(terms: Terms, min_minutes: u32) -> i64 {
     (0..min_minutes)
         .map(|i| price_minute(i, terms).client_pays)
         .sum()
+}
+
+/// How long a voice or video token may live, seconds: the rest of the minutes already paid
+/// (`paid_secs_left`), then every minute `available` pays for from minute `billed` on, then
+/// the grace window, never more than `cap` and at least one second. A token outliving the
+/// money would let a client stay in the call after the worker ended the session (Agora does
+/// not ask us), so a near-empty wallet gets a short token and asks again as it is topped up.
+pub fn rtc_token_ttl(
+    terms: Terms,
+    billed: u32,
+    paid_secs_left: i64,
+    available: i64,
+    grace_secs: i64,
+    cap: u32,
+) -> u32 {
+    let affordable = minutes_affordable(terms, billed, available);
+    let secs = affordable
+        .saturating_mul(60)
+        .saturating_add(paid_secs_left.max(0))
+        .saturating_add(grace_secs.max(0));
+    u32::try_from(secs.clamp(1, i64::from(cap.max(1)))).unwrap_or(cap)
 }
 
 #[cfg(test)]
@@ -138,7 +284,32 @@ mod tests {
             commission: Bps::new(bps).unwrap(),
             free_minutes: free,
             discount_per_minute: discount,
+            discount_budget: i64::MAX,
         }
+    }
+
+    fn budgeted(rate: i64, free: u32, per_minute: i64, budget: i64) -> Terms {
+        Terms {
+            discount_budget: budget,
+            ..terms(rate, 2_000, free, per_minute)
+        }
+    }
+
+    #[test]
+    fn rtc_tokens_last_as_long_as_the_money_and_the_grace_window() {
+        let t = terms(1_000, 2_000, 0, 0);
+        // Nothing left: the paid rest of this minute and the grace window.
+        assert_eq!(rtc_token_ttl(t, 1, 40, 0, 60, 600), 100);
+        // Two more minutes paid for.
+        assert_eq!(rtc_token_ttl(t, 1, 40, 2_500, 60, 600), 220);
+        // A rich wallet hits the cap; a free session too.
+        assert_eq!(rtc_token_ttl(t, 1, 40, 10_000_000, 60, 600), 600);
+        assert_eq!(rtc_token_ttl(terms(0, 0, 0, 0), 0, 0, 0, 60, 600), 600);
+        // Free minutes still ahead count as covered.
+        assert_eq!(
+            rtc_token_ttl(terms(1_000, 2_000, 3, 0), 0, 0, 0, 0, 600),
+            180
+        );
     }
 
     #[test]
@@ -150,6 +321,42 @@ mod tests {
         assert_eq!(minutes_started(61_000), 2);
         assert_eq!(minutes_started(10 * 60_000), 10);
         assert_eq!(minutes_started(-5), 0);
+    }
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::seconds(secs)
+    }
+
+    #[test]
+    fn outages_are_cut_out_of_the_clock() {
+        let down = [Outage {
+            from: t(30),
+            to: t(55),
+        }];
+        assert_eq!(live_ms(t(0), t(70), &[]), 70_000);
+        assert_eq!(live_ms(t(0), t(70), &down), 45_000);
+        // 30 s before the crash and 25 s after the restart: still the first minute.
+        assert_eq!(owed_minutes(t(0), t(80), &down), 1);
+        assert_eq!(owed_minutes(t(0), t(86), &down), 2);
+        // Overlapping records of one outage count once; outages outside do not count.
+        let twice = [
+            down[0],
+            Outage {
+                from: t(40),
+                to: t(60),
+            },
+            Outage {
+                from: t(100),
+                to: t(200),
+            },
+        ];
+        assert_eq!(live_ms(t(0), t(70), &twice), 40_000);
+        // Minute 1 begins after 60 s of live time: at 85 s on the wall.
+        assert_eq!(instant_after_live(t(0), 60_000, &down), t(85));
+        assert_eq!(instant_after_live(t(0), 20_000, &down), t(20));
+        assert_eq!(instant_after_live(t(0), 30_000, &down), t(30));
+        assert!(outage_between(t(20), t(60), &down));
+        assert!(!outage_between(t(56), t(90), &down));
     }
 
     #[test]
@@ -198,9 +405,49 @@ mod tests {
 
     #[test]
     fn affordability() {
-        assert_eq!(minutes_affordable(5_000, 2_000), 2);
-        assert_eq!(minutes_affordable(-1, 2_000), 0);
-        assert_eq!(minutes_affordable(0, 0), i64::MAX);
+        let t = terms(2_000, 2_000, 0, 0);
+        assert_eq!(minutes_affordable(t, 0, 5_000), 2);
+        assert_eq!(minutes_affordable(t, 3, -1), 0);
+        assert_eq!(minutes_affordable(terms(0, 2_000, 0, 0), 0, 0), i64::MAX);
+        // Two free minutes, then 5,000 pays two more.
+        assert_eq!(minutes_affordable(terms(2_000, 2_000, 2, 0), 0, 5_000), 4);
+    }
+
+    #[test]
+    fn a_fixed_code_is_spent_once_per_session() {
+        // A code worth the whole rate three times over: three free minutes, then full price.
+        let t = budgeted(2_000, 0, 2_000, 6_000);
+        let paid: Vec<i64> = (0..5).map(|i| price_minute(i, t).client_pays).collect();
+        assert_eq!(paid, [0, 0, 0, 2_000, 2_000]);
+        assert_eq!(minimum_to_start(t, 5), 4_000);
+        // An empty wallet gets exactly the budget's minutes.
+        assert_eq!(minutes_affordable(t, 0, 0), 3);
+        assert_eq!(minutes_affordable(t, 0, 3_999), 4);
+        assert_eq!(minutes_affordable(t, 3, 4_000), 2);
+    }
+
+    #[test]
+    fn a_percentage_code_stops_at_its_cap() {
+        // 25 % of 2,000 is 500 a minute, capped at 750 in all: 500, then 250, then nothing.
+        let t = budgeted(2_000, 1, 500, 750);
+        let discounts: Vec<i64> = (0..5).map(|i| price_minute(i, t).discount).collect();
+        assert_eq!(discounts, [0, 500, 250, 0, 0]);
+        assert_eq!(
+            price_minute(0, t).client_pays,
+            0,
+            "the free minute spends no budget"
+        );
+        // Free, 1,500 and 1,750 = 3,250, then 2,000 a minute.
+        assert_eq!(minutes_affordable(t, 0, 3_249), 2);
+        assert_eq!(minutes_affordable(t, 0, 3_250), 3);
+        assert_eq!(minutes_affordable(t, 0, 7_250), 5);
+    }
+
+    #[test]
+    fn no_budget_means_no_discount() {
+        let t = budgeted(2_000, 0, 2_000, 0);
+        assert_eq!(price_minute(0, t).client_pays, 2_000);
+        assert_eq!(minutes_affordable(t, 0, 4_000), 2);
     }
 
     proptest! {
@@ -224,6 +471,61 @@ mod tests {
             prop_assert_eq!(l.client_to_practitioner + l.promotions_to_practitioner, m.practitioner_earns);
             prop_assert_eq!(l.client_to_platform, m.platform_earns);
             prop_assert_eq!(l.promotions_to_practitioner, m.promotion_pays);
+        }
+
+        #[test]
+        fn promotions_never_pay_more_than_the_budget(
+            rate in 1i64..100_000,
+            per_minute in 0i64..200_000,
+            budget in 0i64..1_000_000,
+            free in 0u32..3,
+            minutes in 0u32..200,
+        ) {
+            let t = budgeted(rate, free, per_minute, budget);
+            let discounts: i64 = (0..minutes).map(|i| price_minute(i, t).discount).sum();
+            prop_assert!(discounts <= budget);
+            let paid_minutes = minutes.saturating_sub(free);
+            if paid_minutes > 0 && i64::from(paid_minutes) * per_minute.min(rate) >= budget {
+                prop_assert_eq!(discounts, budget.min(i64::from(paid_minutes) * per_minute.min(rate)));
+            }
+        }
+
+        #[test]
+        fn affordability_matches_minute_by_minute(
+            rate in 1i64..5_000,
+            per_minute in 0i64..6_000,
+            budget in 0i64..30_000,
+            free in 0u32..3,
+            from in 0u32..8,
+            available in -10i64..60_000,
+        ) {
+            let t = budgeted(rate, free, per_minute, budget);
+            let mut left = available.max(0);
+            let mut counted = 0i64;
+            let mut i = from;
+            loop {
+                let cost = price_minute(i, t).client_pays;
+                if cost > left { break; }
+                left -= cost;
+                counted += 1;
+                i += 1;
+            }
+            prop_assert_eq!(minutes_affordable(t, from, available), counted);
+        }
+
+        #[test]
+        fn live_time_and_its_instants_agree(
+            spans in proptest::collection::vec((0i64..500, 1i64..100), 0..4),
+            end in 0i64..1_000,
+        ) {
+            let outages: Vec<Outage> = spans.iter().map(|&(a, len)| Outage { from: t(a), to: t(a + len) }).collect();
+            let live = live_ms(t(0), t(end), &outages);
+            prop_assert!(live >= 0 && live <= end * 1_000);
+            // The instant at which that much live time has passed is no later than `end`,
+            // and has exactly that much live time before it.
+            let at = instant_after_live(t(0), live, &outages);
+            prop_assert!(at <= t(end));
+            prop_assert_eq!(live_ms(t(0), at, &outages), live);
         }
 
         #[test]

@@ -51,6 +51,7 @@ pub async fn open(
         promo_code: Set(None),
         promo_id: Set(None),
         discount_per_minute: Set(0),
+        discount_budget: Set(0),
         requested_at: Set(now),
         respond_by: Set(now),
         started_at: Set(Some(now)),

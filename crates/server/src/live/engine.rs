@@ -64,6 +64,9 @@ pub enum EndReason {
     PractitionerDisconnected,
     /// A booked appointment's time ran out.
     TimeUp,
+    /// No node of the service was alive for longer than the grace window (a crash or a
+    /// deploy); the outage was not billed.
+    ServiceInterrupted,
 }
 
 impl EndReason {
@@ -75,6 +78,7 @@ impl EndReason {
             EndReason::ClientDisconnected => "client_disconnected",
             EndReason::PractitionerDisconnected => "practitioner_disconnected",
             EndReason::TimeUp => "time_up",
+            EndReason::ServiceInterrupted => "service_interrupted",
         }
     }
 }
@@ -87,7 +91,7 @@ pub fn channel_str(c: Channel) -> &'static str {
     }
 }
 
-fn rate_of(p: &practitioner::Model, c: Channel) -> Option<i64> {
+pub(super) fn rate_of(p: &practitioner::Model, c: Channel) -> Option<i64> {
     match c {
         Channel::Chat => p.rate_chat_minor,
         Channel::Call => p.rate_call_minor,
@@ -101,6 +105,7 @@ pub fn terms_of(c: &consultation::Model) -> Terms {
         commission: Bps::new(u16::try_from(c.commission_bps).unwrap_or(0)).unwrap_or(Bps::ZERO),
         free_minutes: u32::try_from(c.free_minutes).unwrap_or(0),
         discount_per_minute: c.discount_per_minute,
+        discount_budget: c.discount_budget,
     }
 }
 
@@ -118,7 +123,7 @@ pub(super) async fn locked(txn: &WriteTxn, id: Uuid) -> ApiResult<Option<consult
     Ok(q.one(txn).await?)
 }
 
-async fn available_balance<C: ConnectionTrait>(
+pub(super) async fn available_balance<C: ConnectionTrait>(
     conn: &C,
     user: Uuid,
     currency: Currency,
@@ -150,6 +155,93 @@ pub struct NewRequest<'a> {
     pub practitioner_id: Uuid,
     pub channel: Channel,
     pub promo_code: Option<&'a str>,
+}
+
+/// The terms a consultation at `rate` with `p` would start on for `client` now (first-session
+/// free minutes, the promo code's discount and budget, the commission), with its currency
+/// and the promo code as applied. Requests and waitlist joins both judge the wallet by them.
+pub(super) async fn terms_for(
+    app: &AppState,
+    p: &practitioner::Model,
+    rate: i64,
+    client: Uuid,
+    promo_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<(Terms, Currency, Option<String>)> {
+    let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
+    let first_session = consultation::Entity::find()
+        .filter(consultation::Column::ClientId.eq(client))
+        .filter(consultation::Column::Status.eq(Status::Ended.as_str()))
+        .filter(consultation::Column::MinutesBilled.gt(0))
+        .one(&app.db)
+        .await?
+        .is_none();
+    let free_minutes = if first_session {
+        app.config.live_free_minutes_first_session
+    } else {
+        0
+    };
+    let (promo_code, discount, budget) = match promo_code {
+        Some(code) => {
+            let q = crate::promos::quote(
+                &app.db,
+                client,
+                Some(code),
+                rate,
+                currency.as_str(),
+                crate::promos::rules::Context::Session,
+                now,
+            )
+            .await?;
+            if !q.applied {
+                return Err(ApiError::field(
+                    "promo_code",
+                    "promo_refused",
+                    q.refusal
+                        .map(|r| format!("{r:?}"))
+                        .unwrap_or_else(|| "the code does not apply".into()),
+                ));
+            }
+            let budget = match q.promo_id {
+                Some(id) => crate::promos::session_budget_of(&app.db, id, q.discount).await?,
+                None => 0,
+            };
+            (q.code, q.discount, budget)
+        }
+        None => (None, 0, 0),
+    };
+    let commission = crate::payouts::commission_for(app.config.commission_bps, p.commission_bps);
+    let terms = Terms {
+        rate,
+        commission,
+        free_minutes,
+        discount_per_minute: discount,
+        discount_budget: budget,
+    };
+    Ok((terms, currency, promo_code))
+}
+
+/// Refuses (402 `insufficient_funds`) a client whose wallet does not cover
+/// `live_min_minutes` paid minutes on `terms`.
+pub(super) async fn ensure_can_start(
+    app: &AppState,
+    client: Uuid,
+    terms: Terms,
+    currency: Currency,
+) -> ApiResult<()> {
+    let needed = billing::minimum_to_start(terms, app.config.live_min_minutes);
+    let available = available_balance(&app.db, client, currency).await?;
+    if available < needed {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "insufficient_funds",
+            format!(
+                "Starting needs {needed} (minor units) for {} minutes; the wallet has {available}",
+                app.config.live_min_minutes
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A client asks for a session. Checks everything a request can be refused for, then
@@ -190,63 +282,15 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
              the next slot",
         ));
     }
-    let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
-    let first_session = consultation::Entity::find()
-        .filter(consultation::Column::ClientId.eq(r.client))
-        .filter(consultation::Column::Status.eq(Status::Ended.as_str()))
-        .filter(consultation::Column::MinutesBilled.gt(0))
-        .one(&app.db)
-        .await?
-        .is_none();
-    let free_minutes = if first_session {
-        app.config.live_free_minutes_first_session
-    } else {
-        0
-    };
-    let (promo_code, discount) = match r.promo_code {
-        Some(code) => {
-            let q = crate::promos::quote(
-                &app.db,
-                r.client,
-                Some(code),
-                rate,
-                currency.as_str(),
-                crate::promos::rules::Context::Session,
-                now,
-            )
-            .await?;
-            if !q.applied {
-                return Err(ApiError::field(
-                    "promo_code",
-                    "promo_refused",
-                    q.refusal
-                        .map(|r| format!("{r:?}"))
-                        .unwrap_or_else(|| "the code does not apply".into()),
-                ));
-            }
-            (q.code, q.discount)
-        }
-        None => (None, 0),
-    };
-    let commission = crate::payouts::commission_for(app.config.commission_bps, p.commission_bps);
-    let terms = Terms {
-        rate,
-        commission,
-        free_minutes,
-        discount_per_minute: discount,
-    };
-    let needed = billing::minimum_to_start(terms, app.config.live_min_minutes);
-    let available = available_balance(&app.db, r.client, currency).await?;
-    if available < needed {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "insufficient_funds",
-            format!(
-                "Starting needs {needed} (minor units) for {} minutes; the wallet has {available}",
-                app.config.live_min_minutes
-            ),
-        ));
-    }
+    let (terms, currency, promo_code) =
+        terms_for(app, &p, rate, r.client, r.promo_code, now).await?;
+    let (free_minutes, commission, discount, budget) = (
+        terms.free_minutes,
+        terms.commission,
+        terms.discount_per_minute,
+        terms.discount_budget,
+    );
+    ensure_can_start(app, r.client, terms, currency).await?;
     let id = Uuid::now_v7();
     let txn = crate::db::begin_write(&app.db).await?;
     consultation_client_lock::ActiveModel {
@@ -280,6 +324,7 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
         promo_code: Set(promo_code),
         promo_id: Set(None),
         discount_per_minute: Set(discount),
+        discount_budget: Set(budget),
         requested_at: Set(now),
         respond_by: Set(now + Duration::seconds(app.config.live_request_timeout_secs)),
         started_at: Set(None),
@@ -415,6 +460,7 @@ pub async fn accept(
     // The promo code is redeemed when the session starts; if it stopped applying since the
     // request (its limit was reached), the session runs at the full rate.
     let mut discount = 0;
+    let mut budget = 0;
     let mut promo_id = None;
     if let Some(code) = &c.promo_code
         && let Some(promo) = crate::promos::find(&txn, code).await?
@@ -433,6 +479,7 @@ pub async fn accept(
         .await?
     {
         discount = d;
+        budget = crate::promos::rules::session_budget(&crate::promos::rules_of(&promo), d);
         promo_id = Some(promo.id);
     }
     let mut m: consultation::ActiveModel = c.into();
@@ -440,6 +487,7 @@ pub async fn accept(
     m.started_at = Set(Some(now));
     m.practitioner_seen_at = Set(Some(now));
     m.discount_per_minute = Set(discount);
+    m.discount_budget = Set(budget);
     m.promo_id = Set(promo_id);
     m.updated_at = Set(now);
     let c = m.update(&txn).await?;
@@ -508,10 +556,18 @@ pub async fn heartbeat(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consul
     } else {
         consultation::Column::PractitionerSeenAt
     };
+    // Only while the side is within the grace window (see `live::liveness`): a side away
+    // longer has left, and the worker ends the session where it was last seen.
+    let grace = Duration::seconds(app.config.live_grace_secs);
     let txn = crate::db::begin_write(&app.db).await?;
     consultation::Entity::update_many()
         .col_expr(column, Expr::value(now))
         .filter(consultation::Column::Id.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(column.is_null())
+                .add(column.gte(now - grace)),
+        )
         .exec(&txn)
         .await?;
     if !is_client {
@@ -577,13 +633,14 @@ async fn bill_until(
     txn: &WriteTxn,
     c: &mut consultation::Model,
     billable_until: DateTime<Utc>,
+    outages: &[billing::Outage],
     now: DateTime<Utc>,
     out: &mut Outbox,
 ) -> ApiResult<Option<DateTime<Utc>>> {
     let Some(started) = c.started_at else {
         return Ok(None);
     };
-    let owed = billing::minutes_started((billable_until - started).num_milliseconds());
+    let owed = billing::owed_minutes(started, billable_until, outages);
     while (c.minutes_billed as u32) < owed {
         let index = c.minutes_billed as u32;
         // A savepoint per minute: a refused debit must not undo the minutes before it.
@@ -599,9 +656,11 @@ async fn bill_until(
             }
             Err(LedgerError::InsufficientFunds(_)) | Err(LedgerError::WalletFrozen) => {
                 sp.rollback().await?;
-                return Ok(Some(
-                    started + Duration::milliseconds(billing::minute_offset_ms(index)),
-                ));
+                return Ok(Some(billing::instant_after_live(
+                    started,
+                    billing::minute_offset_ms(index),
+                    outages,
+                )));
             }
             Err(e) => return Err(e.into()),
         }
@@ -716,7 +775,8 @@ pub(super) async fn settle(
     now: DateTime<Utc>,
     out: &mut Outbox,
 ) -> ApiResult<consultation::Model> {
-    let (end_at, reason) = match bill_until(txn, &mut c, end_at, now, out).await? {
+    let outages = app.outages.current();
+    let (end_at, reason) = match bill_until(txn, &mut c, end_at, &outages, now, out).await? {
         Some(unpaid_minute_start) => (unpaid_minute_start, EndReason::InsufficientFunds),
         None => (end_at, reason),
     };
@@ -898,6 +958,7 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
         .into_tuple()
         .all(&app.db)
         .await?;
+    let outages = app.outages.current();
     let due: Vec<Uuid> = active
         .into_iter()
         .filter_map(|(id, started, client_seen, practitioner_seen, billed)| {
@@ -905,7 +966,7 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
             let client_seen = client_seen.unwrap_or(started).max(started);
             let practitioner_seen = practitioner_seen.unwrap_or(started).max(started);
             let present_until = client_seen.min(practitioner_seen);
-            let owed = billing::minutes_started((present_until - started).num_milliseconds());
+            let owed = billing::owed_minutes(started, present_until, &outages);
             let someone_left = client_seen < now - grace || practitioner_seen < now - grace;
             (someone_left || owed > billed as u32).then_some(id)
         })
@@ -997,8 +1058,13 @@ pub(super) async fn bill_due(
     let practitioner_seen = c.practitioner_seen_at.unwrap_or(started).max(started);
     let present_until = client_seen.min(practitioner_seen);
     let before = c.minutes_billed;
+    let outages = app.outages.current();
     if client_seen < now - grace || practitioner_seen < now - grace {
-        let reason = if client_seen <= practitioner_seen {
+        // The side seen last before the gap; an outage in the gap kept both away.
+        let absent_since = client_seen.min(practitioner_seen);
+        let reason = if billing::outage_between(absent_since, now, &outages) {
+            EndReason::ServiceInterrupted
+        } else if client_seen <= practitioner_seen {
             EndReason::ClientDisconnected
         } else {
             EndReason::PractitionerDisconnected
@@ -1006,7 +1072,9 @@ pub(super) async fn bill_due(
         let ended = settle(app, &txn, c, present_until, reason, now, &mut out).await?;
         report.minutes_charged += (ended.minutes_billed - before) as u32;
         report.sessions_ended += 1;
-    } else if let Some(unpaid) = bill_until(&txn, &mut c, present_until, now, &mut out).await? {
+    } else if let Some(unpaid) =
+        bill_until(&txn, &mut c, present_until, &outages, now, &mut out).await?
+    {
         report.minutes_charged += (c.minutes_billed - before) as u32;
         close(
             app,
@@ -1059,7 +1127,7 @@ pub(super) async fn warn_with<C: ConnectionTrait>(
     if next.client_pays == 0 {
         return Ok(());
     }
-    let left = billing::minutes_affordable(available, next.client_pays);
+    let left = billing::minutes_affordable(terms_of(c), c.minutes_billed as u32, available);
     for threshold in [1i64, 2] {
         if left <= threshold
             && c.warned_at_minutes_left

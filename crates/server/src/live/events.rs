@@ -30,6 +30,7 @@ pub enum LiveEvent {
         started_at: chrono::DateTime<chrono::Utc>,
         rate: i64,
         discount_per_minute: i64,
+        discount_budget: i64,
         free_minutes: i32,
     },
     /// A minute was charged (free minutes too, with `client_paid` 0).
@@ -90,6 +91,7 @@ impl LiveEvent {
             started_at: c.started_at.unwrap_or(c.updated_at),
             rate: c.rate_minor,
             discount_per_minute: c.discount_per_minute,
+            discount_budget: c.discount_budget,
             free_minutes: c.free_minutes,
         }
     }

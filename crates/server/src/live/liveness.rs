@@ -14,6 +14,12 @@
 //! the socket acks the frame that carried it only then, so an ack still means that the
 //! liveness it proved is recorded.
 //!
+//! A side's instant moves only while it is within the grace window: a side away longer
+//! than `live_grace_secs` has left, and the worker ends the session from the instant it was
+//! last seen. Without this, a socket reconnecting to a node restarted after a long outage
+//! would make both sides present again before the node had settled what the outage ended,
+//! and the outage would be billed as presence.
+//!
 //! On a SQLite file the writer drives a connection of its own on a thread of its own
 //! (`db::lite`), as the chat writer does. Through sqlx each of its statements crossed to a
 //! connection thread and back while it held the write gate, and on two busy cores those
@@ -21,7 +27,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseConnection, DbErr, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -59,16 +65,16 @@ impl Noted {
 impl Liveness {
     /// Starts the writer: on the current Tokio runtime through `db`'s pool, or on a SQLite
     /// file on a thread and connection of its own.
-    pub fn start(db: &DatabaseConnection) -> Self {
+    pub fn start(db: &DatabaseConnection, grace: Duration) -> Self {
         // Unbounded: each socket has at most one note every few seconds, so the queue is
         // bounded by the sockets; a bounded queue would make a socket wait, the stall this
         // writer exists to remove.
         let (tx, rx) = mpsc::unbounded_channel();
         let wdb = WriterDb::open(db, || db.clone());
         if let WriterDb::Lite(_) = wdb {
-            crate::db::lite::spawn_writer("liveness-writer", move || writer(wdb, rx));
+            crate::db::lite::spawn_writer("liveness-writer", move || writer(wdb, rx, grace));
         } else {
-            tokio::spawn(writer(wdb, rx));
+            tokio::spawn(writer(wdb, rx, grace));
         }
         Self { tx }
     }
@@ -90,7 +96,7 @@ impl Liveness {
     }
 }
 
-async fn writer(db: WriterDb, mut rx: mpsc::UnboundedReceiver<Note>) {
+async fn writer(db: WriterDb, mut rx: mpsc::UnboundedReceiver<Note>, grace: Duration) {
     let mut notes = Vec::with_capacity(64);
     // Whatever queued while the previous notes were written forms the next batch.
     while rx.recv_many(&mut notes, MAX_NOTES).await > 0 {
@@ -105,7 +111,7 @@ async fn writer(db: WriterDb, mut rx: mpsc::UnboundedReceiver<Note>) {
             latest.into_iter().map(|(u, (p, at))| (u, p, at)).collect();
         users.sort_unstable_by_key(|(u, _, _)| *u);
         let stored = db
-            .write(async |conn| write(conn, &users).await)
+            .write(async |conn| write(conn, &users, grace).await)
             .await
             .inspect_err(|e| {
                 tracing::warn!(error = %e, users = users.len(),
@@ -121,7 +127,11 @@ async fn writer(db: WriterDb, mut rx: mpsc::UnboundedReceiver<Note>) {
 /// Records each user's instant: as the client of their active consultations, as the
 /// practitioner of theirs, and as a practitioner's presence heartbeat (only while online).
 /// `users` is sorted by user id (the order rows are locked in).
-async fn write(conn: Conn<'_>, users: &[(Uuid, bool, DateTime<Utc>)]) -> Result<(), DbErr> {
+async fn write(
+    conn: Conn<'_>,
+    users: &[(Uuid, bool, DateTime<Utc>)],
+    grace: Duration,
+) -> Result<(), DbErr> {
     let limit = Limits::new(conn.backend(), None);
     let clients: Vec<(Uuid, DateTime<Utc>)> = users.iter().map(|&(u, _, at)| (u, at)).collect();
     let practitioners: Vec<(Uuid, DateTime<Utc>)> = users
@@ -136,7 +146,7 @@ async fn write(conn: Conn<'_>, users: &[(Uuid, bool, DateTime<Utc>)]) -> Result<
         "client_seen_at",
         "client_id",
         &clients,
-        true,
+        Some(grace),
     )
     .await?;
     if practitioners.is_empty() {
@@ -149,7 +159,7 @@ async fn write(conn: Conn<'_>, users: &[(Uuid, bool, DateTime<Utc>)]) -> Result<
         "practitioner_seen_at",
         "practitioner_user_id",
         &practitioners,
-        true,
+        Some(grace),
     )
     .await?;
     // Presence is keyed by the practitioner's profile, not the user.
@@ -176,13 +186,15 @@ async fn write(conn: Conn<'_>, users: &[(Uuid, bool, DateTime<Utc>)]) -> Result<
         "last_heartbeat_at",
         "practitioner_id",
         &profiles,
-        false,
+        None,
     )
     .await
 }
 
 /// `UPDATE table SET column = CASE key WHEN k THEN at … END WHERE key IN (…)`, restricted
-/// to active consultations or to online presence: each row gets its own key's instant.
+/// to open (requested or active) consultations whose side is still within `grace` (when
+/// given), or to online
+/// presence: each row gets its own key's instant.
 async fn set_seen(
     conn: Conn<'_>,
     limit: Limits,
@@ -190,9 +202,9 @@ async fn set_seen(
     column: &str,
     key: &str,
     instants: &[(Uuid, DateTime<Utc>)],
-    consultations: bool,
+    grace: Option<Duration>,
 ) -> Result<(), DbErr> {
-    for chunk in limit.runs(instants, |_| (3, 16 + 8 + 16)) {
+    for chunk in limit.runs(instants, |_| (5, 16 + 8 + 16 + 8)) {
         let mut sql = Sql::new(
             conn.backend(),
             &format!("UPDATE {table} SET {column} = CASE {key}"),
@@ -204,9 +216,19 @@ async fn set_seen(
             sql.bind(*at);
         }
         sql.push(" END WHERE ");
-        if consultations {
-            sql.push("status = ");
-            sql.bind(Status::Active.as_str());
+        if let Some(grace) = grace {
+            // Requested sessions too: a client waiting for an answer is there, and a session
+            // accepted late in the request window must start with them within grace.
+            sql.push("status IN ");
+            sql.list([Status::Requested.as_str(), Status::Active.as_str()].map(Value::from));
+            sql.push(&format!(" AND {column} >= CASE {key}"));
+            for (k, at) in chunk {
+                sql.push(" WHEN ");
+                sql.bind(*k);
+                sql.push(" THEN ");
+                sql.bind(*at - grace);
+            }
+            sql.push(" END");
         } else {
             sql.push("online = ");
             sql.bind(true);

@@ -1,7 +1,8 @@
 //! Live consultations: the per-minute billing arithmetic ([`billing`]), the session state
 //! machine and its worker ([`engine`]), participant events ([`events`]), chat ([`chat`],
 //! with the contact [`guard`]), the realtime socket ([`ws`]), the liveness it records
-//! ([`liveness`]) and the sign-ins behind it ([`sessions`]), the HTTP routes ([`routes`]),
+//! ([`liveness`]) and the sign-ins behind it ([`sessions`]), the service outages cut out of
+//! billing ([`outages`]), the HTTP routes ([`routes`]),
 //! Agora RTC token minting ([`agora`]), what comes after a session ([`aftercare`]) and
 //! sessions opened by booked appointments ([`booked`]). See docs/live.md.
 
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod events;
 pub mod guard;
 pub mod liveness;
+pub mod outages;
 pub mod routes;
 pub mod sessions;
 pub mod waitlist;

@@ -52,7 +52,10 @@ pub struct ConsultationView {
     pub rate: i64,
     pub free_minutes: i32,
     pub promo_code: Option<String>,
+    /// Taken off each paid minute while the promo code's budget lasts.
     pub discount_per_minute: i64,
+    /// The most the promo code takes off the whole session; then the full rate applies.
+    pub discount_budget: i64,
     pub requested_at: DateTime<Utc>,
     pub respond_by: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -76,6 +79,7 @@ impl From<consultation::Model> for ConsultationView {
             free_minutes: c.free_minutes,
             promo_code: c.promo_code,
             discount_per_minute: c.discount_per_minute,
+            discount_budget: c.discount_budget,
             requested_at: c.requested_at,
             respond_by: c.respond_by,
             started_at: c.started_at,
@@ -209,7 +213,7 @@ async fn accept(
 }
 
 /// Decline a request.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/decline", tag = "consultations",
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/decline", operation_id = "decline_consultation", tag = "consultations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConsultationView), (status = 404, body = Problem),
         (status = 409, body = Problem)),
@@ -225,7 +229,7 @@ async fn decline(
 }
 
 /// Withdraw my request before it is answered.
-#[utoipa::path(post, path = "/api/v1/consultations/{id}/cancel", tag = "consultations",
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/cancel", operation_id = "cancel_consultation", tag = "consultations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConsultationView), (status = 404, body = Problem),
         (status = 409, body = Problem)),

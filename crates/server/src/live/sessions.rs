@@ -7,6 +7,9 @@
 //! joins the node's [`SocketSessions`] and waits for a verdict; one task re-checks every
 //! joined sign-in once per period, a thousand to a query, and tells only the sockets whose
 //! account is no longer active or whose session was revoked.
+//!
+//! It also counts each user's sockets on this node, so that one account cannot hold an
+//! unbounded number (`ws_max_sockets_per_user`; each costs memory and a bus subscription).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,11 +40,16 @@ struct Watched {
     verdict: watch::Sender<Option<Ended>>,
 }
 
-/// The node's open sockets by sign-in (session id).
+/// The node's open sockets by sign-in (session id), and how many each user holds.
 #[derive(Default)]
 pub struct SocketSessions {
     watched: Mutex<HashMap<Uuid, Watched>>,
+    per_user: Mutex<HashMap<Uuid, u32>>,
 }
+
+/// A user already holds as many sockets on this node as they may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManySockets;
 
 impl std::fmt::Debug for SocketSessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,6 +63,7 @@ impl std::fmt::Debug for SocketSessions {
 pub struct Joined {
     sessions: Arc<SocketSessions>,
     session: Uuid,
+    user: Uuid,
     verdict: watch::Receiver<Option<Ended>>,
 }
 
@@ -75,11 +84,20 @@ impl Joined {
 
 impl Drop for Joined {
     fn drop(&mut self) {
-        let mut watched = self.sessions.lock();
-        if let Some(w) = watched.get_mut(&self.session) {
-            w.sockets -= 1;
-            if w.sockets == 0 {
-                watched.remove(&self.session);
+        {
+            let mut watched = self.sessions.lock();
+            if let Some(w) = watched.get_mut(&self.session) {
+                w.sockets -= 1;
+                if w.sockets == 0 {
+                    watched.remove(&self.session);
+                }
+            }
+        }
+        let mut per_user = self.sessions.lock_users();
+        if let Some(n) = per_user.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                per_user.remove(&self.user);
             }
         }
     }
@@ -92,8 +110,26 @@ impl SocketSessions {
         self.watched.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a socket of `user`'s sign-in.
-    pub fn join(self: &Arc<Self>, user: &AuthUser) -> Joined {
+    fn lock_users(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, u32>> {
+        self.per_user.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a socket of `user`'s sign-in, unless the user already holds `max_per_user`
+    /// sockets on this node (0: no limit).
+    pub fn join(
+        self: &Arc<Self>,
+        user: &AuthUser,
+        max_per_user: u32,
+    ) -> Result<Joined, TooManySockets> {
+        {
+            // Counted and checked under one lock, so sockets opening at once cannot all pass.
+            let mut per_user = self.lock_users();
+            let n = per_user.entry(user.id).or_insert(0);
+            if max_per_user > 0 && *n >= max_per_user {
+                return Err(TooManySockets);
+            }
+            *n += 1;
+        }
         let mut watched = self.lock();
         let w = watched.entry(user.session_id).or_insert_with(|| Watched {
             user: user.id,
@@ -101,11 +137,12 @@ impl SocketSessions {
             verdict: watch::channel(None).0,
         });
         w.sockets += 1;
-        Joined {
+        Ok(Joined {
             sessions: self.clone(),
             session: user.session_id,
+            user: user.id,
             verdict: w.verdict.subscribe(),
-        }
+        })
     }
 
     /// Sign-ins with open sockets on this node.

@@ -2,6 +2,10 @@
 //! leave; when a session slot frees, the first in line is offered it for
 //! `live_offer_ttl_secs` (nobody else may take the slot meanwhile), and an unused offer
 //! passes to the next. Taking the offer is simply requesting the consultation.
+//!
+//! Joining asks what a request would: a wallet that covers the minimum to start on the
+//! terms the client would get. A client waits in one line at a time (a partial unique index,
+//! `waitlist_one_per_client`), so nobody holds places, and offers, with many practitioners.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -90,17 +94,43 @@ async fn my_entry<C: ConnectionTrait>(
         .await?)
 }
 
+/// Whether the client is in any practitioner's line.
+async fn in_any_line<C: ConnectionTrait>(conn: &C, client: Uuid) -> ApiResult<bool> {
+    Ok(waitlist_entry::Entity::find()
+        .filter(waitlist_entry::Column::ClientId.eq(client))
+        .filter(in_line())
+        .count(conn)
+        .await?
+        > 0)
+}
+
+fn already_waiting() -> ApiError {
+    ApiError::conflict("already_waiting", "You are already on this waitlist")
+}
+
+fn waitlist_elsewhere() -> ApiError {
+    ApiError::conflict(
+        "waitlist_elsewhere",
+        "You are on another practitioner's waitlist; leave it to join this one",
+    )
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinBody {
     pub channel: Channel,
 }
 
-/// Join a busy practitioner's waitlist.
-#[utoipa::path(post, path = "/api/v1/practitioners/{id}/waitlist", tag = "consultations",
+/// Join a busy practitioner's waitlist. The wallet must cover the minimum a request would
+/// need (402 `insufficient_funds`), and a client waits in one line at a time (409
+/// `waitlist_elsewhere`).
+#[utoipa::path(post, path = "/api/v1/practitioners/{id}/waitlist", operation_id = "join_waitlist", tag = "consultations",
     params(("id" = Uuid, Path)), request_body = JoinBody,
-    responses((status = 201, body = WaitlistView), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+    responses((status = 201, body = WaitlistView),
+        (status = 402, description = "`insufficient_funds`: the wallet does not cover the minimum to start", body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`practitioner_offline`, `not_busy`, `already_waiting` or `waitlist_elsewhere`", body = Problem),
+        (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn join(
     State(app): State<AppState>,
@@ -120,6 +150,13 @@ async fn join(
             "practitioners cannot consult themselves",
         ));
     }
+    let rate = super::engine::rate_of(&p, body.channel).ok_or_else(|| {
+        ApiError::field(
+            "channel",
+            "channel_unavailable",
+            "this practitioner does not offer this channel",
+        )
+    })?;
     let now = app.clock.now();
     let presence = practitioner_presence::Entity::find_by_id(p.id)
         .one(&app.db)
@@ -131,6 +168,9 @@ async fn join(
         .ok_or_else(|| {
             ApiError::conflict("practitioner_offline", "The practitioner is not online")
         })?;
+    // The same check a request makes (promo codes are given with the request itself).
+    let (terms, currency, _) = super::engine::terms_for(&app, &p, rate, auth.id, None, now).await?;
+    super::engine::ensure_can_start(&app, auth.id, terms, currency).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     let queue = waitlist_entry::Entity::find()
         .filter(waitlist_entry::Column::PractitionerId.eq(p.id))
@@ -144,10 +184,10 @@ async fn join(
         ));
     }
     if my_entry(&txn, p.id, auth.id).await?.is_some() {
-        return Err(ApiError::conflict(
-            "already_waiting",
-            "You are already on this waitlist",
-        ));
+        return Err(already_waiting());
+    }
+    if in_any_line(&txn, auth.id).await? {
+        return Err(waitlist_elsewhere());
     }
     let e = waitlist_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -160,7 +200,21 @@ async fn join(
         updated_at: Set(now),
     }
     .insert(&txn)
-    .await?;
+    .await;
+    let e = match e {
+        Ok(e) => e,
+        // A join that raced this one (PostgreSQL lets both pass the checks above) holds the
+        // client's one place: say which.
+        Err(err) if crate::error::unique_violation(&err).is_some() => {
+            drop(txn);
+            return Err(if my_entry(&app.db, p.id, auth.id).await?.is_some() {
+                already_waiting()
+            } else {
+                waitlist_elsewhere()
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
     let v = view(&txn, e).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(v)))

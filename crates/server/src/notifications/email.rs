@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
-use crate::config::Config;
+use crate::config::{Config, SmtpTls};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailMessage {
@@ -98,12 +98,11 @@ impl SmtpEmail {
             .as_deref()
             .filter(|h| !h.is_empty())
             .context("email_provider = smtp needs smtp_host")?;
-        let mut builder = match config.smtp_tls.as_str() {
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
-            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+        let mut builder = match config.smtp_tls {
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
             // Plain text: only for a relay on this machine or a private network (and tests).
-            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            other => anyhow::bail!("smtp_tls must be tls, starttls or none, not {other}"),
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
         };
         builder = builder
             .port(config.smtp_port)

@@ -70,7 +70,7 @@ pub struct ListQuery {
 }
 
 /// My notifications, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/notifications", operation_id = "list_notifications", tag = "notifications", params(ListQuery),
     responses((status = 200, body = Page<NotificationView>), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 async fn list(

@@ -54,14 +54,122 @@ pub trait PaymentGateway: Send + Sync + 'static {
         order: &NewOrder,
         public_url: &str,
     ) -> anyhow::Result<GatewayOrder>;
-    /// Sends `amount` of a paid order back to the payer; returns the gateway's refund id.
-    /// `key` makes a retried call one refund at the gateway.
-    async fn refund(
+    /// Sends `amount` of a paid order back to the payer. `key` makes a retried call one
+    /// refund at the gateway.
+    async fn refund(&self, order: &payment_order::Model, amount: i64, key: &str) -> RefundAnswer;
+    /// What became of the refund asked under `key`: [`RefundAnswer::NotFound`] when the
+    /// gateway has none (it never arrived), or [`RefundAnswer::Unknown`] when the gateway
+    /// cannot be asked now.
+    async fn find_refund(
         &self,
         order: &payment_order::Model,
         amount: i64,
         key: &str,
-    ) -> anyhow::Result<String>;
+    ) -> RefundAnswer;
+}
+
+/// A gateway's answer about one refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundAnswer {
+    /// Refunded, or accepted for processing: the gateway's refund id.
+    Refunded(String),
+    /// A definite no (the gateway answered and refused): nothing left the platform.
+    Refused(String),
+    /// No answer to trust: a timeout, a reset connection, a 5xx, a 2xx we cannot read. The
+    /// refund may have happened, so its money stays set aside until the gateway is asked.
+    Unknown(String),
+    /// Asked about a refund, the gateway has none under the key.
+    NotFound,
+}
+
+/// Reads a gateway's answer to a refund request: a refund of exactly `amount` with an id;
+/// a 4xx is a refusal (but 409 and 429, which say "not now", and 408 are not); anything
+/// else leaves the outcome unknown.
+pub async fn refund_answer(
+    gateway: &str,
+    res: Result<reqwest::Response, reqwest::Error>,
+    amount: i64,
+) -> RefundAnswer {
+    let res = match res {
+        Ok(res) => res,
+        Err(e) => return RefundAnswer::Unknown(format!("{gateway} refund call: {e}")),
+    };
+    let status = res.status();
+    let body = match res.bytes().await {
+        Ok(b) => b,
+        Err(e) => return RefundAnswer::Unknown(format!("reading {gateway} refund: {e}")),
+    };
+    let text = String::from_utf8_lossy(&body);
+    // Stripe answers 400 `idempotency_error` when a key was used with other parameters:
+    // that names an earlier request under the key, which may have refunded.
+    let key_conflict = text.contains("idempotency_error");
+    if status.is_client_error() && ![408, 409, 429].contains(&status.as_u16()) && !key_conflict {
+        return RefundAnswer::Refused(format!("{gateway} refund answered {status}: {text}"));
+    }
+    if !status.is_success() {
+        return RefundAnswer::Unknown(format!("{gateway} refund answered {status}: {text}"));
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return RefundAnswer::Unknown(format!("{gateway} refund answer is not JSON: {text}"));
+    };
+    let state = v["status"].as_str().unwrap_or_default();
+    match (v["id"].as_str(), v["amount"].as_i64()) {
+        // Stripe may create a refund object that has already failed.
+        (Some(_), Some(a)) if a == amount && ["failed", "canceled"].contains(&state) => {
+            RefundAnswer::Refused(format!("{gateway} refund is {state}"))
+        }
+        (Some(id), Some(a)) if a == amount => RefundAnswer::Refunded(id.to_owned()),
+        // Something happened at the gateway that is not what we asked: keep the money set
+        // aside and let a person look.
+        _ => RefundAnswer::Unknown(format!(
+            "{gateway} refund answer is not for {amount}: {text}"
+        )),
+    }
+}
+
+/// Reads a gateway's list of one payment's refunds (`items` for Razorpay, `data` for
+/// Stripe) and finds the refund whose `key_of` is `key`: refunded unless its status is one
+/// of `failed_statuses`.
+pub async fn refund_in_list(
+    gateway: &str,
+    res: Result<reqwest::Response, reqwest::Error>,
+    list_field: &str,
+    key_of: impl Fn(&serde_json::Value) -> Option<&str>,
+    key: &str,
+    failed_statuses: &[&str],
+) -> RefundAnswer {
+    let res = match res {
+        Ok(res) => res,
+        Err(e) => return RefundAnswer::Unknown(format!("{gateway} refund lookup: {e}")),
+    };
+    let status = res.status();
+    let body = match res.bytes().await {
+        Ok(b) if status.is_success() => b,
+        Ok(b) => {
+            return RefundAnswer::Unknown(format!(
+                "{gateway} refund lookup answered {status}: {}",
+                String::from_utf8_lossy(&b)
+            ));
+        }
+        Err(e) => return RefundAnswer::Unknown(format!("reading {gateway} refunds: {e}")),
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return RefundAnswer::Unknown(format!("{gateway} refund list is not JSON"));
+    };
+    let Some(items) = v[list_field].as_array() else {
+        return RefundAnswer::Unknown(format!("{gateway} refund list has no {list_field}"));
+    };
+    let Some(found) = items.iter().find(|r| key_of(r) == Some(key)) else {
+        return RefundAnswer::NotFound;
+    };
+    let state = found["status"].as_str().unwrap_or_default();
+    match found["id"].as_str() {
+        Some(_) if failed_statuses.contains(&state) => {
+            RefundAnswer::Refused(format!("{gateway} refund is {state}"))
+        }
+        Some(id) => RefundAnswer::Refunded(id.to_owned()),
+        None => RefundAnswer::Unknown(format!("{gateway} refund without id")),
+    }
 }
 
 /// The gateway `payment_gateway` names, with its credentials from the config.
@@ -69,42 +177,18 @@ pub fn gateway_from_config(
     cfg: &crate::config::Config,
     http: reqwest::Client,
 ) -> anyhow::Result<std::sync::Arc<dyn PaymentGateway>> {
-    Ok(match cfg.payment_gateway.as_str() {
-        "razorpay" => std::sync::Arc::new(
+    use crate::config::GatewayKind;
+    Ok(match cfg.payment_gateway {
+        GatewayKind::Razorpay => std::sync::Arc::new(
             razorpay::RazorpayGateway::from_config(cfg, http)
                 .ok_or_else(|| anyhow::anyhow!("Razorpay credentials are missing"))?,
         ),
-        "stripe" => std::sync::Arc::new(
+        GatewayKind::Stripe => std::sync::Arc::new(
             stripe::StripeGateway::from_config(cfg, http)
                 .ok_or_else(|| anyhow::anyhow!("Stripe credentials are missing"))?,
         ),
-        _ => std::sync::Arc::new(sandbox::SandboxGateway),
+        GatewayKind::Sandbox => std::sync::Arc::new(sandbox::SandboxGateway),
     })
-}
-
-/// Reads a gateway's refund answer: success, for exactly `amount`, with an id.
-pub async fn refund_id(
-    gateway: &str,
-    res: reqwest::Response,
-    amount: i64,
-) -> anyhow::Result<String> {
-    let status = res.status();
-    let body: serde_json::Value = res
-        .json()
-        .await
-        .map_err(|e| anyhow::anyhow!("reading {gateway} refund: {e}"))?;
-    anyhow::ensure!(
-        status.is_success(),
-        "{gateway} refund answered {status}: {body}"
-    );
-    anyhow::ensure!(
-        body["amount"].as_i64() == Some(amount),
-        "{gateway} refunded another amount"
-    );
-    body["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("{gateway} refund without id"))
 }
 
 /// A receipt number: year plus the (unique, random) reference, so it is unique too and
@@ -158,6 +242,10 @@ pub struct PaymentEvent {
     pub gateway: &'static str,
     pub event_id: String,
     pub event_type: String,
+    /// What the event is about, `{event type}:{payment id}`, for gateways whose payment ids
+    /// name one attempt (Razorpay): the same event replayed under a new event id is the
+    /// same key. `None` where only the event id identifies it.
+    pub natural_key: Option<String>,
     pub kind: PaymentEventKind,
     pub raw: String,
 }
@@ -176,7 +264,7 @@ pub enum PaymentEventKind {
 }
 
 /// Applies one verified event inside the caller's transaction. The event row (unique per
-/// gateway and event id), the order's new state and the ledger credit (keyed by the order,
+/// gateway and event id, and per gateway and natural key), the order's new state and the ledger credit (keyed by the order,
 /// so two different events for one order still credit once) commit together or not at all.
 pub async fn apply_event<C: ConnectionTrait>(
     conn: &C,
@@ -192,15 +280,11 @@ pub async fn apply_event<C: ConnectionTrait>(
         payload: Set(event.raw.clone()),
         outcome: Set("processing".into()),
         received_at: Set(now),
+        natural_key: Set(event.natural_key.clone()),
     })
-    .on_conflict(
-        OnConflict::columns([
-            webhook_event::Column::Gateway,
-            webhook_event::Column::EventId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
+    // No target: a clash on either unique key, the event id or the natural key, makes the
+    // event a duplicate (a replay under a fresh event id changes nothing either).
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
     .exec_without_returning(conn)
     .await?;
     if inserted == 0 {

@@ -6,7 +6,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use super::protocol::{self, RazorpayEventKind, RazorpayWebhook};
-use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway};
+use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway, RefundAnswer};
 use crate::config::Config;
 use crate::error::ApiError;
 
@@ -17,6 +17,8 @@ pub struct RazorpayGateway {
     pub base_url: String,
     pub key_id: String,
     pub key_secret: String,
+    /// How long a call may take before its answer counts as unknown.
+    pub timeout: std::time::Duration,
 }
 
 impl RazorpayGateway {
@@ -26,6 +28,7 @@ impl RazorpayGateway {
             base_url: cfg.razorpay_base_url.trim_end_matches('/').to_owned(),
             key_id: cfg.razorpay_key_id.clone()?,
             key_secret: cfg.razorpay_key_secret.as_ref()?.expose_secret().to_owned(),
+            timeout: std::time::Duration::from_secs(cfg.gateway_timeout_secs.max(1)),
         })
     }
 }
@@ -84,21 +87,60 @@ impl PaymentGateway for RazorpayGateway {
         order: &crate::db::entity::payment_order::Model,
         amount: i64,
         key: &str,
-    ) -> anyhow::Result<String> {
-        let payment_id = order
-            .gateway_payment_id
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("order has no Razorpay payment id"))?;
+    ) -> RefundAnswer {
+        let Some(payment_id) = order.gateway_payment_id.as_deref() else {
+            return RefundAnswer::Refused("the order has no Razorpay payment id".into());
+        };
         let res = self
             .http
             .post(format!("{}/v1/payments/{payment_id}/refund", self.base_url))
             .basic_auth(&self.key_id, Some(&self.key_secret))
-            .json(&serde_json::json!({"amount": amount, "receipt": key.chars().take(40).collect::<String>(), "notes": {"augur_order_id": order.id.to_string()}}))
+            .timeout(self.timeout)
+            .json(&serde_json::json!({"amount": amount, "receipt": receipt(key), "notes": {"augur_order_id": order.id.to_string()}}))
             .send()
-            .await
-            .context("calling Razorpay Refunds API")?;
-        super::refund_id("Razorpay", res, amount).await
+            .await;
+        super::refund_answer("Razorpay", res, amount).await
     }
+
+    /// Razorpay has no idempotency key for refunds, so asking twice could refund twice:
+    /// the payment's refunds are listed instead and ours is found by its `receipt`.
+    async fn find_refund(
+        &self,
+        order: &crate::db::entity::payment_order::Model,
+        _amount: i64,
+        key: &str,
+    ) -> RefundAnswer {
+        let Some(payment_id) = order.gateway_payment_id.as_deref() else {
+            return RefundAnswer::NotFound;
+        };
+        let res = self
+            .http
+            .get(format!(
+                "{}/v1/payments/{payment_id}/refunds?count=100",
+                self.base_url
+            ))
+            .basic_auth(&self.key_id, Some(&self.key_secret))
+            .timeout(self.timeout)
+            .send()
+            .await;
+        let receipt = receipt(key);
+        super::refund_in_list(
+            "Razorpay",
+            res,
+            "items",
+            |r| r["receipt"].as_str(),
+            &receipt,
+            &["failed"],
+        )
+        .await
+    }
+}
+
+/// The refund's `receipt` at Razorpay (at most 40 characters): how a lookup finds it. The
+/// key's first 40 characters (the order and the start of the refund's reference), as every
+/// refund has been sent, so refunds asked for before lookups existed are found too.
+fn receipt(key: &str) -> String {
+    key.chars().take(40).collect()
 }
 
 /// Verifies a Razorpay webhook and reduces it to a payment event.
@@ -121,9 +163,13 @@ pub fn parse_webhook(
         })?;
     let parsed = protocol::parse_razorpay_webhook(body)
         .map_err(|e| ApiError::bad_request("invalid_event", e.to_string()))?;
-    let (event_type, kind) = match parsed {
+    let (event_type, natural_key, kind) = match parsed {
         RazorpayWebhook::Event(ev) => {
             let event_type = ev.kind.as_str().to_owned();
+            // Each payment attempt has its own `pay_…` id, so an event type and a payment id
+            // name one happening, whatever event id a delivery carries.
+            let natural_key =
+                (!ev.payment_id.is_empty()).then(|| format!("{event_type}:{}", ev.payment_id));
             let order_id = ev.order_id.clone().unwrap_or_default();
             let kind = match ev.kind {
                 RazorpayEventKind::PaymentCaptured | RazorpayEventKind::OrderPaid => {
@@ -138,14 +184,15 @@ pub fn parse_webhook(
                     gateway_order_id: order_id,
                 },
             };
-            (event_type, kind)
+            (event_type, natural_key, kind)
         }
-        RazorpayWebhook::Unrecognized { event } => (event, PaymentEventKind::Other),
+        RazorpayWebhook::Unrecognized { event } => (event, None, PaymentEventKind::Other),
     };
     Ok(PaymentEvent {
         gateway: NAME,
         event_id: event_id.to_owned(),
         event_type,
+        natural_key,
         kind,
         raw: String::from_utf8_lossy(body).into_owned(),
     })

@@ -4,10 +4,20 @@
 //! The gateway call happens outside any database transaction, so the money is first set
 //! aside with a hold (it can no longer be spent), then the gateway is asked, then the hold
 //! is captured into the gateway's clearing account, or released if the gateway refused.
+//!
+//! Only a definite refusal releases the hold. A timeout, a reset connection or a 5xx may
+//! hide a refund the gateway made, so the refund stays `pending` with its hold, and no
+//! other refund of the top-up may start, until the sweeper has asked the gateway what became
+//! of it (otherwise a retry under a new key could refund twice at the bank).
+//!
+//! A top-up that brought a package bonus or promo credit gives it back in proportion: a
+//! refund of X of a paid P takes back X/P of the extra credit too (see [`clawback`]), held
+//! and captured with the refund, into the promotions account that paid it. A wallet that has
+//! spent it cannot be refunded from.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -18,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::human_reference;
+use super::{RefundAnswer, human_reference};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
@@ -27,7 +37,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use crate::ledger::holds::{self, HoldRequest};
-use crate::ledger::{AccountRef, Currency};
+use crate::ledger::{AccountKind, AccountRef, Currency};
 use crate::validate::Check;
 use crate::wallet::routes::CreditReason;
 
@@ -50,21 +60,72 @@ pub struct RefundView {
     /// Human reference, e.g. `RF4K9M2Q7XAB`.
     pub reference: String,
     pub topup_id: Uuid,
+    /// Sent back through the gateway.
     pub amount: i64,
+    /// Package bonus and promo credit taken back from the wallet with it.
+    pub clawback: i64,
     pub currency: String,
+    /// `succeeded`, `pending` (the gateway's answer is not known yet; the money stays set
+    /// aside until the sweeper learns it) or `failed`.
     pub status: String,
     pub gateway_refund_id: Option<String>,
     /// Refunded on this top-up so far, this refund included.
     pub refunded_total: i64,
 }
 
+/// The extra credit (package bonus plus promo credit) a refund of `refunding` takes back,
+/// when `refunded_before` of the `paid` amount was refunded already. Cumulative shares
+/// rounded down, so partial refunds never take more than the whole, and refunding
+/// everything takes back exactly everything.
+pub fn clawback(extra: i64, paid: i64, refunded_before: i64, refunding: i64) -> i64 {
+    if paid <= 0 || extra <= 0 {
+        return 0;
+    }
+    let share = |refunded: i64| {
+        let refunded = refunded.clamp(0, paid);
+        i64::try_from(i128::from(extra) * i128::from(refunded) / i128::from(paid)).unwrap_or(extra)
+    };
+    share(refunded_before + refunding) - share(refunded_before)
+}
+
+fn view_of(r: &refund::Model, refunded_total: i64) -> RefundView {
+    RefundView {
+        id: r.id,
+        reference: r.reference.clone(),
+        topup_id: r.payment_order_id,
+        amount: r.amount,
+        clawback: r.clawback,
+        currency: r.currency.clone(),
+        status: r.status.clone(),
+        gateway_refund_id: r.gateway_refund_id.clone(),
+        refunded_total,
+    }
+}
+
+/// The answer for a refund the gateway has not settled yet: 202, with the row as it is.
+fn pending_answer(view: RefundView) -> Response {
+    (StatusCode::ACCEPTED, ApiJson(view)).into_response()
+}
+
+fn refused() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "gateway_refund_failed",
+        "The gateway refused the refund; nothing was taken",
+    )
+}
+
 /// Refund (part of) a paid top-up back through its gateway. The money leaves the client's
-/// wallet; a wallet that no longer holds it cannot be refunded from. Requires
-/// `Idempotency-Key`.
+/// wallet, with the same share of any package bonus or promo credit the top-up brought; a
+/// wallet that no longer holds it cannot be refunded from. 201 when the gateway refunded;
+/// 202 when its answer is not known yet (the refund stays `pending`, its money set aside,
+/// until the sweeper asks the gateway); 409 `refund_pending` while another refund of the
+/// top-up is pending. Requires `Idempotency-Key`; a retry under the same key answers the
+/// refund's current state.
 #[utoipa::path(post, path = "/api/v1/admin/topups/{id}/refunds", tag = "admin",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = RefundRequest,
-    responses((status = 201, body = RefundView), (status = 402, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)),
+    responses((status = 201, body = RefundView), (status = 202, body = RefundView), (status = 402, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)),
     security(("bearer" = [])))]
 async fn refund_topup(
     State(app): State<AppState>,
@@ -77,6 +138,28 @@ async fn refund_topup(
     let fp = fingerprint("POST", &format!("/api/v1/admin/topups/{id}/refunds"), &body);
     if let Some(replayed) = key.replay(&app.db, admin.0.id, &fp).await? {
         return Ok(replayed);
+    }
+    // A retry of a refund whose gateway answer was unknown: say where it stands now.
+    if let Some(earlier) = refund::Entity::find()
+        .filter(refund::Column::IdempotencyKey.eq(key.0.as_str()))
+        .one(&app.db)
+        .await?
+    {
+        if earlier.payment_order_id != id || earlier.amount != body.amount {
+            return Err(ApiError::conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for another refund",
+            ));
+        }
+        let total = payment_order::Entity::find_by_id(id)
+            .one(&app.db)
+            .await?
+            .map_or(0, |o| o.refunded);
+        return match earlier.status.as_str() {
+            "failed" => Err(refused()),
+            "pending" => Ok(pending_answer(view_of(&earlier, total))),
+            _ => Ok((StatusCode::CREATED, ApiJson(view_of(&earlier, total))).into_response()),
+        };
     }
     let mut c = Check::new();
     c.range("amount", body.amount, 1, crate::ledger::MAX_AMOUNT);
@@ -103,6 +186,18 @@ async fn refund_topup(
         return Err(ApiError::conflict(
             "gateway_changed",
             "This top-up came through a gateway that is no longer configured",
+        ));
+    }
+    if refund::Entity::find()
+        .filter(refund::Column::PaymentOrderId.eq(order.id))
+        .filter(refund::Column::Status.eq("pending"))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(
+            "refund_pending",
+            "Another refund of this top-up is waiting for the gateway's answer; try again once it is settled",
         ));
     }
     let claimed = payment_order::Entity::update_many()
@@ -132,12 +227,18 @@ async fn refund_topup(
         Currency::parse(&order.currency).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
     let refund_id = Uuid::now_v7();
     let hold_key = format!("refund-hold:{refund_id}");
+    let taken_back = clawback(
+        order.discount + order.package_bonus,
+        order.amount,
+        order.refunded,
+        body.amount,
+    );
     let hold = holds::place(
         &txn,
         HoldRequest {
             user: order.user_id,
             currency,
-            amount: body.amount,
+            amount: body.amount + taken_back,
             reference: &format!("refund:{}", order.reference),
             key: &hold_key,
             expires_at: now + Duration::days(7),
@@ -151,6 +252,7 @@ async fn refund_topup(
         payment_order_id: Set(order.id),
         user_id: Set(order.user_id),
         amount: Set(body.amount),
+        clawback: Set(taken_back),
         currency: Set(order.currency.clone()),
         reason: Set(serde_json::to_value(body.reason)
             .ok()
@@ -180,21 +282,29 @@ async fn refund_topup(
     txn.commit().await?;
 
     // 2. Ask the gateway, outside any transaction.
-    let outcome = app
+    let answer = app
         .gateway
         .refund(&order, body.amount, &gateway_key(&order, &row))
         .await;
 
-    // 3. Settle the hold according to the answer.
-    let refund_row = refund::Entity::find_by_id(refund_id)
-        .one(&app.db)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("refund row vanished")))?;
+    // 3. Settle the hold according to the answer; an unknown answer settles nothing.
+    let outcome = match answer {
+        RefundAnswer::Refunded(id) => Ok(id),
+        RefundAnswer::Refused(why) => Err(why),
+        RefundAnswer::NotFound => {
+            tracing::warn!(refund = %row.id, "the gateway answered a refund with nothing; left pending");
+            return Ok(pending_answer(view_of(&row, order.refunded + body.amount)));
+        }
+        RefundAnswer::Unknown(why) => {
+            tracing::warn!(refund = %row.id, error = %why, "refund answer unknown; left pending for the sweeper");
+            return Ok(pending_answer(view_of(&row, order.refunded + body.amount)));
+        }
+    };
     let settled = settle(
         &app,
-        &refund_row,
+        &row,
         &order,
-        outcome.as_deref().map_err(|e| e.to_string()),
+        outcome.as_deref().map_err(String::clone),
         &Actor::user(&admin.0, &meta),
     )
     .await?;
@@ -202,14 +312,9 @@ async fn refund_topup(
         Settled::Succeeded(gateway_refund_id) | Settled::Already(Some(gateway_refund_id)) => {
             let now = app.clock.now();
             let view = RefundView {
-                id: refund_id,
-                reference: row.reference,
-                topup_id: order.id,
-                amount: body.amount,
-                currency: order.currency,
                 status: "succeeded".into(),
                 gateway_refund_id: Some(gateway_refund_id),
-                refunded_total: order.refunded + body.amount,
+                ..view_of(&row, order.refunded + body.amount)
             };
             let txn = crate::db::begin_write(&app.db).await?;
             let res = key
@@ -218,11 +323,7 @@ async fn refund_topup(
             txn.commit().await?;
             Ok(res)
         }
-        Settled::Failed | Settled::Already(None) => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "gateway_refund_failed",
-            "The gateway did not accept the refund; nothing was taken",
-        )),
+        Settled::Failed | Settled::Already(None) => Err(refused()),
     }
 }
 
@@ -282,7 +383,13 @@ pub async fn settle(
             holds::capture(
                 &txn,
                 r.hold_id,
-                &[(AccountRef::gateway(&order.gateway, currency), r.amount)],
+                &[
+                    (AccountRef::gateway(&order.gateway, currency), r.amount),
+                    (
+                        AccountRef::platform(AccountKind::PromotionsExpense, currency),
+                        r.clawback,
+                    ),
+                ],
                 "refund",
                 &format!("refund:{}", r.id),
                 now,
@@ -296,7 +403,7 @@ pub async fn settle(
                     target_type: "payment_order",
                     target_id: order.id.to_string(),
                     before: None,
-                    after: Some(json!({"amount": r.amount, "reason": r.reason, "note": r.note,
+                    after: Some(json!({"amount": r.amount, "clawback": r.clawback, "reason": r.reason, "note": r.note,
                                        "refund": r.reference, "gateway_refund_id": gateway_refund_id})),
                 },
                 now,
@@ -341,9 +448,11 @@ pub fn gateway_key(order: &payment_order::Model, r: &refund::Model) -> String {
     format!("{}-{}", order.id.simple(), r.reference)
 }
 
-/// Refunds left `pending` by a crash between asking the gateway and recording its answer:
-/// ask again with the same idempotency key and settle. A gateway error leaves the refund
-/// pending for the next sweep (the money stays set aside, never lost or doubled).
+/// Refunds left `pending` by a crash between asking the gateway and recording its answer, or
+/// by an answer that never came: ask the gateway what became of each (by its key) and
+/// settle it. A refund the gateway never received is asked for again under the same key; a
+/// gateway that still cannot answer leaves it pending for the next sweep (the money stays
+/// set aside, never lost or doubled).
 pub async fn sweep(app: &AppState) -> ApiResult<u32> {
     let cutoff = app.clock.now() - Duration::seconds(app.config.refund_stuck_after_secs);
     let stuck = refund::Entity::find()
@@ -359,17 +468,80 @@ pub async fn sweep(app: &AppState) -> ApiResult<u32> {
         else {
             continue;
         };
-        match app
-            .gateway
-            .refund(&order, r.amount, &gateway_key(&order, &r))
-            .await
-        {
-            Ok(id) => {
-                settle(app, &r, &order, Ok(&id), &Actor::system()).await?;
-                settled += 1;
+        // Only the gateway the money came in by can say what became of it; after a switch,
+        // asking another one would settle it on no evidence.
+        if order.gateway != app.gateway.name() {
+            tracing::error!(refund = %r.id, gateway = %order.gateway,
+                "pending refund of a gateway no longer configured; settle it by hand");
+            continue;
+        }
+        let key = gateway_key(&order, &r);
+        let mut answer = app.gateway.find_refund(&order, r.amount, &key).await;
+        if answer == RefundAnswer::NotFound {
+            answer = app.gateway.refund(&order, r.amount, &key).await;
+        }
+        let outcome = match answer {
+            RefundAnswer::Refunded(id) => Ok(id),
+            RefundAnswer::Refused(why) => Err(why),
+            RefundAnswer::NotFound => continue,
+            RefundAnswer::Unknown(why) => {
+                tracing::warn!(error = %why, refund = %r.id, "pending refund still not answered");
+                continue;
             }
-            Err(e) => tracing::warn!(error = %e, refund = %r.id, "stuck refund still not answered"),
+        };
+        // One refund that cannot be settled now holds up none of the others.
+        match settle(
+            app,
+            &r,
+            &order,
+            outcome.as_deref().map_err(String::clone),
+            &Actor::system(),
+        )
+        .await
+        {
+            Ok(_) => settled += 1,
+            Err(e) => tracing::warn!(error = ?e, refund = %r.id, "pending refund not settled"),
         }
     }
     Ok(settled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clawback;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_whole_refund_takes_back_the_whole_bonus() {
+        // Bought 1,000 with a 500 bonus: refunding the 1,000 takes back the 500 too.
+        assert_eq!(clawback(50_000, 100_000, 0, 100_000), 50_000);
+        // Half now, half later.
+        assert_eq!(clawback(50_000, 100_000, 0, 50_000), 25_000);
+        assert_eq!(clawback(50_000, 100_000, 50_000, 50_000), 25_000);
+        assert_eq!(clawback(0, 100_000, 0, 100_000), 0);
+        // Odd shares round down until the last refund takes the remainder.
+        assert_eq!(clawback(100, 300, 0, 100), 33);
+        assert_eq!(clawback(100, 300, 100, 100), 33);
+        assert_eq!(clawback(100, 300, 200, 100), 34);
+    }
+
+    proptest! {
+        #[test]
+        fn partial_refunds_take_back_exactly_the_extra_in_all(
+            extra in 0i64..10_000_000,
+            parts in proptest::collection::vec(1i64..100_000, 1..8),
+        ) {
+            let paid: i64 = parts.iter().sum();
+            let mut before = 0;
+            let mut taken = 0;
+            for p in &parts {
+                let c = clawback(extra, paid, before, *p);
+                prop_assert!(c >= 0);
+                taken += c;
+                before += p;
+                prop_assert!(taken <= extra);
+            }
+            prop_assert_eq!(taken, extra);
+        }
+    }
 }

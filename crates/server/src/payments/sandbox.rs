@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{GatewayOrder, NewOrder, PaymentGateway, protocol};
+use super::{GatewayOrder, NewOrder, PaymentGateway, RefundAnswer, protocol};
 use crate::app::AppState;
 use crate::db::entity::payment_order;
 use crate::error::{ApiError, ApiResult};
@@ -40,23 +40,32 @@ impl PaymentGateway for SandboxGateway {
         })
     }
 
-    async fn refund(
+    async fn refund(&self, order: &payment_order::Model, amount: i64, key: &str) -> RefundAnswer {
+        if order.status != "paid" || amount <= 0 {
+            return RefundAnswer::Refused("sandbox refunds only paid orders".into());
+        }
+        // The sandbox settles refunds at once; the id is derived from the key, so a retry
+        // names the same refund.
+        RefundAnswer::Refunded(refund_id(key))
+    }
+
+    /// Every refund the sandbox was asked for succeeded at once, under an id derived from
+    /// its key.
+    async fn find_refund(
         &self,
         order: &payment_order::Model,
         amount: i64,
         key: &str,
-    ) -> anyhow::Result<String> {
-        anyhow::ensure!(
-            order.status == "paid" && amount > 0,
-            "sandbox refunds only paid orders"
-        );
-        // The sandbox settles refunds at once; the id is derived from the key, so a retry
-        // names the same refund.
-        Ok(format!(
-            "sbx_refund_{}",
-            &crate::auth::token::hash_refresh_token(key)[..24]
-        ))
+    ) -> RefundAnswer {
+        self.refund(order, amount, key).await
     }
+}
+
+fn refund_id(key: &str) -> String {
+    format!(
+        "sbx_refund_{}",
+        &crate::auth::token::hash_refresh_token(key)[..24]
+    )
 }
 
 /// The sandbox's webhook secret: derived from the server key, so every node agrees on it.

@@ -6,7 +6,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use super::protocol::{self, StripeEventKind, StripeWebhook};
-use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway};
+use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway, RefundAnswer};
 use crate::config::Config;
 use crate::error::ApiError;
 
@@ -16,6 +16,8 @@ pub struct StripeGateway {
     pub http: reqwest::Client,
     pub base_url: String,
     pub secret_key: String,
+    /// How long a call may take before its answer counts as unknown.
+    pub timeout: std::time::Duration,
 }
 
 impl StripeGateway {
@@ -24,6 +26,7 @@ impl StripeGateway {
             http,
             base_url: cfg.stripe_base_url.trim_end_matches('/').to_owned(),
             secret_key: cfg.stripe_secret_key.as_ref()?.expose_secret().to_owned(),
+            timeout: std::time::Duration::from_secs(cfg.gateway_timeout_secs.max(1)),
         })
     }
 }
@@ -87,23 +90,58 @@ impl PaymentGateway for StripeGateway {
         order: &crate::db::entity::payment_order::Model,
         amount: i64,
         key: &str,
-    ) -> anyhow::Result<String> {
+    ) -> RefundAnswer {
         let fields = vec![
             ("payment_intent".to_owned(), order.gateway_order_id.clone()),
             ("amount".to_owned(), amount.to_string()),
             ("metadata[augur_order_id]".to_owned(), order.id.to_string()),
+            ("metadata[augur_refund_key]".to_owned(), key.to_owned()),
         ];
         let res = self
             .http
             .post(format!("{}/v1/refunds", self.base_url))
             .bearer_auth(&self.secret_key)
+            .timeout(self.timeout)
             .header("idempotency-key", format!("augur-refund-{key}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(protocol::form_urlencode(&fields))
             .send()
-            .await
-            .context("calling Stripe Refunds API")?;
-        super::refund_id("Stripe", res, amount).await
+            .await;
+        super::refund_answer("Stripe", res, amount).await
+    }
+
+    /// The PaymentIntent's refunds, ours found by `metadata[augur_refund_key]`. (Asking again
+    /// under the same `Idempotency-Key` would also be safe, but Stripe replays a stored 500
+    /// for 24 hours, so a list answers sooner.)
+    async fn find_refund(
+        &self,
+        order: &crate::db::entity::payment_order::Model,
+        _amount: i64,
+        key: &str,
+    ) -> RefundAnswer {
+        let res = self
+            .http
+            .get(format!(
+                "{}/v1/refunds?{}",
+                self.base_url,
+                protocol::form_urlencode(&[
+                    ("payment_intent".to_owned(), order.gateway_order_id.clone()),
+                    ("limit".to_owned(), "100".to_owned()),
+                ])
+            ))
+            .bearer_auth(&self.secret_key)
+            .timeout(self.timeout)
+            .send()
+            .await;
+        super::refund_in_list(
+            "Stripe",
+            res,
+            "data",
+            |r| r["metadata"]["augur_refund_key"].as_str(),
+            key,
+            &["failed", "canceled"],
+        )
+        .await
     }
 }
 
@@ -145,6 +183,7 @@ pub fn parse_webhook(
         gateway: NAME,
         event_id,
         event_type,
+        natural_key: None,
         kind,
         raw: String::from_utf8_lossy(body).into_owned(),
     })

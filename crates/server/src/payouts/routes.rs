@@ -111,6 +111,18 @@ fn mask(n: &str) -> String {
     format!("••••{tail}")
 }
 
+impl PayoutAccountView {
+    /// Where the money goes, as a notice may show it: the UPI id, or the masked account.
+    fn destination(&self) -> String {
+        match (&self.upi_id, &self.bank_account_masked, &self.ifsc) {
+            (Some(upi), _, _) => upi.clone(),
+            (None, Some(acct), Some(ifsc)) => format!("{acct} ({ifsc})"),
+            (None, Some(acct), None) => acct.clone(),
+            (None, None, _) => "—".to_owned(),
+        }
+    }
+}
+
 impl From<payout_account::Model> for PayoutAccountView {
     fn from(a: payout_account::Model) -> Self {
         Self {
@@ -138,14 +150,21 @@ async fn get_payout_account(
     Ok(ApiJson(a.into()))
 }
 
-/// Set where my payouts go: a bank account (number + IFSC) or a UPI id.
+/// Set where my payouts go: a bank account (number + IFSC) or a UPI id. The session must
+/// have proved the password within `reauth_window_secs` (sign in, or
+/// `POST /api/v1/auth/reauthenticate`); the practitioner is told by email and in the app.
 #[utoipa::path(put, path = "/api/v1/practitioners/me/payout-account", tag = "practitioners", request_body = PayoutAccountInput,
-    responses((status = 200, body = PayoutAccountView), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = PayoutAccountView),
+              (status = 403, body = Problem, description = "`reauthentication_required`, or not a practitioner"),
+              (status = 422, body = Problem)), security(("bearer" = [])))]
 async fn put_payout_account(
     State(app): State<AppState>,
     user: PractitionerUser,
+    meta: ClientMeta,
     ApiJson(body): ApiJson<PayoutAccountInput>,
 ) -> ApiResult<ApiJson<PayoutAccountView>> {
+    // Whoever holds a stolen access token could otherwise send the earnings elsewhere.
+    crate::auth::session::require_recent_password(&app, user.0.session_id).await?;
     let p = me(&app, &user).await?;
     let mut c = Check::new();
     let holder = c.text("account_holder", &body.account_holder, 2, 100);
@@ -191,6 +210,7 @@ async fn put_payout_account(
         }
     };
     c.finish()?;
+    let now = app.clock.now();
     let model = payout_account::ActiveModel {
         practitioner_id: Set(p.id),
         method: Set(body.method.clone()),
@@ -198,18 +218,40 @@ async fn put_payout_account(
         bank_account_number: Set(number),
         ifsc: Set(ifsc),
         upi_id: Set(upi),
-        updated_at: Set(app.clock.now()),
+        updated_at: Set(now),
     };
-    let saved = if payout_account::Entity::find_by_id(p.id)
-        .one(&app.db)
-        .await?
-        .is_some()
-    {
-        model.update(&app.db).await?
+    let txn = crate::db::begin_write(&app.db).await?;
+    let before = payout_account::Entity::find_by_id(p.id).one(&txn).await?;
+    let saved = if before.is_some() {
+        model.update(&txn).await?
     } else {
-        model.insert(&app.db).await?
+        model.insert(&txn).await?
     };
-    Ok(ApiJson(saved.into()))
+    let view = PayoutAccountView::from(saved);
+    audit::record(
+        &txn,
+        &Actor::user(&user.0, &meta),
+        Change {
+            action: "payout_account.update",
+            target_type: "practitioner",
+            target_id: p.id.to_string(),
+            before: before.map(|b| json!(PayoutAccountView::from(b))),
+            after: Some(json!(view)),
+        },
+        now,
+    )
+    .await?;
+    crate::notifications::notify(
+        &txn,
+        now,
+        user.0.id,
+        "payout_account.changed",
+        json!({ "method": view.method, "destination": view.destination() }),
+    )
+    .await?;
+    txn.commit().await?;
+    app.job_wakeup.notify_one();
+    Ok(ApiJson(view))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -255,7 +297,9 @@ impl From<payout::Model> for PayoutView {
 /// Ask to be paid out. Requires a payout account and `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/practitioners/me/payouts", tag = "practitioners",
     params(("Idempotency-Key" = String, Header)), request_body = PayoutRequest,
-    responses((status = 201, body = PayoutView), (status = 402, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = PayoutView), (status = 402, body = Problem),
+              (status = 403, body = Problem, description = "`email_unverified`, or not a practitioner"),
+              (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn request_payout(
     State(app): State<AppState>,
@@ -266,6 +310,13 @@ async fn request_payout(
     let fp = fingerprint("POST", "/api/v1/practitioners/me/payouts", &body);
     if let Some(r) = key.replay(&app.db, user.0.id, &fp).await? {
         return Ok(r);
+    }
+    // Payout notices and receipts go by email; an address nobody proved may not be theirs.
+    if !user.0.user.email_verified {
+        return Err(ApiError::forbidden(
+            "email_unverified",
+            "Verify your email address before asking for a payout",
+        ));
     }
     let p = me(&app, &user).await?;
     let mut c = Check::new();

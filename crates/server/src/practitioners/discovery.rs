@@ -312,7 +312,7 @@ impl Listing {
 }
 
 /// Find approved practitioners.
-#[utoipa::path(get, path = "/api/v1/practitioners", tag = "practitioners", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/practitioners", operation_id = "find_practitioners", tag = "practitioners", params(ListQuery),
     responses((status = 200, body = Page<PractitionerPublic>), (status = 422, body = Problem)))]
 async fn list(
     State(app): State<AppState>,

@@ -27,7 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Favorite a practitioner. Repeating it changes nothing.
 #[utoipa::path(put, path = "/api/v1/me/favorites/{practitioner_id}", tag = "me",
     params(("practitioner_id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem)),
+    responses((status = 204), (status = 404, body = Problem),
+        (status = 409, description = "A practitioner cannot favorite themselves (`cannot_favorite_self`)", body = Problem)),
     security(("bearer" = [])))]
 async fn add_favorite(
     State(app): State<AppState>,

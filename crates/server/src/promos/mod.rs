@@ -6,7 +6,7 @@ pub mod routes;
 pub mod rules;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -14,12 +14,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::entity::{payment_order, promo_code, promo_redemption};
+use crate::db::entity::{payment_order, promo_code, promo_redemption, promo_user_use};
 use rules::{Context, Refusal, Rules, Use, UserType};
 
 pub fn rules_of(p: &promo_code::Model) -> Rules {
     Rules {
-        discount: serde_json::from_str(&p.discount).unwrap_or(rules::Discount::Fixed { amount: 0 }),
+        discount: serde_json::from_str(&p.discount)
+            .unwrap_or(rules::Discount::Fixed(rules::FixedOff { amount: 0 })),
         currency: p.currency.clone(),
         max_discount: p.max_discount,
         min_order: p.min_order,
@@ -126,6 +127,19 @@ pub async fn quote<C: ConnectionTrait>(
     Ok(q)
 }
 
+/// The most code `promo_id` takes off one live session whose minutes it discounts by
+/// `per_minute` (see [`rules::session_budget`]); 0 for a code that no longer exists.
+pub async fn session_budget_of<C: ConnectionTrait>(
+    conn: &C,
+    promo_id: Uuid,
+    per_minute: i64,
+) -> Result<i64, sea_orm::DbErr> {
+    Ok(promo_code::Entity::find_by_id(promo_id)
+        .one(conn)
+        .await?
+        .map_or(0, |p| rules::session_budget(&rules_of(&p), per_minute)))
+}
+
 /// Records one use of the code for `reference` inside the caller's transaction. The global
 /// limit is one conditional increment, so 3N racing redemptions of a code limited to N
 /// succeed exactly N times. Re-redeeming the same reference returns the earlier discount.
@@ -179,6 +193,39 @@ pub async fn redeem<C: ConnectionTrait>(
         Ok(d) => d,
         Err(r) => return Ok(Err(r)),
     };
+    // The per-user limit: one counter row per code and user, raised only below the limit,
+    // so one user's racing redemptions cannot both pass (counting redemptions first and
+    // inserting after let them, on PostgreSQL).
+    if let Some(limit) = promo.per_user_limit {
+        promo_user_use::Entity::insert(promo_user_use::ActiveModel {
+            promo_code_id: Set(promo_id),
+            user_id: Set(user),
+            uses: Set(0),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                promo_user_use::Column::PromoCodeId,
+                promo_user_use::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+        let mine = promo_user_use::Entity::update_many()
+            .col_expr(
+                promo_user_use::Column::Uses,
+                Expr::col(promo_user_use::Column::Uses).add(1),
+            )
+            .filter(promo_user_use::Column::PromoCodeId.eq(promo_id))
+            .filter(promo_user_use::Column::UserId.eq(user))
+            .filter(promo_user_use::Column::Uses.lt(limit))
+            .exec(conn)
+            .await?;
+        if mine.rows_affected != 1 {
+            return Ok(Err(Refusal::PerUserLimitReached));
+        }
+    }
     let claimed = promo_code::Entity::update_many()
         .col_expr(
             promo_code::Column::UsedCount,
@@ -198,6 +245,18 @@ pub async fn redeem<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     if claimed.rows_affected != 1 {
+        // Give back the user's use taken above: the caller may go on without the code.
+        if promo.per_user_limit.is_some() {
+            promo_user_use::Entity::update_many()
+                .col_expr(
+                    promo_user_use::Column::Uses,
+                    Expr::col(promo_user_use::Column::Uses).sub(1),
+                )
+                .filter(promo_user_use::Column::PromoCodeId.eq(promo_id))
+                .filter(promo_user_use::Column::UserId.eq(user))
+                .exec(conn)
+                .await?;
+        }
         return Ok(Err(Refusal::UsageLimitReached));
     }
     promo_redemption::ActiveModel {

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::rules::{Context, Discount, UserType};
+use super::rules::{Context, Discount, FixedOff, PercentageOff, UserType};
 use super::{Quote, quote};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
@@ -163,13 +163,13 @@ async fn create_code(
     );
     let description = c.text("description", &body.description, 0, 500);
     match body.discount {
-        Discount::Percentage { bps } => c.ensure(
+        Discount::Percentage(PercentageOff { bps }) => c.ensure(
             (1..=10_000).contains(&bps),
             "discount.bps",
             "out_of_range",
             "must be 1 to 10000",
         ),
-        Discount::Fixed { amount } => c.ensure(
+        Discount::Fixed(FixedOff { amount }) => c.ensure(
             (1..=MAX_AMOUNT).contains(&amount),
             "discount.amount",
             "out_of_range",
@@ -186,6 +186,25 @@ async fn create_code(
             c.range(field, v, 1, MAX_AMOUNT);
         }
     }
+    c.ensure(
+        !super::rules::needs_cap(
+            body.discount,
+            body.max_discount,
+            body.contexts.as_deref().unwrap_or_default(),
+        ),
+        "max_discount",
+        "cap_required",
+        "a percentage code usable on sessions or appointments needs a max_discount",
+    );
+    // Each use of such a code pays a practitioner from the promotions account; without a
+    // limit in all, throwaway accounts (one use each) would draw on it without end.
+    c.ensure(
+        !super::rules::practitioner_priced(body.contexts.as_deref().unwrap_or_default())
+            || body.usage_limit.is_some(),
+        "usage_limit",
+        "limit_required",
+        "a code usable on sessions or appointments needs a usage_limit",
+    );
     let now = app.clock.now();
     let valid_from = body.valid_from.unwrap_or(now);
     if let Some(until) = body.valid_until {

@@ -11,9 +11,25 @@ use crate::ledger::money::{Bps, share};
 #[serde(rename_all = "snake_case")]
 pub enum Discount {
     /// A share of the price, in basis points (1,000 = 10 %).
-    Percentage { bps: u16 },
+    Percentage(PercentageOff),
     /// A fixed amount in minor units.
-    Fixed { amount: i64 },
+    Fixed(FixedOff),
+}
+
+// The variants' payloads are named types (the JSON is the same as with struct variants) so
+// that the OpenAPI document names them: client generators otherwise make up colliding
+// names for the inline objects and drop the model.
+
+/// A share of the price, in basis points (1,000 = 10 %).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PercentageOff {
+    pub bps: u16,
+}
+
+/// A fixed amount in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FixedOff {
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -79,6 +95,9 @@ pub enum Refusal {
     PerUserLimitReached,
     NewUsersOnly,
     ExistingUsersOnly,
+    /// A percentage code without `max_discount` on a price a practitioner sets (a session
+    /// or an appointment): only codes made before caps were required can be like this.
+    UncappedPercentage,
 }
 
 /// The discount `rules` give this `use`: never negative, never above the price.
@@ -98,6 +117,11 @@ pub fn evaluate(rules: &Rules, u: &Use) -> Result<i64, Refusal> {
     if !rules.contexts.is_empty() && !rules.contexts.contains(&u.context) {
         return Err(Refusal::WrongContext);
     }
+    if matches!(u.context, Context::Session | Context::Appointment)
+        && needs_cap(rules.discount, rules.max_discount, &[u.context])
+    {
+        return Err(Refusal::UncappedPercentage);
+    }
     match rules.user_type {
         UserType::New if u.user_has_paid_before => return Err(Refusal::NewUsersOnly),
         UserType::Existing if !u.user_has_paid_before => return Err(Refusal::ExistingUsersOnly),
@@ -113,13 +137,47 @@ pub fn evaluate(rules: &Rules, u: &Use) -> Result<i64, Refusal> {
         return Err(Refusal::PerUserLimitReached);
     }
     let raw = match rules.discount {
-        Discount::Percentage { bps } => {
+        Discount::Percentage(PercentageOff { bps }) => {
             Bps::new(bps.min(10_000)).map_or(0, |rate| share(u.price.max(0), rate))
         }
-        Discount::Fixed { amount } => amount.max(0),
+        Discount::Fixed(FixedOff { amount }) => amount.max(0),
     };
     let capped = rules.max_discount.map_or(raw, |m| raw.min(m.max(0)));
     Ok(capped.clamp(0, u.price.max(0)))
+}
+
+/// Whether a code may be created with these terms: a percentage code usable on live
+/// sessions or appointments needs a `max_discount`. Those prices are set by the practitioner,
+/// so an uncapped percentage would let a practitioner and a throwaway client turn any price
+/// into promotions money.
+pub fn needs_cap(discount: Discount, max_discount: Option<i64>, contexts: &[Context]) -> bool {
+    matches!(discount, Discount::Percentage { .. })
+        && max_discount.is_none()
+        && practitioner_priced(contexts)
+}
+
+/// Whether a code with these `contexts` (empty = everywhere) applies to prices practitioners
+/// set: live sessions and appointments.
+pub fn practitioner_priced(contexts: &[Context]) -> bool {
+    contexts.is_empty()
+        || contexts
+            .iter()
+            .any(|c| matches!(c, Context::Session | Context::Appointment))
+}
+
+/// The most a code may take off one whole live session, given the discount it grants on one
+/// minute (`per_minute`, from [`evaluate`] with the rate as the price): a fixed code's value
+/// once, a percentage code up to its `max_discount` ([`evaluate`] refuses one without a cap
+/// on sessions; should one reach here, it grants one minute's discount).
+pub fn session_budget(rules: &Rules, per_minute: i64) -> i64 {
+    let whole = match rules.discount {
+        Discount::Fixed(FixedOff { amount }) => amount.max(0),
+        Discount::Percentage { .. } => rules.max_discount.unwrap_or(per_minute),
+    };
+    rules
+        .max_discount
+        .map_or(whole, |cap| whole.min(cap))
+        .max(0)
 }
 
 #[cfg(test)]
@@ -130,7 +188,7 @@ mod tests {
 
     fn rules() -> Rules {
         Rules {
-            discount: Discount::Percentage { bps: 2_000 },
+            discount: Discount::Percentage(PercentageOff { bps: 2_000 }),
             currency: "INR".into(),
             max_discount: Some(10_000),
             min_order: Some(5_000),
@@ -265,7 +323,7 @@ mod tests {
     #[test]
     fn fixed_discount_never_exceeds_the_price() {
         let r = Rules {
-            discount: Discount::Fixed { amount: 8_000 },
+            discount: Discount::Fixed(FixedOff { amount: 8_000 }),
             min_order: None,
             max_discount: None,
             ..rules()
@@ -274,10 +332,63 @@ mod tests {
         assert_eq!(evaluate(&r, &use_(50_000)), Ok(8_000));
     }
 
+    #[test]
+    fn session_budgets() {
+        let fixed = Rules {
+            discount: Discount::Fixed(FixedOff { amount: 6_000 }),
+            max_discount: None,
+            ..rules()
+        };
+        assert_eq!(session_budget(&fixed, 2_000), 6_000);
+        let capped_fixed = Rules {
+            max_discount: Some(4_000),
+            ..fixed
+        };
+        assert_eq!(session_budget(&capped_fixed, 2_000), 4_000);
+        assert_eq!(session_budget(&rules(), 400), 10_000);
+        let uncapped = Rules {
+            max_discount: None,
+            ..rules()
+        };
+        assert_eq!(session_budget(&uncapped, 400), 400);
+    }
+
+    #[test]
+    fn an_uncapped_percentage_made_before_caps_applies_only_where_the_platform_sets_prices() {
+        let old = Rules {
+            max_discount: None,
+            min_order: None,
+            ..rules()
+        };
+        for context in [Context::Session, Context::Appointment] {
+            let u = Use {
+                context,
+                ..use_(9_000)
+            };
+            assert_eq!(evaluate(&old, &u), Err(Refusal::UncappedPercentage));
+        }
+        assert_eq!(evaluate(&old, &use_(9_000)), Ok(1_800));
+    }
+
+    #[test]
+    fn uncapped_percentages_are_refused_where_practitioners_set_prices() {
+        let pct = Discount::Percentage(PercentageOff { bps: 2_500 });
+        assert!(needs_cap(pct, None, &[]));
+        assert!(needs_cap(pct, None, &[Context::Topup, Context::Session]));
+        assert!(needs_cap(pct, None, &[Context::Appointment]));
+        assert!(!needs_cap(pct, None, &[Context::Topup, Context::Order]));
+        assert!(!needs_cap(pct, Some(1_000), &[]));
+        assert!(!needs_cap(
+            Discount::Fixed(FixedOff { amount: 100 }),
+            None,
+            &[]
+        ));
+    }
+
     proptest! {
         #[test]
         fn discount_is_between_zero_and_price(price in 0i64..1_000_000_000, bps in 0u16..=10_000, fixed in -10i64..2_000_000_000, cap in proptest::option::of(-5i64..1_000_000_000), pct in any::<bool>()) {
-            let discount = if pct { Discount::Percentage { bps } } else { Discount::Fixed { amount: fixed } };
+            let discount = if pct { Discount::Percentage(PercentageOff { bps }) } else { Discount::Fixed(FixedOff { amount: fixed }) };
             let r = Rules { discount, max_discount: cap, min_order: None, ..rules() };
             let d = evaluate(&r, &use_(price)).unwrap();
             prop_assert!(d >= 0 && d <= price);

@@ -38,6 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decline))
         .routes(routes!(cancel))
         .routes(routes!(reschedule))
+        .routes(routes!(accept_reschedule))
+        .routes(routes!(decline_reschedule))
         .routes(routes!(join))
         .routes(routes!(complete))
         .routes(routes!(no_show))
@@ -73,6 +75,9 @@ pub struct BookingView {
     /// The practitioner must answer by then, or the request expires.
     pub respond_by: DateTime<Utc>,
     pub reschedule_count: i32,
+    /// A new start the practitioner proposed; the client accepts or declines it at
+    /// `/reschedule/accept` or `/reschedule/decline`.
+    pub proposed_starts_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
     /// Paid to the practitioner and platform when the booking closed.
@@ -111,6 +116,7 @@ impl From<booking::Model> for BookingView {
             client_notes: b.client_notes,
             respond_by: b.respond_by,
             reschedule_count: b.reschedule_count,
+            proposed_starts_at: b.proposed_starts_at,
             cancelled_by: b.cancelled_by,
             cancel_reason: b.cancel_reason,
             captured: b.captured,
@@ -406,7 +412,7 @@ fn reason_of(c: &mut Check, body: &ReasonBody) -> Option<String> {
 }
 
 /// Turn a booking request down (the practitioner); the client's hold is released.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/decline", tag = "appointments",
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/decline", operation_id = "decline_booking", tag = "appointments",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = ReasonBody,
     responses((status = 200, body = BookingView), (status = 403, body = Problem),
@@ -432,7 +438,7 @@ async fn decline(
 /// Cancel before the start. A client gets everything back up to
 /// `booking_full_refund_hours` before, `booking_late_refund_bps` of it later; a
 /// practitioner cancelling refunds the client in full.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "appointments",
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", operation_id = "cancel_booking", tag = "appointments",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = ReasonBody,
     responses((status = 200, body = BookingView), (status = 404, body = Problem),
@@ -463,11 +469,14 @@ pub struct RescheduleBody {
     pub start: DateTime<FixedOffset>,
 }
 
-/// Move the booking to another free slot.
+/// Move the booking to another free slot (the client), or propose the move to the client
+/// (the practitioner: `proposed_starts_at` is set and the booking stays until the client
+/// answers). Allowed until `booking_reschedule_min_hours` before the start,
+/// `booking_max_reschedules` times; a proposal's new start must be that far away too.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "appointments",
     params(("id" = Uuid, Path)), request_body = RescheduleBody,
     responses((status = 200, body = BookingView), (status = 404, body = Problem),
-        (status = 409, body = Problem)),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn reschedule(
     State(app): State<AppState>,
@@ -479,9 +488,59 @@ async fn reschedule(
     Ok(ApiJson(b.into()))
 }
 
+/// Accept the practitioner's proposed time (the client): the booking moves, if the slot is
+/// still free.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule/accept", tag = "appointments",
+    operation_id = "accept_booking_reschedule",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = BookingView), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn accept_reschedule(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    key: IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    answer_reschedule(&app, &auth, key, id, true).await
+}
+
+/// Decline the practitioner's proposed time (the client): the booking is cancelled and
+/// everything comes back.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule/decline", tag = "appointments",
+    operation_id = "decline_booking_reschedule",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = BookingView), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+async fn decline_reschedule(
+    State(app): State<AppState>,
+    auth: AuthUser,
+    key: IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    answer_reschedule(&app, &auth, key, id, false).await
+}
+
+/// The client's answer to a proposed move, under its `Idempotency-Key`.
+async fn answer_reschedule(
+    app: &AppState,
+    auth: &AuthUser,
+    key: IdempotencyKey,
+    id: Uuid,
+    accept: bool,
+) -> ApiResult<Response> {
+    let answer = if accept { "accept" } else { "decline" };
+    let path = format!("/api/v1/bookings/{id}/reschedule/{answer}");
+    keyed(app, auth, key, path, &json!({}), async |txn| {
+        bookings::answer_proposal(app, txn, auth.id, id, accept).await
+    })
+    .await
+}
+
 /// Arrive for an online appointment (from `booking_join_early_minutes` before the start).
 /// When both sides are in, the session opens: `consultation_id` names it.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/join", tag = "appointments",
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/join", operation_id = "join_booking", tag = "appointments",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = BookingView), (status = 404, body = Problem),
         (status = 409, body = Problem)),
@@ -494,7 +553,8 @@ async fn join(
     Ok(ApiJson(bookings::join(&app, auth.id, id).await?.into()))
 }
 
-/// Mark an in-person appointment as held (the practitioner); they are paid.
+/// Mark an in-person appointment as held (the practitioner, once it has ended); they are
+/// paid.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/complete", tag = "appointments",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses((status = 200, body = BookingView), (status = 403, body = Problem),

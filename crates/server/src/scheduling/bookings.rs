@@ -379,6 +379,7 @@ pub async fn book(
         client_notes: Set(nb.notes),
         respond_by: Set(respond_by),
         reschedule_count: Set(0),
+        proposed_starts_at: Set(None),
         cancelled_by: Set(None),
         cancel_reason: Set(None),
         refunded: Set(0),
@@ -593,9 +594,13 @@ pub async fn cancel(
     Ok(b)
 }
 
-/// Moves a booking to another free slot of the same service. Clients may do so until
-/// `booking_reschedule_min_hours` before the start, `booking_max_reschedules` times;
-/// practitioners until the start. The hold stays as it is.
+/// Moves a booking to another free slot of the same service, or, when the practitioner
+/// asks, proposes the move to the client. Either side may move a booking until
+/// `booking_reschedule_min_hours` before its start, `booking_max_reschedules` times; a
+/// proposal's new start is at least that far away too. A client's move takes effect at once; a practitioner's
+/// waits for the client to accept it (declining refunds the client in full), because a
+/// practitioner who could move a booking alone could move it to minutes from now and then
+/// collect a client no-show. The hold stays as it is.
 pub async fn reschedule(
     app: &AppState,
     user: Uuid,
@@ -608,26 +613,33 @@ pub async fn reschedule(
     if !OPEN.contains(&b.status.as_str()) {
         return Err(wrong_state(&b, "requested or confirmed"));
     }
-    if party == Party::Client {
-        if b.starts_at - now < Duration::hours(app.config.booking_reschedule_min_hours) {
-            return Err(ApiError::conflict(
-                "reschedule_window_closed",
-                format!(
-                    "Bookings can be moved until {} hours before they start",
-                    app.config.booking_reschedule_min_hours
-                ),
-            ));
-        }
-        if b.reschedule_count >= app.config.booking_max_reschedules {
-            return Err(ApiError::conflict(
-                "reschedule_limit",
-                "This booking cannot be moved again",
-            ));
-        }
-    } else if now >= b.starts_at {
+    let notice = Duration::hours(app.config.booking_reschedule_min_hours);
+    if b.starts_at - now < notice {
         return Err(ApiError::conflict(
-            "already_started",
-            "The appointment has started",
+            "reschedule_window_closed",
+            format!(
+                "Bookings can be moved until {} hours before they start",
+                app.config.booking_reschedule_min_hours
+            ),
+        ));
+    }
+    // A proposal cannot be for minutes from now: a client who accepts without reading
+    // closely would then be a no-show by design. A client moving their own booking may pick
+    // any free slot.
+    if party != Party::Client && new_start - now < notice {
+        return Err(ApiError::field(
+            "start",
+            "reschedule_too_soon",
+            format!(
+                "A booking can be moved to a start at least {} hours away",
+                app.config.booking_reschedule_min_hours
+            ),
+        ));
+    }
+    if b.reschedule_count >= app.config.booking_max_reschedules {
+        return Err(ApiError::conflict(
+            "reschedule_limit",
+            "This booking cannot be moved again",
         ));
     }
     let s = service::Entity::find_by_id(b.service_id)
@@ -638,10 +650,53 @@ pub async fn reschedule(
     check_slot(&txn, &s, new_start, Some(b.id), now).await?;
     let ends_at = new_start + Duration::minutes(i64::from(s.duration_minutes));
     check_client_free(&txn, b.client_id, new_start, ends_at, Some(b.id)).await?;
+    if party != Party::Client {
+        let proposed = local_text(new_start, &b.time_zone);
+        let mut m: booking::ActiveModel = b.into();
+        m.proposed_starts_at = Set(Some(new_start));
+        m.updated_at = Set(now);
+        let b = m.update(&txn).await?;
+        tell(
+            &txn,
+            &b,
+            b.client_id,
+            "booking.reschedule_proposed",
+            json!({"proposed_starts_at_local": proposed}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(b);
+    }
+    let b = move_to(app, &txn, b, &s, new_start, now).await?;
+    tell(
+        &txn,
+        &b.0,
+        b.0.practitioner_user_id,
+        "booking.rescheduled",
+        json!({"previous_starts_at_local": b.1}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(b.0)
+}
+
+/// Moves `b` to `new_start` (already checked free) and clears any proposal; returns the
+/// booking and its previous start in the booker's zone.
+async fn move_to(
+    app: &AppState,
+    txn: &WriteTxn,
+    b: booking::Model,
+    s: &service::Model,
+    new_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApiResult<(booking::Model, String)> {
     let previous = local_text(b.starts_at, &b.time_zone);
     let was_requested = b.status == BookingStatus::Requested.as_str();
     let count = b.reschedule_count + 1;
     let respond_by = b.respond_by.min(new_start);
+    let ends_at = new_start + Duration::minutes(i64::from(s.duration_minutes));
     let mut m: booking::ActiveModel = b.into();
     m.starts_at = Set(new_start);
     m.ends_at = Set(ends_at);
@@ -649,26 +704,97 @@ pub async fn reschedule(
     m.block_end = Set(ends_at + Duration::minutes(i64::from(s.buffer_after_minutes)));
     m.reschedule_count = Set(count);
     m.reminders_sent = Set(reminders_already_past(app, new_start, now));
+    m.proposed_starts_at = Set(None);
     if was_requested {
         m.respond_by = Set(respond_by);
     }
     m.updated_at = Set(now);
-    let b = m.update(&txn).await?;
-    let other = if party == Party::Client {
-        b.practitioner_user_id
-    } else {
-        b.client_id
+    Ok((m.update(txn).await?, previous))
+}
+
+/// The client's answer to the practitioner's proposed move: accepted, the booking moves
+/// (if the slot is still free); declined, the booking is cancelled and the client gets
+/// everything back, as when the practitioner cancels.
+pub async fn answer_proposal(
+    app: &AppState,
+    txn: &WriteTxn,
+    user: Uuid,
+    id: Uuid,
+    accept: bool,
+) -> ApiResult<booking::Model> {
+    let now = app.clock.now();
+    let (b, party) = load_for(txn, id, user).await?;
+    if party != Party::Client {
+        return Err(ApiError::forbidden(
+            "not_the_client",
+            "Only the client of this booking can answer a proposed move",
+        ));
+    }
+    if !OPEN.contains(&b.status.as_str()) {
+        return Err(wrong_state(&b, "requested or confirmed"));
+    }
+    let Some(proposed) = b.proposed_starts_at else {
+        return Err(ApiError::conflict(
+            "no_proposal",
+            "The practitioner has not proposed another time",
+        ));
     };
+    // The proposal lapses when the booking's own time comes: it then stands as booked, and
+    // what happens at it (held, a no-show) is settled as for any booking. Declining later
+    // would turn an appointment the client attended or missed into a full refund.
+    if now >= b.starts_at {
+        return Err(ApiError::conflict(
+            "proposal_expired",
+            "The booking's time has come; the proposal lapsed and the booking stands",
+        ));
+    }
+    if !accept {
+        let b = close(txn, b, BookingStatus::Cancelled, 0, now).await?;
+        let mut m: booking::ActiveModel = b.into();
+        m.cancelled_by = Set(Some("practitioner".to_owned()));
+        m.cancel_reason = Set(Some("the client declined the proposed new time".to_owned()));
+        m.proposed_starts_at = Set(None);
+        let b = m.update(txn).await?;
+        tell_both(
+            txn,
+            &b,
+            "booking.cancelled",
+            json!({"refund": refund_of(&b), "reason": b.cancel_reason, "cancelled_by": b.cancelled_by}),
+            now,
+        )
+        .await?;
+        return Ok(b);
+    }
+    if b.reschedule_count >= app.config.booking_max_reschedules {
+        return Err(ApiError::conflict(
+            "reschedule_limit",
+            "This booking cannot be moved again",
+        ));
+    }
+    if now >= proposed {
+        return Err(ApiError::conflict(
+            "proposal_expired",
+            "The proposed time, or the booking's own, has passed",
+        ));
+    }
+    let s = service::Entity::find_by_id(b.service_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Service"))?;
+    lock_schedule(txn, b.practitioner_id, now).await?;
+    check_slot(txn, &s, proposed, Some(b.id), now).await?;
+    let ends_at = proposed + Duration::minutes(i64::from(s.duration_minutes));
+    check_client_free(txn, b.client_id, proposed, ends_at, Some(b.id)).await?;
+    let (b, previous) = move_to(app, txn, b, &s, proposed, now).await?;
     tell(
-        &txn,
+        txn,
         &b,
-        other,
+        b.practitioner_user_id,
         "booking.rescheduled",
         json!({"previous_starts_at_local": previous}),
         now,
     )
     .await?;
-    txn.commit().await?;
     Ok(b)
 }
 
@@ -750,10 +876,12 @@ pub async fn complete(
             "Online appointments complete when their session ends",
         ));
     }
-    if now < b.starts_at {
+    // After the end, not the start: completing at the start would pay the practitioner for
+    // an appointment the client could still be waiting for.
+    if now < b.ends_at {
         return Err(ApiError::conflict(
-            "not_started",
-            "The appointment has not started yet",
+            "not_ended",
+            "An appointment can be marked held once it has ended",
         ));
     }
     let b = close(txn, b, BookingStatus::Completed, 10_000, now).await?;

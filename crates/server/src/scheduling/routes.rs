@@ -5,9 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -125,7 +123,9 @@ async fn create_service_type(
     let description = c.text("description", &body.description, 0, 2000);
     c.finish()?;
     let now = app.clock.now();
-    let txn = app.db.begin().await?;
+    // The shared write transaction: on SQLite a deferred one can fail with "database is
+    // locked" while another writer holds the lock (a 500 found by schemathesis).
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = service_type::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(body.slug.clone()),
@@ -188,7 +188,9 @@ async fn update_service_type(
         .map(|d| c.text("description", d, 0, 2000));
     c.finish()?;
     let now = app.clock.now();
-    let txn = app.db.begin().await?;
+    // The shared write transaction: on SQLite a deferred one can fail with "database is
+    // locked" while another writer holds the lock (a 500 found by schemathesis).
+    let txn = crate::db::begin_write(&app.db).await?;
     let before = service_type::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -16,6 +16,8 @@ both_backends!(
     every_cancellation_branch_moves_exactly_the_right_money,
     reminders_go_out_once_each,
     rescheduling_follows_the_policy,
+    a_practitioner_only_proposes_a_new_time_and_the_client_decides,
+    an_in_person_appointment_is_marked_held_only_after_it_ends,
     bad_input_gets_clear_errors,
     the_demo_healer_is_booked_from_london_and_cancelled_late,
 );
@@ -709,18 +711,154 @@ async fn rescheduling_follows_the_policy(backend: Backend) {
     move_to(c.clone(), "2026-11-25T17:00:00Z")
         .await
         .problem(409, "reschedule_limit");
-    // Inside 24 h the client can no longer move it; the practitioner still can.
+    // Inside 24 h nobody can move it: not the client, nor the practitioner (who could
+    // otherwise move it to minutes from now and collect a no-show).
     app.advance((at("2026-11-25T00:00:00Z") - t0).num_seconds());
     move_to(c.clone(), "2026-11-25T18:00:00Z")
         .await
         .problem(409, "reschedule_window_closed");
     move_to(s.practitioner.clone(), "2026-11-25T18:00:00Z")
         .await
-        .expect(200);
+        .problem(409, "reschedule_window_closed");
     // Strangers see nothing.
     move_to(other.clone(), "2026-11-25T19:00:00Z")
         .await
         .problem(404, "not_found");
+    assert_invariants(&app).await;
+}
+
+async fn a_practitioner_only_proposes_a_new_time_and_the_client_decides(backend: Backend) {
+    let t0 = at("2026-11-20T00:00:00Z");
+    let app = spawn(backend, t0).await;
+    let s = practitioner_with_hours(&app, "UTC", every_day("00:00", "23:59"), video_hour()).await;
+    let (c, _) = client(&app, &s.admin, "client@example.com", 3 * PRICE).await;
+    let id = book(&app, &c, &s.service, "2026-11-25T10:00:00Z")
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(&app, &s.practitioner, &id, "confirm")
+        .await
+        .expect(200);
+    let propose = |start: &'static str| {
+        let (app, id, token) = (&app, id.clone(), s.practitioner.clone());
+        async move {
+            app.post(
+                &format!("/api/v1/bookings/{id}/reschedule"),
+                Some(&token),
+                json!({"start": start}),
+            )
+            .await
+        }
+    };
+    // Minutes from now: refused outright.
+    let e = propose("2026-11-20T01:00:00Z")
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(e["errors"][0]["code"], "reschedule_too_soon");
+    // A day later: only a proposal; the booking stays where it was.
+    let b = propose("2026-11-26T10:00:00Z").await.expect(200);
+    assert_eq!(b["starts_at"], "2026-11-25T10:00:00Z");
+    assert_eq!(b["proposed_starts_at"], "2026-11-26T10:00:00Z");
+    assert_eq!(b["reschedule_count"], 0);
+    let inbox = app.get("/api/v1/notifications", Some(&c)).await.expect(200);
+    assert!(
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["event"] == "booking.reschedule_proposed"),
+        "the client is asked: {inbox}"
+    );
+    step(&app, &s.practitioner, &id, "reschedule/accept")
+        .await
+        .problem(403, "not_the_client");
+    let b = step(&app, &c, &id, "reschedule/accept").await.expect(200);
+    assert_eq!(b["starts_at"], "2026-11-26T10:00:00Z");
+    assert_eq!(b["proposed_starts_at"], Value::Null);
+    assert_eq!(b["reschedule_count"], 1);
+    step(&app, &c, &id, "reschedule/accept")
+        .await
+        .problem(409, "no_proposal");
+    // A proposal left unanswered lapses when the booking's time comes: declining it after
+    // the appointment (attended or missed) would turn it into a full refund.
+    let later = book(&app, &c, &s.service, "2026-11-21T10:00:00Z")
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(&app, &s.practitioner, &later, "confirm")
+        .await
+        .expect(200);
+    app.post(
+        &format!("/api/v1/bookings/{later}/reschedule"),
+        Some(&s.practitioner),
+        json!({"start": "2026-11-23T10:00:00Z"}),
+    )
+    .await
+    .expect(200);
+    app.advance((at("2026-11-21T10:30:00Z") - app.state.clock.now()).num_seconds());
+    step(&app, &c, &later, "reschedule/decline")
+        .await
+        .problem(409, "proposal_expired");
+    step(&app, &c, &later, "reschedule/accept")
+        .await
+        .problem(409, "proposal_expired");
+    let kept = app
+        .get(&format!("/api/v1/bookings/{later}"), Some(&c))
+        .await
+        .expect(200);
+    assert_eq!(kept["status"], "confirmed");
+    assert_eq!(kept["starts_at"], "2026-11-21T10:00:00Z");
+
+    // Declining the next proposal cancels the booking and refunds everything.
+    propose("2026-11-27T10:00:00Z").await.expect(200);
+    let b = step(&app, &c, &id, "reschedule/decline").await.expect(200);
+    assert_eq!(b["status"], "cancelled");
+    assert_eq!(b["refunded"], PRICE);
+    assert_eq!(
+        wallet(&app, &c).await,
+        (2 * PRICE, PRICE),
+        "the other booking is still held"
+    );
+    assert_invariants(&app).await;
+}
+
+async fn an_in_person_appointment_is_marked_held_only_after_it_ends(backend: Backend) {
+    let t0 = at("2026-11-20T00:00:00Z");
+    let app = spawn(backend, t0).await;
+    let s = practitioner_with_hours(
+        &app,
+        "UTC",
+        every_day("08:00", "20:00"),
+        json!({"name": "Reiki", "description": "In the studio", "channel": "in_person",
+               "duration_minutes": 60, "price": PRICE}),
+    )
+    .await;
+    let (c, _) = client(&app, &s.admin, "client@example.com", PRICE).await;
+    let id = book(&app, &c, &s.service, "2026-11-21T10:00:00Z")
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(&app, &s.practitioner, &id, "confirm")
+        .await
+        .expect(200);
+    // Five minutes in, the client may still be on the way: not yet.
+    app.advance((at("2026-11-21T10:05:00Z") - t0).num_seconds());
+    step(&app, &s.practitioner, &id, "complete")
+        .await
+        .problem(409, "not_ended");
+    assert_eq!(earnings(&app, &s.practitioner).await, 0);
+    app.advance(3600);
+    let b = step(&app, &s.practitioner, &id, "complete")
+        .await
+        .expect(200);
+    assert_eq!(b["status"], "completed");
+    assert!(earnings(&app, &s.practitioner).await > 0);
     assert_invariants(&app).await;
 }
 

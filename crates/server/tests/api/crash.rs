@@ -12,7 +12,11 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{Backend, PASSWORD, application, fresh_database_url};
 
-both_backends!(a_killed_server_settles_sessions_on_restart);
+both_backends!(
+    a_killed_server_settles_sessions_on_restart,
+    an_outage_inside_the_grace_window_is_not_billed,
+    an_outage_longer_than_the_grace_window_ends_the_session_as_interrupted,
+);
 
 pub(crate) struct Server {
     pub child: Child,
@@ -35,8 +39,16 @@ fn free_port() -> u16 {
 }
 
 /// Runs the real binary on `database_url`; `tick_ms` sets how often its worker bills.
+/// Heartbeats every 30 s: a restart within 90 s is not an outage, so these tests see a
+/// crash's sessions settled as they would be without outage detection.
 async fn serve(database_url: &str, tick_ms: u64) -> Server {
-    serve_with(database_url, tick_ms, None).await
+    serve_env(
+        database_url,
+        tick_ms,
+        None,
+        &[("AUGUR_NODE_HEARTBEAT_SECS", "30")],
+    )
+    .await
 }
 
 /// [`serve`], with Redis for cross-node events when given.
@@ -47,6 +59,16 @@ fn redis_prefix(database_url: &str) -> String {
 }
 
 pub(crate) async fn serve_with(database_url: &str, tick_ms: u64, redis: Option<&str>) -> Server {
+    serve_env(database_url, tick_ms, redis, &[]).await
+}
+
+/// [`serve_with`], with more settings (`AUGUR_*` variables; later ones win).
+pub(crate) async fn serve_env(
+    database_url: &str,
+    tick_ms: u64,
+    redis: Option<&str>,
+    env: &[(&str, &str)],
+) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_augur"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -64,6 +86,7 @@ pub(crate) async fn serve_with(database_url: &str, tick_ms: u64, redis: Option<&
         // The processes of one test (one database) share Redis keys and channels; other
         // tests running at once have their own.
         .env("AUGUR_REDIS_PREFIX", redis_prefix(database_url))
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -290,23 +313,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
 
     // Restart: once the grace window has passed, the sweeper settles the session.
     let second = serve(&url, 100).await;
-    let mut settled = None;
-    for _ in 0..100 {
-        let (_, v) = call(
-            &second.base,
-            Method::GET,
-            &format!("/api/v1/consultations/{id}"),
-            Some(&client),
-            None,
-        )
-        .await;
-        if v["status"] == "ended" {
-            settled = Some(v);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let settled = settled.expect("the session is settled after restart");
+    let settled = ended(&second.base, &client, &id).await;
     assert_eq!(settled["minutes_billed"], expected);
     assert_eq!(settled["amount_charged"], i64::from(expected) * 2_000);
     assert_eq!(settled["end_reason"], "client_disconnected");
@@ -360,4 +367,154 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
         "client → practitioner and → platform, per minute"
     );
     drop(third);
+}
+
+/// Waits (up to 10 s) for consultation `id` to be ended by `base`'s worker; returns it.
+async fn ended(base: &str, token: &str, id: &str) -> Value {
+    for _ in 0..100 {
+        let (_, v) = call(
+            base,
+            reqwest::Method::GET,
+            &format!("/api/v1/consultations/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+        if v["status"] == "ended" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the session is not settled after restart");
+}
+
+/// The settings of the outage tests' processes: heartbeats every second, the grace window
+/// given.
+fn outage_env(grace: &str) -> [(&str, &str); 2] {
+    [
+        ("AUGUR_NODE_HEARTBEAT_SECS", "1"),
+        ("AUGUR_LIVE_GRACE_SECS", grace),
+    ]
+}
+
+/// Starts a session on a real process whose heartbeats run every second and whose grace
+/// window is `grace`, backdates its start by `ago` seconds, has both sides check in, and
+/// kills the process: what a crash in the middle of a minute leaves.
+async fn a_session_then_a_crash(url: &str, grace: &str, ago: i64) -> (People, String) {
+    use reqwest::Method;
+    let mut first = serve_env(url, 100, None, &outage_env(grace)).await;
+    let base = first.base.clone();
+    let who = people(url, &base).await;
+    let (s, c) = call(
+        &base,
+        Method::POST,
+        "/api/v1/consultations",
+        Some(&who.client),
+        Some(json!({"practitioner_id": who.practitioner_id, "channel": "chat"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let (s, _) = call(
+        &base,
+        Method::POST,
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&who.practitioner),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let db = Database::connect(url).await.unwrap();
+    augur::db::entity::consultation::Entity::update_many()
+        .col_expr(
+            augur::db::entity::consultation::Column::StartedAt,
+            sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(ago)),
+        )
+        .filter(augur::db::entity::consultation::Column::Id.eq(id.parse::<uuid::Uuid>().unwrap()))
+        .exec(&db)
+        .await
+        .unwrap();
+    for token in [&who.client, &who.practitioner] {
+        let (s, _) = call(
+            &base,
+            Method::POST,
+            &format!("/api/v1/consultations/{id}/heartbeat"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    // Let the worker bill the first minute, then die without settling anything.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    (who, id)
+}
+
+/// Down for 25 s, 45 s into the first minute, with a grace window of 60 s: both sides come
+/// back and carry on. The 25 s nobody could talk are not billed: the session is still in
+/// its first minute when it ends (without the cut it would be well into its second).
+async fn an_outage_inside_the_grace_window_is_not_billed(b: Backend) {
+    use reqwest::Method;
+    let url = fresh_database_url(&b).await;
+    let (who, id) = a_session_then_a_crash(&url, "60", 45).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let second = serve_env(&url, 100, None, &outage_env("60")).await;
+    for token in [&who.client, &who.practitioner] {
+        let (s, v) = call(
+            &second.base,
+            Method::POST,
+            &format!("/api/v1/consultations/{id}/heartbeat"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!((s, v["status"].as_str()), (200, Some("active")), "{v}");
+    }
+    let (s, ended) = call(
+        &second.base,
+        Method::POST,
+        &format!("/api/v1/consultations/{id}/end"),
+        Some(&who.client),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(s, 200, "{ended}");
+    assert_eq!(ended["end_reason"], "client_ended");
+    assert_eq!(ended["minutes_billed"], 1, "{ended}");
+    assert_eq!(ended["amount_charged"], 2_000);
+    let db = Database::connect(url.as_str()).await.unwrap();
+    let outages = augur::db::entity::service_outage::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(outages.len(), 1);
+    let down = outages[0].ended_at - outages[0].started_at;
+    assert!(down >= chrono::Duration::seconds(25), "{down}");
+}
+
+/// Down longer than the grace window: the session ends, billed up to where both sides were
+/// last seen, and it says the service was interrupted (not that a participant left). A
+/// check-in arriving after the restart must not make the outage count as presence.
+async fn an_outage_longer_than_the_grace_window_ends_the_session_as_interrupted(b: Backend) {
+    use reqwest::Method;
+    let url = fresh_database_url(&b).await;
+    let (who, id) = a_session_then_a_crash(&url, "5", 55).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let second = serve_env(&url, 100, None, &outage_env("5")).await;
+    for token in [&who.client, &who.practitioner] {
+        call(
+            &second.base,
+            Method::POST,
+            &format!("/api/v1/consultations/{id}/heartbeat"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await;
+    }
+    let settled = ended(&second.base, &who.client, &id).await;
+    assert_eq!(settled["end_reason"], "service_interrupted");
+    assert_eq!(settled["minutes_billed"], 1, "{settled}");
+    assert_eq!(settled["amount_charged"], 2_000);
 }

@@ -15,12 +15,15 @@ use crate::helpers::{Backend, Resp, TestApp};
 
 both_backends!(
     razorpay_topup_via_orders_api_webhook_and_checkout_return,
-    stripe_topup_via_payment_intents_and_webhook
+    stripe_topup_via_payment_intents_and_webhook,
+    the_sandbox_checkout_exists_only_while_the_sandbox_is_the_gateway,
+    a_misspelled_provider_or_a_sandbox_in_production_stops_the_server,
+    an_unanswered_refund_keeps_its_money_aside_until_the_gateway_is_asked,
 );
 
 const RZP_KEY_ID: &str = "rzp_test_AugurKey";
 const RZP_KEY_SECRET: &str = "rzp-key-secret-for-tests";
-const RZP_WEBHOOK_NEW: &str = "rzp-webhook-secret-new";
+pub(crate) const RZP_WEBHOOK_NEW: &str = "rzp-webhook-secret-new";
 const RZP_WEBHOOK_OLD: &str = "rzp-webhook-secret-old";
 const STRIPE_KEY: &str = "sk_test_AugurSecretKey";
 const WHSEC_NEW: &str = "whsec_new_for_tests";
@@ -30,7 +33,7 @@ type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A fake gateway: records each request and answers like the real API when the request has
 /// the documented shape, 400 otherwise.
-async fn fake_gateway() -> (String, Seen) {
+pub(crate) async fn fake_gateway() -> (String, Seen) {
     let seen: Seen = Arc::default();
     let (s1, s2) = (seen.clone(), seen.clone());
     let app = Router::new()
@@ -149,7 +152,7 @@ pub(crate) fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn start_topup(app: &TestApp, token: &str, amount: i64) -> Value {
+pub(crate) async fn start_topup(app: &TestApp, token: &str, amount: i64) -> Value {
     let res = app
         .client
         .post(format!("{}/api/v1/wallet/topups", app.base))
@@ -163,7 +166,12 @@ async fn start_topup(app: &TestApp, token: &str, amount: i64) -> Value {
     res.json().await.unwrap()
 }
 
-async fn post_raw(app: &TestApp, path: &str, headers: &[(&str, String)], body: &str) -> Resp {
+pub(crate) async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> Resp {
     let mut req = app
         .client
         .post(format!("{}{path}", app.base))
@@ -183,7 +191,7 @@ async fn post_raw(app: &TestApp, path: &str, headers: &[(&str, String)], body: &
     }
 }
 
-async fn available(app: &TestApp, token: &str) -> i64 {
+pub(crate) async fn available(app: &TestApp, token: &str) -> i64 {
     app.get("/api/v1/wallet", Some(token)).await.expect(200)["available"]
         .as_i64()
         .unwrap()
@@ -192,7 +200,7 @@ async fn available(app: &TestApp, token: &str) -> i64 {
 async fn razorpay_topup_via_orders_api_webhook_and_checkout_return(b: Backend) {
     let (base, seen) = fake_gateway().await;
     let app = TestApp::spawn_with(b, |c| {
-        c.payment_gateway = "razorpay".into();
+        c.payment_gateway = augur::config::GatewayKind::Razorpay;
         c.razorpay_base_url = base.clone();
         c.razorpay_key_id = Some(RZP_KEY_ID.into());
         c.razorpay_key_secret = Some(RZP_KEY_SECRET.into());
@@ -334,7 +342,7 @@ async fn razorpay_topup_via_orders_api_webhook_and_checkout_return(b: Backend) {
 async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
     let (base, seen) = fake_gateway().await;
     let app = TestApp::spawn_with(b, |c| {
-        c.payment_gateway = "stripe".into();
+        c.payment_gateway = augur::config::GatewayKind::Stripe;
         c.stripe_base_url = base.clone();
         c.stripe_secret_key = Some(STRIPE_KEY.into());
         c.stripe_webhook_secrets = Some(format!("{WHSEC_NEW},{WHSEC_OLD}").into());
@@ -441,4 +449,344 @@ async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
     post_raw(&app, "/api/v1/payments/webhooks/razorpay", &[], "{}")
         .await
         .problem(404, "gateway_not_configured");
+}
+
+pub(crate) fn razorpay_config(c: &mut augur::config::Config, base: &str) {
+    c.payment_gateway = augur::config::GatewayKind::Razorpay;
+    c.razorpay_base_url = base.to_owned();
+    c.razorpay_key_id = Some(RZP_KEY_ID.into());
+    c.razorpay_key_secret = Some(RZP_KEY_SECRET.into());
+    c.razorpay_webhook_secrets = Some(RZP_WEBHOOK_NEW.to_owned().into());
+}
+
+/// The sandbox's "Pay" button moves no money, so it must not exist beside a real gateway:
+/// a sandbox order left from before the switch can neither be paid there nor be settled by
+/// the real gateway's webhook naming it.
+async fn the_sandbox_checkout_exists_only_while_the_sandbox_is_the_gateway(b: Backend) {
+    let sandboxed = TestApp::spawn(b).await;
+    let (token, _, _) = sandboxed.register("switch@example.com").await;
+    let order = start_topup(&sandboxed, &token, 50_000).await;
+    assert_eq!(order["gateway"], "sandbox");
+    let order_id = order["gateway_order_id"].as_str().unwrap().to_owned();
+    let checkout = format!("/sandbox/checkout/{order_id}");
+    assert_eq!(
+        sandboxed
+            .client
+            .get(format!("{}{checkout}", sandboxed.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let (base, _) = fake_gateway().await;
+    let real = TestApp::spawn_beside(&sandboxed, |c| razorpay_config(c, &base)).await;
+    for (method, path) in [
+        (reqwest::Method::GET, checkout.clone()),
+        (reqwest::Method::POST, format!("{checkout}/pay")),
+        (reqwest::Method::POST, format!("{checkout}/fail")),
+        (
+            reqwest::Method::POST,
+            "/api/v1/payments/webhooks/sandbox".to_owned(),
+        ),
+    ] {
+        let res = real
+            .client
+            .request(method.clone(), format!("{}{path}", real.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{method} {path} exists beside Razorpay");
+    }
+    let spec = real.get("/api/openapi.json", None).await.expect(200);
+    assert!(
+        spec["paths"]
+            .get("/api/v1/payments/webhooks/sandbox")
+            .is_none()
+    );
+
+    // A correctly signed Razorpay capture naming the sandbox order credits nothing.
+    let body = json!({"entity": "event", "event": "payment.captured", "contains": ["payment"],
+        "payload": {"payment": {"entity": {"id": "pay_Switch", "entity": "payment", "amount": 50_000,
+        "currency": "INR", "status": "captured", "order_id": order_id}}}, "created_at": 1_718_000_060})
+    .to_string();
+    let signature =
+        protocol::razorpay_webhook_signature(RZP_WEBHOOK_NEW.as_bytes(), body.as_bytes());
+    let answer = post_raw(
+        &real,
+        "/api/v1/payments/webhooks/razorpay",
+        &[
+            ("x-razorpay-signature", signature),
+            ("x-razorpay-event-id", "evt_switch".into()),
+        ],
+        &body,
+    )
+    .await
+    .expect(200);
+    assert_ne!(answer["outcome"], "credited");
+    assert_eq!(available(&real, &token).await, 0);
+    let after = real
+        .get(
+            &format!("/api/v1/wallet/topups/{}", order["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(after["status"], "created");
+}
+
+/// Runs `augur serve` with extra environment and expects it to refuse to start; returns
+/// what it printed.
+async fn refused_start(database_url: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_augur"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0"])
+        .env("AUGUR_DATABASE_URL", database_url)
+        .env("AUGUR_LOG_LEVEL", "warn")
+        .env_remove("AUGUR_JWT_SECRET")
+        .env_remove("AUGUR_PAYMENT_GATEWAY")
+        .env_remove("AUGUR_ENVIRONMENT")
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("augur must exit, not serve")
+        .unwrap();
+    assert!(!out.status.success(), "augur started with {env:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn a_misspelled_provider_or_a_sandbox_in_production_stops_the_server(b: Backend) {
+    let url = crate::helpers::fresh_database_url(&b).await;
+    // Once an unknown spelling silently ran the sandbox, whose checkout credits wallets.
+    let said = refused_start(&url, &[("AUGUR_PAYMENT_GATEWAY", "Razorpay")]).await;
+    assert!(
+        said.contains("Razorpay")
+            && ["sandbox", "razorpay", "stripe"]
+                .iter()
+                .all(|v| said.contains(v)),
+        "the error names the value and the allowed ones: {said}"
+    );
+    let said = refused_start(&url, &[("AUGUR_SMS_PROVIDER", "msg91")]).await;
+    assert!(said.contains("msg91") && said.contains("twilio"), "{said}");
+
+    let said = refused_start(&url, &[("AUGUR_ENVIRONMENT", "production")]).await;
+    for reason in [
+        "payment_gateway is the sandbox",
+        "sms_provider is the sandbox",
+        "email_provider is the sandbox",
+        "push_provider is the sandbox",
+        "jwt_secret is not set",
+    ] {
+        assert!(said.contains(reason), "missing {reason:?} in: {said}");
+    }
+    // Everything real but the demo data: still refused.
+    let said = refused_start(
+        &url,
+        &[
+            ("AUGUR_ENVIRONMENT", "production"),
+            (
+                "AUGUR_JWT_SECRET",
+                "production-secret-production-secret-0123",
+            ),
+            ("AUGUR_PAYMENT_GATEWAY", "stripe"),
+            ("AUGUR_STRIPE_SECRET_KEY", "sk_test_x"),
+            ("AUGUR_SMS_PROVIDER", "twilio"),
+            ("AUGUR_EMAIL_PROVIDER", "smtp"),
+            ("AUGUR_PUSH_PROVIDER", "fcm"),
+            ("AUGUR_DEMO", "true"),
+        ],
+    )
+    .await;
+    assert!(
+        said.contains("demo is on") && !said.contains("sandbox"),
+        "{said}"
+    );
+}
+
+type Refunds = Arc<Mutex<Vec<Value>>>;
+
+/// A Razorpay that creates one order, keeps the refunds it makes, lists them, and misbehaves
+/// on cue by amount: 11,100 is refunded and then answered too late; 22,200 is refused
+/// outright; 33,300 gets a 503 without being refunded the first time it is asked.
+async fn razorpay_with_refunds() -> (String, Refunds) {
+    let refunds: Refunds = Arc::default();
+    let (made, listed) = (refunds.clone(), refunds.clone());
+    let unavailable_once = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let app = Router::new()
+        .route(
+            "/v1/orders",
+            post(|body: Bytes| async move {
+                let req: Value = serde_json::from_slice(&body).unwrap();
+                json!({"id": "order_Refunds1", "entity": "order", "amount": req["amount"], "currency": "INR",
+                       "receipt": req["receipt"], "status": "created", "notes": req["notes"], "created_at": 1})
+                .to_string()
+            }),
+        )
+        .route(
+            "/v1/payments/{id}/refund",
+            post(move |axum::extract::Path(id): axum::extract::Path<String>, body: Bytes| {
+                let made = made.clone();
+                let unavailable_once = unavailable_once.clone();
+                async move {
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    let amount = req["amount"].as_i64().unwrap();
+                    if amount == 22_200 {
+                        return (StatusCode::BAD_REQUEST, json!({"error": {"code": "BAD_REQUEST_ERROR",
+                            "description": "The refund amount provided is greater than amount captured"}}).to_string());
+                    }
+                    if amount == 33_300 && unavailable_once.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        return (StatusCode::SERVICE_UNAVAILABLE, "upstream unavailable".to_owned());
+                    }
+                    let refund = {
+                        let mut all = made.lock().unwrap();
+                        let r = json!({"id": format!("rfnd_Fake{}", all.len() + 1), "entity": "refund", "amount": amount,
+                                       "payment_id": id, "receipt": req["receipt"], "status": "processed"});
+                        all.push(r.clone());
+                        r
+                    };
+                    if amount == 11_100 {
+                        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+                    }
+                    (StatusCode::OK, refund.to_string())
+                }
+            }),
+        )
+        .route(
+            "/v1/payments/{id}/refunds",
+            axum::routing::get(move || {
+                let listed = listed.clone();
+                async move {
+                    let items = listed.lock().unwrap().clone();
+                    json!({"entity": "collection", "count": items.len(), "items": items}).to_string()
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), refunds)
+}
+
+async fn refund_call(app: &TestApp, admin: &str, topup: &str, key: &str, amount: i64) -> Resp {
+    app.post_keyed(
+        &format!("/api/v1/admin/topups/{topup}/refunds"),
+        admin,
+        key,
+        json!({"amount": amount, "reason": "technical_fault"}),
+    )
+    .await
+}
+
+/// A refund the gateway made but answered too late must not be refunded again (a new key
+/// would do it twice at the bank), nor released back into the wallet: it stays pending with
+/// its money set aside, and the sweeper learns from the gateway's refund list what happened.
+async fn an_unanswered_refund_keeps_its_money_aside_until_the_gateway_is_asked(b: Backend) {
+    let (base, refunds) = razorpay_with_refunds().await;
+    let app = TestApp::spawn_with(b, |c| {
+        razorpay_config(c, &base);
+        c.gateway_timeout_secs = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let (token, _, _) = app.register("refunds@example.com").await;
+    let topup = start_topup(&app, &token, 100_000).await;
+    let body = json!({"entity": "event", "event": "payment.captured", "contains": ["payment"],
+        "payload": {"payment": {"entity": {"id": "pay_Refunds1", "entity": "payment", "amount": 100_000,
+        "currency": "INR", "status": "captured", "order_id": "order_Refunds1"}}}, "created_at": 1_718_000_060})
+    .to_string();
+    let signature =
+        protocol::razorpay_webhook_signature(RZP_WEBHOOK_NEW.as_bytes(), body.as_bytes());
+    post_raw(
+        &app,
+        "/api/v1/payments/webhooks/razorpay",
+        &[
+            ("x-razorpay-signature", signature),
+            ("x-razorpay-event-id", "evt_paid".into()),
+        ],
+        &body,
+    )
+    .await
+    .expect(200);
+    assert_eq!(available(&app, &token).await, 100_000);
+    let id = topup["id"].as_str().unwrap();
+
+    // Refunded at the gateway, answered after our timeout: pending, the money set aside.
+    let pending = refund_call(&app, &admin, id, "late", 11_100).await;
+    assert_eq!(pending.status, 202);
+    assert_eq!(pending.body["status"], "pending");
+    assert_eq!(available(&app, &token).await, 88_900);
+    assert_eq!(refunds.lock().unwrap().len(), 1);
+    // The same key again tells where it stands and asks nothing of the gateway.
+    let again = refund_call(&app, &admin, id, "late", 11_100).await;
+    assert_eq!(
+        (again.status.as_u16(), again.body["id"].clone()),
+        (202, pending.body["id"].clone())
+    );
+    // No other refund of the top-up while its fate is unknown.
+    refund_call(&app, &admin, id, "another", 5_000)
+        .await
+        .problem(409, "refund_pending");
+    assert_eq!(refunds.lock().unwrap().len(), 1);
+
+    // The sweeper finds it in the gateway's list: settled, without a second refund.
+    assert_eq!(
+        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        0
+    );
+    app.advance(301);
+    // A node on another gateway (here the sandbox, which would say "refunded" to anything)
+    // leaves it alone: only Razorpay knows what became of Razorpay's money.
+    let sandbox = TestApp::spawn_beside(&app, |_| {}).await;
+    assert_eq!(
+        augur::payments::refunds::sweep(&sandbox.state)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(available(&app, &token).await, 88_900);
+    assert_eq!(
+        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        refunds.lock().unwrap().len(),
+        1,
+        "refunded once at the bank"
+    );
+    let done = refund_call(&app, &admin, id, "late", 11_100)
+        .await
+        .expect(201);
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["gateway_refund_id"], "rfnd_Fake1");
+    assert_eq!(available(&app, &token).await, 88_900);
+
+    // A definite refusal gives the money back at once.
+    refund_call(&app, &admin, id, "refused", 22_200)
+        .await
+        .problem(502, "gateway_refund_failed");
+    assert_eq!(available(&app, &token).await, 88_900);
+
+    // A 503 that refunded nothing: pending, then the sweeper finds no refund under the key
+    // and asks again, once.
+    let unknown = refund_call(&app, &admin, id, "unavailable", 33_300).await;
+    assert_eq!(unknown.status, 202);
+    assert_eq!(available(&app, &token).await, 55_600);
+    assert_eq!(refunds.lock().unwrap().len(), 1);
+    app.advance(301);
+    assert_eq!(
+        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        1
+    );
+    assert_eq!(refunds.lock().unwrap().len(), 2);
+    let done = refund_call(&app, &admin, id, "unavailable", 33_300)
+        .await
+        .expect(201);
+    assert_eq!(done["gateway_refund_id"], "rfnd_Fake2");
+    assert_eq!(available(&app, &token).await, 55_600);
+    crate::wallet::assert_invariants(&app).await;
 }

@@ -141,6 +141,8 @@ pub async fn fresh_database_url(backend: &Backend) -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://…` of the metrics listener, when `metrics_bind` is set.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
@@ -235,6 +237,14 @@ impl TestApp {
         Self::start(config, clock).await
     }
 
+    /// A second server on `other`'s database (and clock), configured its own way: a restart
+    /// with new settings, or another node.
+    pub async fn spawn_beside(other: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = test_config(other.state.config.database_url.clone());
+        tweak(&mut config);
+        Self::start(config, other.clock.clone()).await
+    }
+
     /// A server whose clock starts at `start` (for tests about particular dates).
     pub async fn spawn_at(
         backend: Backend,
@@ -295,6 +305,7 @@ impl TestApp {
             .await
             .expect("build app");
         let base = format!("http://{}", app.addr());
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         let state = app.state.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
@@ -302,6 +313,7 @@ impl TestApp {
         }));
         TestApp {
             base,
+            metrics_base,
             client: reqwest::Client::new(),
             state,
             clock,
@@ -408,6 +420,48 @@ impl TestApp {
             .find(|m| m.to == phone)
             .expect("an SMS to this phone");
         msg.body.split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Runs queued jobs, then returns what the sandbox email provider sent to `to`, oldest
+    /// first.
+    pub async fn emails_to(&self, to: &str) -> Vec<augur::notifications::email::EmailMessage> {
+        augur::jobs::run_pending(&self.state)
+            .await
+            .expect("run jobs");
+        self.state
+            .sandbox_email
+            .as_ref()
+            .expect("sandbox email")
+            .sent()
+            .into_iter()
+            .filter(|m| m.to == to)
+            .collect()
+    }
+
+    /// The token of the newest email to `to` that links to `page` (`reset-password` or
+    /// `verify-email`), read from the sandbox outbox as a user reads their inbox.
+    pub async fn link_token(&self, to: &str, page: &str) -> String {
+        let prefix = format!("{}/{page}?token=", self.base);
+        let mails = self.emails_to(to).await;
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.text.contains(&prefix))
+            .unwrap_or_else(|| panic!("an email to {to} linking to /{page}"));
+        let start = mail.text.find(&prefix).unwrap() + prefix.len();
+        mail.text[start..]
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Follows the verification link emailed to `address`.
+    pub async fn verify_email(&self, address: &str) {
+        let token = self.link_token(address, "verify-email").await;
+        self.post("/api/v1/auth/email/verify", None, json!({"token": token}))
+            .await
+            .expect(200);
     }
 
     /// Credits a user's wallet through the admin API.

@@ -12,6 +12,7 @@ both_backends!(
     a_top_up_during_the_session_extends_it,
     a_side_gone_beyond_the_grace_window_ends_the_session_uncharged,
     free_minutes_and_promo_codes_are_paid_by_the_platform,
+    a_session_promo_is_a_budget_so_collusion_runs_dry,
     unanswered_requests_are_missed_and_counted,
     racing_requests_and_workers_never_double_charge,
     reviews_follow_the_rules_and_move_the_rating,
@@ -25,17 +26,17 @@ both_backends!(
 );
 
 /// 20.00 a minute for chat (see helpers::application).
-const RATE: i64 = 2_000;
+pub(crate) const RATE: i64 = 2_000;
 
-struct Pair {
-    admin: String,
-    client: String,
-    client_id: String,
-    practitioner: String,
-    practitioner_id: String,
+pub(crate) struct Pair {
+    pub(crate) admin: String,
+    pub(crate) client: String,
+    pub(crate) client_id: String,
+    pub(crate) practitioner: String,
+    pub(crate) practitioner_id: String,
 }
 
-async fn online_pair(app: &TestApp, funds: i64) -> Pair {
+pub(crate) async fn online_pair(app: &TestApp, funds: i64) -> Pair {
     let admin = app.admin_token().await;
     let (practitioner, practitioner_id) =
         approved_practitioner(app, &admin, "astro@example.com", "Astro One").await;
@@ -60,7 +61,7 @@ async fn online_pair(app: &TestApp, funds: i64) -> Pair {
     }
 }
 
-async fn start(app: &TestApp, p: &Pair) -> String {
+pub(crate) async fn start(app: &TestApp, p: &Pair) -> String {
     let c = app
         .post(
             "/api/v1/consultations",
@@ -82,7 +83,7 @@ async fn start(app: &TestApp, p: &Pair) -> String {
     id
 }
 
-async fn beat(app: &TestApp, token: &str, id: &str) {
+pub(crate) async fn beat(app: &TestApp, token: &str, id: &str) {
     app.post(
         &format!("/api/v1/consultations/{id}/heartbeat"),
         Some(token),
@@ -92,22 +93,39 @@ async fn beat(app: &TestApp, token: &str, id: &str) {
     .expect(200);
 }
 
-async fn both_beat(app: &TestApp, p: &Pair, id: &str) {
+/// Advances the clock by each of `steps` (each within the grace window), every side of
+/// every session checking in after each.
+async fn all_beat_through(
+    app: &TestApp,
+    practitioner: &str,
+    sessions: &[(String, String, String)],
+    steps: &[i64],
+) {
+    for step in steps {
+        app.advance(*step);
+        for (client, _, id) in sessions {
+            beat(app, client, id).await;
+            beat(app, practitioner, id).await;
+        }
+    }
+}
+
+pub(crate) async fn both_beat(app: &TestApp, p: &Pair, id: &str) {
     beat(app, &p.client, id).await;
     beat(app, &p.practitioner, id).await;
 }
 
-async fn balance(app: &TestApp, token: &str) -> i64 {
+pub(crate) async fn balance(app: &TestApp, token: &str) -> i64 {
     app.get("/api/v1/wallet", Some(token)).await.expect(200)["available"]
         .as_i64()
         .unwrap()
 }
 
-async fn tick(app: &TestApp) -> augur::live::engine::TickReport {
+pub(crate) async fn tick(app: &TestApp) -> augur::live::engine::TickReport {
     augur::live::engine::tick(&app.state).await.unwrap()
 }
 
-async fn consultation(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn consultation(app: &TestApp, token: &str, id: &str) -> Value {
     app.get(&format!("/api/v1/consultations/{id}"), Some(token))
         .await
         .expect(200)
@@ -469,11 +487,19 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
         "free minutes still earn"
     );
 
-    // A second session has no free minutes; a 25 % promo code applies to every minute.
+    // A second session has no free minutes; a 25 % promo code applies until its 7.50 cap.
     app.post(
         "/api/v1/admin/promo-codes",
         Some(&p.admin),
         json!({"code": "CHAT25", "discount": {"percentage": {"bps": 2500}}, "contexts": ["session"]}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.post(
+        "/api/v1/admin/promo-codes",
+        Some(&p.admin),
+        json!({"code": "CHAT25", "discount": {"percentage": {"bps": 2500}}, "max_discount": 750,
+               "usage_limit": 100, "contexts": ["session"]}),
     )
     .await
     .expect(201);
@@ -487,6 +513,7 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
         .expect(201);
     assert_eq!(c["free_minutes"], 0);
     assert_eq!(c["discount_per_minute"], 500);
+    assert_eq!(c["discount_budget"], 750);
     let id = c["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/consultations/{id}/accept"),
@@ -495,7 +522,9 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
     )
     .await
     .expect(200);
-    app.advance(90);
+    app.advance(50);
+    beat(&app, &p.practitioner, id).await;
+    app.advance(40);
     beat(&app, &p.practitioner, id).await;
     let c = app
         .post(
@@ -506,7 +535,7 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
         .await
         .expect(200);
     assert_eq!(c["minutes_billed"], 2);
-    assert_eq!(c["amount_charged"], 2 * 1_500);
+    assert_eq!(c["amount_charged"], 1_500 + 1_750);
     let summary = app
         .get(
             &format!("/api/v1/consultations/{id}/summary"),
@@ -514,7 +543,7 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
         )
         .await
         .expect(200);
-    assert_eq!(summary["discount_total"], 1_000);
+    assert_eq!(summary["discount_total"], 750);
     assert_eq!(summary["practitioner_earned"], 2 * 1_600);
     app.post(
         "/api/v1/consultations",
@@ -523,6 +552,90 @@ async fn free_minutes_and_promo_codes_are_paid_by_the_platform(b: Backend) {
     )
     .await
     .problem(422, "validation_failed");
+    assert_invariants(&app).await;
+}
+
+/// A practitioner and a throwaway client holding a code worth the whole rate: the code pays
+/// three minutes once, then the client's own money must cover each minute, and the session
+/// ends when it cannot. (Before budgets, the code took the rate off every minute, so the
+/// session cost the client nothing and promotions paid the practitioner for as long as the
+/// sockets stayed open.)
+async fn a_session_promo_is_a_budget_so_collusion_runs_dry(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let p = online_pair(&app, 0).await;
+    let uncapped = app
+        .post(
+            "/api/v1/admin/promo-codes",
+            Some(&p.admin),
+            json!({"code": "ALLOFIT", "discount": {"percentage": {"bps": 10_000}}}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(uncapped["errors"][0]["code"], "cap_required");
+    app.post(
+        "/api/v1/admin/promo-codes",
+        Some(&p.admin),
+        json!({"code": "THREEFREE", "discount": {"fixed": {"amount": 3 * RATE}},
+               "contexts": ["session"], "per_user_limit": 1}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.post(
+        "/api/v1/admin/promo-codes",
+        Some(&p.admin),
+        json!({"code": "THREEFREE", "discount": {"fixed": {"amount": 3 * RATE}},
+               "contexts": ["session"], "per_user_limit": 1, "usage_limit": 50}),
+    )
+    .await
+    .expect(201);
+    let ask =
+        json!({"practitioner_id": p.practitioner_id, "channel": "chat", "promo_code": "threefree"});
+    // Five minutes to start, three paid by the code: the wallet must hold two.
+    let refused = app
+        .post("/api/v1/consultations", Some(&p.client), ask.clone())
+        .await
+        .problem(402, "insufficient_funds");
+    assert!(refused["detail"].as_str().unwrap().contains("4000"));
+    app.credit(&p.admin, &p.client_id, 2 * RATE).await;
+    let c = app
+        .post("/api/v1/consultations", Some(&p.client), ask)
+        .await
+        .expect(201);
+    assert_eq!(c["discount_per_minute"], RATE);
+    assert_eq!(c["discount_budget"], 3 * RATE);
+    let id = c["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&p.practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mut ended = None;
+    for _ in 0..20 {
+        app.advance(30);
+        both_beat(&app, &p, &id).await;
+        tick(&app).await;
+        let c = consultation(&app, &p.client, &id).await;
+        if c["status"] == "ended" {
+            ended = Some(c);
+            break;
+        }
+    }
+    let c = ended.expect("the session must end once the budget and the wallet are spent");
+    assert_eq!(c["end_reason"], "insufficient_funds");
+    assert_eq!(c["minutes_billed"], 5);
+    assert_eq!(c["amount_charged"], 2 * RATE);
+    let summary = app
+        .get(
+            &format!("/api/v1/consultations/{id}/summary"),
+            Some(&p.practitioner),
+        )
+        .await
+        .expect(200);
+    assert_eq!(summary["discount_total"], 3 * RATE);
+    assert_eq!(summary["practitioner_earned"], 5 * 1_600);
+    assert_eq!(balance(&app, &p.client).await, 0);
     assert_invariants(&app).await;
 }
 
@@ -700,7 +813,9 @@ async fn reviews_follow_the_rules_and_move_the_rating(b: Backend) {
     review(&id, &p.client, json!({"rating": 5, "text": "Great"}))
         .await
         .problem(409, "consultation_not_completed");
-    app.advance(90);
+    app.advance(50);
+    beat(&app, &p.practitioner, &id).await;
+    app.advance(40);
     beat(&app, &p.practitioner, &id).await;
     app.post(
         &format!("/api/v1/consultations/{id}/end"),
@@ -1245,11 +1360,14 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
     )
     .await
     .expect(200);
-    app.advance(390); // seven started minutes
-    for (client, _, id) in &sessions {
-        beat(&app, client, id).await;
-        beat(&app, &practitioner, id).await;
-    }
+    // Seven started minutes, both sides checking in within the grace window.
+    all_beat_through(
+        &app,
+        &practitioner,
+        &sessions,
+        &[50, 50, 50, 50, 50, 50, 50, 40],
+    )
+    .await;
     let report = tick(&app).await;
     assert_eq!(report.minutes_batched, 4 * 7, "{report:?}");
     assert_eq!(report.minutes_charged, 4 * 7 + 5, "{report:?}");
@@ -1321,11 +1439,8 @@ async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_bille
     .unwrap();
     txn.commit().await.unwrap();
 
-    app.advance(130); // three started minutes
-    for (client, _, id) in &sessions {
-        beat(&app, client, id).await;
-        beat(&app, &practitioner, id).await;
-    }
+    // Three started minutes, both sides checking in within the grace window.
+    all_beat_through(&app, &practitioner, &sessions, &[50, 50, 30]).await;
     let report = tick(&app).await;
     assert_eq!(report.minutes_batched, 0, "{report:?}");
     assert_eq!(report.minutes_charged, 3 * 3, "{report:?}");

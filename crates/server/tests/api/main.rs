@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod admin;
 mod appointments;
 mod astrology;
@@ -14,6 +15,7 @@ mod gateways;
 mod jobs;
 mod ledger_batch;
 mod live;
+mod live_limits;
 mod multinode;
 mod notifications;
 mod otp;

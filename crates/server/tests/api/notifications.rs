@@ -83,18 +83,25 @@ async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend
     let smtp = SmtpServer::start().await;
     let port = smtp.port;
     let app = TestApp::spawn_with(b, |c| {
-        c.email_provider = "smtp".into();
+        c.email_provider = augur::config::EmailProviderKind::Smtp;
         c.smtp_host = Some("127.0.0.1".into());
         c.smtp_port = port;
-        c.smtp_tls = "none".into();
+        c.smtp_tls = augur::config::SmtpTls::None;
         c.email_from = "Augur <no-reply@augur.test>".into();
     })
     .await;
     let (token, _, user) = app.register("asha@example.com").await;
     run_jobs(&app).await;
     let mails = smtp.mails();
-    assert_eq!(mails.len(), 1, "one welcome email");
-    let mail = &mails[0];
+    assert_eq!(
+        mails.len(),
+        2,
+        "a welcome email and the address's verification link"
+    );
+    let mail = mails
+        .iter()
+        .find(|m| m.header("Subject").as_deref() == Some("Welcome to Augur, Test"))
+        .expect("the welcome email");
     assert_eq!(mail.to, vec!["<asha@example.com>".to_owned()]);
     assert!(mail.from.contains("no-reply@augur.test"), "{}", mail.from);
     assert_eq!(
@@ -121,9 +128,18 @@ async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend
         Some("List-Unsubscribe=One-Click")
     );
     let logged = email_log::Entity::find().all(&app.state.db).await.unwrap();
-    assert_eq!(logged.len(), 1);
-    assert_eq!(logged[0].status, "sent");
-    assert_eq!(logged[0].provider, "smtp");
+    assert_eq!(logged.len(), 2);
+    assert!(
+        logged
+            .iter()
+            .all(|l| l.status == "sent" && l.provider == "smtp")
+    );
+    // Security email (the verification link) carries no unsubscribe link.
+    let verify = mails
+        .iter()
+        .find(|m| m.header("Subject").as_deref() == Some("Confirm your email for Augur"))
+        .expect("the verification email");
+    assert_eq!(verify.header("List-Unsubscribe"), None);
     assert!(
         logged[0]
             .provider_message_id
@@ -150,7 +166,7 @@ async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend
     assert_eq!(account["channels"]["in_app"], true);
     emit(&app, &user, "welcome", json!({})).await;
     run_jobs(&app).await;
-    assert_eq!(smtp.mails().len(), 1, "no email after unsubscribing");
+    assert_eq!(smtp.mails().len(), 2, "no email after unsubscribing");
 
     // A tampered token is refused.
     let forged = url.replace(".account.", ".wallet.");
@@ -171,7 +187,7 @@ async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend
         email.last_error.as_deref().unwrap().contains("550"),
         "{email:?}"
     );
-    assert_eq!(smtp.mails().len(), 1);
+    assert_eq!(smtp.mails().len(), 2);
 }
 
 /// The form fields of each request a fake received.
@@ -251,7 +267,7 @@ async fn fake_twilio() -> FakeTwilio {
 async fn twilio_app(b: Backend, twilio: &FakeTwilio) -> TestApp {
     let base = twilio.base.clone();
     TestApp::spawn_with(b, move |c| {
-        c.sms_provider = "twilio".into();
+        c.sms_provider = augur::config::SmsProviderKind::Twilio;
         c.twilio_base_url = base;
         c.twilio_account_sid = Some(TWILIO_SID.into());
         c.twilio_auth_token = Some(SecretString::from(TWILIO_TOKEN));
@@ -539,7 +555,7 @@ async fn push_goes_through_fcm_with_a_signed_service_account_token(b: Backend) {
     .unwrap();
     let base = fcm.base.clone();
     let app = TestApp::spawn_with(b, move |c| {
-        c.push_provider = "fcm".into();
+        c.push_provider = augur::config::PushProviderKind::Fcm;
         c.fcm_base_url = base;
         c.fcm_credentials_file = Some(key_file.display().to_string());
     })
@@ -654,7 +670,10 @@ async fn preferences_switch_channels_off_and_quiet_hours_delay(b: Backend) {
     let (token, _, user) = app.register("kiran@example.com").await;
     run_jobs(&app).await;
     let sent_before = app.state.sandbox_email.as_ref().unwrap().sent().len();
-    assert_eq!(sent_before, 1, "the welcome email");
+    assert_eq!(
+        sent_before, 2,
+        "the welcome email and the verification link"
+    );
 
     app.call(
         Method::PUT,
@@ -675,7 +694,7 @@ async fn preferences_switch_channels_off_and_quiet_hours_delay(b: Backend) {
     let jobs_after = job::Entity::find().all(&app.state.db).await.unwrap().len();
     assert_eq!(jobs_after - jobs_before, 1, "only the in-app job");
     run_jobs(&app).await;
-    assert_eq!(app.state.sandbox_email.as_ref().unwrap().sent().len(), 1);
+    assert_eq!(app.state.sandbox_email.as_ref().unwrap().sent().len(), 2);
 
     // Quiet hours around the current time in Kolkata: email waits until they end.
     let now = app.state.clock.now();
@@ -727,14 +746,14 @@ async fn preferences_switch_channels_off_and_quiet_hours_delay(b: Backend) {
     run_jobs(&app).await;
     assert_eq!(
         app.state.sandbox_email.as_ref().unwrap().sent().len(),
-        1,
+        2,
         "held during quiet hours"
     );
     app.advance((expected - now).num_seconds() + 1);
     run_jobs(&app).await;
     let sent = app.state.sandbox_email.as_ref().unwrap().sent();
-    assert_eq!(sent.len(), 2, "sent when quiet hours end");
-    assert_eq!(sent[1].subject, "₹500.00 added to your Augur wallet");
+    assert_eq!(sent.len(), 3, "sent when quiet hours end");
+    assert_eq!(sent[2].subject, "₹500.00 added to your Augur wallet");
 
     // Clearing quiet hours; unknown categories and locked ones are refused.
     let token = app

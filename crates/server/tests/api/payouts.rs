@@ -97,6 +97,10 @@ async fn practitioner_requests_payout_admin_rejects_then_pays(b: Backend) {
 
     request(&app, &token, "p-0", 60_000)
         .await
+        .problem(403, "email_unverified");
+    app.verify_email("earner@example.com").await;
+    request(&app, &token, "p-0b", 60_000)
+        .await
         .problem(409, "payout_account_missing");
     app.call(reqwest::Method::PUT, "/api/v1/practitioners/me/payout-account", Some(&token), Some(json!({"method": "bank", "account_holder": "E R", "bank_account_number": "12ab", "ifsc": "nope"})))
         .await

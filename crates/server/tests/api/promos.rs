@@ -8,6 +8,8 @@ both_backends!(
     promo_quote_explains_refusals,
     topup_with_promo_pays_less_and_credits_in_full,
     promo_usage_limit_holds_under_concurrent_redemption,
+    a_per_user_limit_holds_when_one_user_races_twenty_redemptions,
+    a_code_made_before_caps_gives_nothing_where_practitioners_set_prices,
 );
 
 async fn create(app: &TestApp, admin: &str, body: Value) -> Resp {
@@ -284,4 +286,112 @@ async fn promo_usage_limit_holds_under_concurrent_redemption(b: Backend) {
         .await
         .expect(200);
     assert_eq!(rec["balanced"], true, "{rec}");
+}
+
+/// One user starts twenty top-ups with a once-per-user code (each quote is fine: nothing is
+/// redeemed yet), then all twenty payments arrive at once: exactly one gets the credit.
+async fn a_per_user_limit_holds_when_one_user_races_twenty_redemptions(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    create(
+        &app,
+        &admin,
+        json!({"code": "ONCE", "discount": {"fixed": {"amount": 500}}, "per_user_limit": 1,
+               "contexts": ["topup"]}),
+    )
+    .await
+    .expect(201);
+    let (token, _, _) = app.register("greedy@example.com").await;
+    let mut orders = Vec::new();
+    for i in 0..20 {
+        let order = topup(&app, &token, &format!("once-{i}"), 2_000, Some("ONCE"))
+            .await
+            .expect(201);
+        assert_eq!(order["amount"], 1_500);
+        orders.push(order);
+    }
+    let now = app.state.clock.now().timestamp();
+    let tasks: Vec<_> = orders
+        .iter()
+        .map(|order| {
+            let (client, base, secret) = (
+                app.client.clone(),
+                app.base.clone(),
+                webhook_secret(&app.state),
+            );
+            let gateway_order = order["gateway_order_id"].as_str().unwrap().to_owned();
+            tokio::spawn(async move {
+                let body = json!({"id": format!("evt_{gateway_order}"), "type": "payment.succeeded", "created": 0,
+                    "data": {"order_id": gateway_order, "payment_id": "pay_x", "amount": 1_500, "currency": "INR"}})
+                .to_string();
+                client
+                    .post(format!("{base}/api/v1/payments/webhooks/sandbox"))
+                    .header(SIGNATURE_HEADER, signature_header(&secret, now, body.as_bytes()))
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let wallet = app.get("/api/v1/wallet", Some(&token)).await.expect(200);
+    assert_eq!(
+        wallet["available"],
+        20 * 1_500 + 500,
+        "every payment credited, the code's 500 once"
+    );
+    let codes = app
+        .get("/api/v1/admin/promo-codes", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(codes["items"][0]["used_count"], 1);
+    crate::wallet::assert_invariants(&app).await;
+}
+
+/// A percentage code without a cap, made before caps were required (the API refuses one
+/// now, so it is written straight into the table): it still works on top-ups, and gives
+/// nothing on sessions or appointments, whose prices practitioners set.
+async fn a_code_made_before_caps_gives_nothing_where_practitioners_set_prices(b: Backend) {
+    use augur::db::entity::promo_code;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn(b).await;
+    let now = app.state.clock.now();
+    promo_code::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        code: Set("OLDFREE".into()),
+        description: Set(String::new()),
+        discount: Set(r#"{"percentage":{"bps":10000}}"#.into()),
+        currency: Set("INR".into()),
+        max_discount: Set(None),
+        min_order: Set(None),
+        usage_limit: Set(None),
+        per_user_limit: Set(None),
+        used_count: Set(0),
+        valid_from: Set(now - chrono::Duration::days(1)),
+        valid_until: Set(None),
+        active: Set(true),
+        user_type: Set("all".into()),
+        contexts: Set("[]".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let (token, _, _) = app.register("old@example.com").await;
+    for context in ["session", "appointment"] {
+        let q = quote(&app, &token, "OLDFREE", 10_000_000, context).await;
+        assert_eq!(q["applied"], false, "{q}");
+        assert_eq!(q["refusal"], "uncapped_percentage");
+    }
+    let q = quote(&app, &token, "OLDFREE", 10_000, "topup").await;
+    assert_eq!(
+        (q["applied"].as_bool(), q["discount"].as_i64()),
+        (Some(true), Some(10_000))
+    );
 }

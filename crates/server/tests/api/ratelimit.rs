@@ -9,6 +9,7 @@ use crate::helpers::{Backend, PASSWORD, Resp, TestApp};
 both_backends!(
     failed_logins_lock_the_account_out_longer_each_time,
     login_backoff_treats_unknown_accounts_alike,
+    a_password_reset_ends_the_lockout,
     ipv6_clients_share_one_budget_per_64_prefix,
     two_nodes_count_attempts_together_through_redis,
     two_nodes_share_the_login_backoff_through_redis,
@@ -201,4 +202,40 @@ async fn two_nodes_share_the_login_backoff_through_redis(b: Backend) {
         .await
         .problem(401, "invalid_credentials");
     a.login(email, PASSWORD).await.expect(200);
+}
+
+async fn a_password_reset_ends_the_lockout(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.login_backoff_after = 2;
+        c.login_backoff_secs = 600;
+        c.login_limit_per_identifier = 1_000;
+        c.login_limit_per_ip = 1_000;
+    })
+    .await;
+    let email = "forgetful@example.com";
+    app.register(email).await;
+    for _ in 0..2 {
+        app.login(email, "not the password at all")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    assert_eq!(locked(app.login(email, PASSWORD).await), 600);
+    app.post(
+        "/api/v1/auth/password/forgot",
+        None,
+        json!({"email": email}),
+    )
+    .await
+    .expect(202);
+    let token = app.link_token(email, "reset-password").await;
+    let new_password = "a brand new passphrase";
+    app.post(
+        "/api/v1/auth/password/reset",
+        None,
+        json!({"token": token, "password": new_password}),
+    )
+    .await
+    .expect(204);
+    // No waiting for the lockout: the owner proved the address and set a new password.
+    app.login(email, new_password).await.expect(200);
 }

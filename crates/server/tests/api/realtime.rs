@@ -12,6 +12,8 @@ both_backends!(
     chat_is_stored_acknowledged_deduplicated_and_delivered,
     socket_frames_keep_a_session_billed,
     liveness_is_recorded_per_user_and_before_the_ack,
+    a_side_back_after_the_grace_window_does_not_revive_its_session,
+    a_client_waiting_on_a_socket_is_present_when_a_late_accept_starts_the_session,
     two_nodes_with_redis_behave_as_one,
     images_and_files_are_checked_stored_and_private,
     a_suspended_or_signed_out_socket_is_closed,
@@ -22,7 +24,7 @@ both_backends!(
 pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, token: &str, in_query: bool) -> Ws {
+pub(crate) async fn connect(app: &TestApp, token: &str, in_query: bool) -> Ws {
     let ws_base = app.base.replacen("http", "ws", 1);
     let (ws, _) = if in_query {
         tokio_tungstenite::connect_async(format!("{ws_base}/api/v1/ws?access_token={token}"))
@@ -46,7 +48,7 @@ pub(crate) async fn send(ws: &mut Ws, frame: Value) {
 }
 
 /// The next frame satisfying `want`, skipping others; fails after 5 s.
-async fn expect(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn expect(ws: &mut Ws, want: impl Fn(&Value) -> bool) -> Value {
     expect_within(ws, std::time::Duration::from_secs(5), want).await
 }
 
@@ -127,7 +129,11 @@ struct Session {
 }
 
 async fn session(b: Backend) -> Session {
-    let app = TestApp::spawn(b).await;
+    session_with(b, |_| {}).await
+}
+
+async fn session_with(b: Backend, tweak: impl FnOnce(&mut augur::config::Config)) -> Session {
+    let app = TestApp::spawn_with(b, tweak).await;
     let admin = app.admin_token().await;
     let (practitioner, practitioner_id) =
         approved_practitioner(&app, &admin, "reader@example.com", "Meera").await;
@@ -451,6 +457,97 @@ async fn liveness_is_recorded_per_user_and_before_the_ack(b: Backend) {
     .await;
     let (c, _) = row(s.app.state.db.clone()).await;
     assert_eq!(c.client_seen_at.map(micros), Some(micros(at)));
+}
+
+/// A socket frame after the grace window records nothing: the side has left, and the worker
+/// ends the session where it was last seen. (A reconnect to a node restarted after a long
+/// outage must not make the outage count as presence.)
+async fn a_side_back_after_the_grace_window_does_not_revive_its_session(b: Backend) {
+    use augur::db::entity::consultation;
+    use sea_orm::EntityTrait;
+    let mut s = session(b).await;
+    let id: uuid::Uuid = s.id.parse().unwrap();
+    let before = consultation::Entity::find_by_id(id)
+        .one(&s.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    s.app.advance(61);
+    for ws in [&mut s.client_ws, &mut s.practitioner_ws] {
+        send(ws, json!({"type": "ping", "id": "late"})).await;
+        expect(ws, |v| v["type"] == "ack" && v["id"] == "late").await;
+    }
+    let after = consultation::Entity::find_by_id(id)
+        .one(&s.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.client_seen_at, before.client_seen_at);
+    assert_eq!(after.practitioner_seen_at, before.practitioner_seen_at);
+    augur::live::engine::tick(&s.app.state).await.unwrap();
+    let c = s
+        .app
+        .get(&format!("/api/v1/consultations/{}", s.id), Some(&s.client))
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "ended");
+    assert_eq!(c["end_reason"], "client_disconnected");
+}
+
+/// The practitioner accepts near the end of the request window: the client, waiting on a
+/// socket all along, is within the grace window when the session starts, so their next
+/// frame keeps it going.
+async fn a_client_waiting_on_a_socket_is_present_when_a_late_accept_starts_the_session(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, practitioner_id) =
+        approved_practitioner(&app, &admin, "late@example.com", "Late Accepter").await;
+    app.call(
+        Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (client, _, client_id) = app.register("patient@example.com").await;
+    app.credit(&admin, &client_id, 100_000).await;
+    let mut client_ws = connect(&app, &client, false).await;
+    let mut practitioner_ws = connect(&app, &practitioner, true).await;
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&client),
+            json!({"practitioner_id": practitioner_id, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap().to_owned();
+    app.advance(40);
+    send(&mut client_ws, json!({"type": "ping", "id": "waiting"})).await;
+    expect(&mut client_ws, |v| {
+        v["type"] == "ack" && v["id"] == "waiting"
+    })
+    .await;
+    app.advance(19);
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.advance(5);
+    for ws in [&mut client_ws, &mut practitioner_ws] {
+        send(ws, json!({"type": "ping", "id": "going"})).await;
+        expect(ws, |v| v["type"] == "ack" && v["id"] == "going").await;
+    }
+    augur::live::engine::tick(&app.state).await.unwrap();
+    let c = app
+        .get(&format!("/api/v1/consultations/{id}"), Some(&client))
+        .await
+        .expect(200);
+    assert_eq!(c["status"], "active", "{c}");
 }
 
 async fn two_nodes_with_redis_behave_as_one(b: Backend) {
@@ -900,7 +997,9 @@ async fn concurrent_senders_are_stored_once_in_order(b: Backend) {
 /// sent after them sees every one stored.
 async fn a_socket_may_send_before_its_acks_arrive(b: Backend) {
     const N: usize = 40;
-    let mut s = session(b).await;
+    // Forty frames at once are over a person's message rate (live_limits tests that); here
+    // the rate limit is lifted to see the pipelining.
+    let mut s = session_with(b, |c| c.ws_messages_per_sec = 0).await;
     let id = s.id.clone();
     let mut sent: Vec<String> = Vec::new();
     for i in 0..N {

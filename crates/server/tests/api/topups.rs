@@ -12,6 +12,7 @@ both_backends!(
     credit_package_pays_price_and_credits_bonus,
     topup_refunds_are_partial_capped_and_idempotent,
     a_refund_stuck_by_a_crash_is_settled_by_the_sweeper,
+    a_refund_takes_back_its_share_of_the_bonus,
 );
 
 async fn start_topup(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
@@ -381,6 +382,87 @@ async fn topup_requests_are_validated_and_private(b: Backend) {
     assert_eq!(res.status(), 400, "Idempotency-Key is required");
 }
 
+/// Bought 500 for 550 (a package bonus of 50): refunding the 500 takes the 50 back as well,
+/// in proportion for partial refunds; a wallet that spent it cannot be refunded from.
+async fn a_refund_takes_back_its_share_of_the_bonus(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (token, _, user) = app.register("bonus@example.com").await;
+    let pkg = app
+        .post(
+            "/api/v1/admin/credit-packages",
+            Some(&admin),
+            json!({"name": "Saver 500", "price": 50_000, "credit": 55_000}),
+        )
+        .await
+        .expect(201);
+    let order = app
+        .post_keyed(
+            "/api/v1/wallet/topups",
+            &token,
+            "bonus-1",
+            json!({"package_id": pkg["id"]}),
+        )
+        .await
+        .expect(201);
+    let now = app.state.clock.now().timestamp();
+    deliver(
+        &app,
+        &event(
+            "evt_b",
+            "payment.succeeded",
+            &gateway_order_id(&order),
+            50_000,
+        ),
+        now,
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(available(&app, &token).await, 55_000);
+    let id = order["id"].as_str().unwrap();
+
+    // A fifth of the price takes a fifth of the bonus with it.
+    let part = refund(&app, &admin, id, "bonus-r1", 10_000)
+        .await
+        .expect(201);
+    assert_eq!(part["clawback"], 1_000);
+    assert_eq!(available(&app, &token).await, 44_000);
+
+    // The client commits 5,000 elsewhere: the remaining 40,000 of the price (and its 4,000
+    // of bonus) can no longer be refunded, and nothing moves.
+    // The client's money is committed elsewhere (a hold, as a booking takes).
+    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let at = app.state.clock.now();
+    augur::ledger::holds::place(
+        &txn,
+        augur::ledger::holds::HoldRequest {
+            user: user.parse().unwrap(),
+            currency: augur::ledger::Currency::INR,
+            amount: 5_000,
+            reference: "test:spend",
+            key: "test-spend",
+            expires_at: at + chrono::Duration::days(1),
+        },
+        at,
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(available(&app, &token).await, 39_000);
+    refund(&app, &admin, id, "bonus-r2", 40_000)
+        .await
+        .problem(402, "insufficient_funds");
+    assert_eq!(available(&app, &token).await, 39_000);
+    // What the wallet still covers goes through: 35,000 of price and 3,500 of bonus.
+    let rest = refund(&app, &admin, id, "bonus-r3", 35_000)
+        .await
+        .expect(201);
+    assert_eq!(rest["clawback"], 3_500);
+    assert_eq!(available(&app, &token).await, 500);
+    crate::wallet::assert_invariants(&app).await;
+}
+
 async fn credit_package_pays_price_and_credits_bonus(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.admin_token().await;
@@ -666,6 +748,7 @@ async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
         payment_order_id: Set(order_id),
         user_id: Set(user),
         amount: Set(3_000),
+        clawback: Set(0),
         currency: Set("INR".into()),
         reason: Set("goodwill".into()),
         note: Set(String::new()),

@@ -28,6 +28,8 @@ pub struct Model {
     pub client_notes: String,
     pub respond_by: DateTimeUtc,
     pub reschedule_count: i32,
+    /// A new start the practitioner proposed; the client accepts or declines it.
+    pub proposed_starts_at: Option<DateTimeUtc>,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
     pub refunded: i64,

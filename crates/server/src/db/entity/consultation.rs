@@ -18,6 +18,8 @@ pub struct Model {
     pub promo_code: Option<String>,
     pub promo_id: Option<Uuid>,
     pub discount_per_minute: i64,
+    /// The most the promo code takes off the whole session.
+    pub discount_budget: i64,
     pub requested_at: DateTimeUtc,
     pub respond_by: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,

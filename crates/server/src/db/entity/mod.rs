@@ -1,6 +1,7 @@
 //! SeaORM entities: one struct per table, the same model on SQLite and PostgreSQL.
 //! Enumerated columns are stored as text; their Rust enums live with the feature that owns them.
 
+pub mod account_token;
 pub mod agora_usage_log;
 pub mod audit_log;
 pub mod auth_session;
@@ -24,6 +25,7 @@ pub mod job;
 pub mod ledger_account;
 pub mod ledger_hold;
 pub mod ledger_transfer;
+pub mod node_heartbeat;
 pub mod notification;
 pub mod notification_preference;
 pub mod notification_queue;
@@ -41,6 +43,7 @@ pub mod practitioner_schedule;
 pub mod practitioner_specialization;
 pub mod promo_code;
 pub mod promo_redemption;
+pub mod promo_user_use;
 pub mod push_device;
 pub mod push_notification;
 pub mod reading_session;
@@ -48,6 +51,7 @@ pub mod refresh_token;
 pub mod refund;
 pub mod review;
 pub mod service;
+pub mod service_outage;
 pub mod service_type;
 pub mod sms_log;
 pub mod tarot_deck;

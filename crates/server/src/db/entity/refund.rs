@@ -11,6 +11,8 @@ pub struct Model {
     pub payment_order_id: Uuid,
     pub user_id: Uuid,
     pub amount: i64,
+    /// The package bonus and promo credit this refund takes back, on top of `amount`.
+    pub clawback: i64,
     pub currency: String,
     pub reason: String,
     pub note: String,
