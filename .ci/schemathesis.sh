@@ -50,8 +50,9 @@ fi
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 
-# A fresh demo server. The limits on sign-ins, codes and chart computations are per IP, and
-# every request here comes from one: raised so that no operation hides behind a 429.
+# A fresh demo server. The limits on sign-ins, codes, resets and chart computations are per
+# IP, and every request here comes from one: raised (and the login backoff turned off) so
+# that no operation hides behind a 429.
 (
     cd "$work"
     AUGUR_BIND="127.0.0.1:$port" \
@@ -62,6 +63,9 @@ base="http://127.0.0.1:$port"
     AUGUR_OTP_LIMIT_PER_IP=1000000 \
     AUGUR_OTP_LIMIT_PER_IDENTIFIER=1000000 \
     AUGUR_ASTROLOGY_LIMIT_PER_IP=1000000 \
+    AUGUR_PASSWORD_RESET_LIMIT_PER_IP=1000000 \
+    AUGUR_PASSWORD_RESET_LIMIT_PER_IDENTIFIER=1000000 \
+    AUGUR_LOGIN_BACKOFF_AFTER=0 \
         exec "$bin" serve --demo
 ) >"$work/server.log" 2>&1 &
 server_pid=$!
