@@ -28,21 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_password))
 }
 
-pub(crate) async fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
-    app.limiter
-        .hit(
-            &key,
-            limit,
-            app.config.rate_limit_window_secs,
-            app.clock.now(),
-        )
-        .await
-        .map_err(ApiError::rate_limited)
-}
-
-pub(crate) fn ip_key(meta: &ClientMeta) -> String {
-    meta.limit_key()
-}
+use crate::auth::routes::limit_ip_and_identifier;
+pub(crate) use crate::auth::routes::{ip_key, limit};
 
 fn wrong_password() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "The password is not correct")
@@ -56,15 +43,12 @@ pub(crate) async fn confirm_password(
     meta: &ClientMeta,
     given: &str,
 ) -> ApiResult<()> {
-    limit(
+    limit_ip_and_identifier(
         app,
-        format!("password-check:ip:{}", ip_key(meta)),
+        "password-check",
+        meta,
         app.config.login_limit_per_ip,
-    )
-    .await?;
-    limit(
-        app,
-        format!("password-check:user:{}", auth.id),
+        &auth.id.to_string(),
         app.config.login_limit_per_identifier,
     )
     .await?;
@@ -223,16 +207,13 @@ async fn request_password_reset(
     let email = c.email("email", &body.email);
     c.finish()?;
     let email = email.ok_or_else(|| ApiError::field("email", "invalid_email", "is required"))?;
-    limit(
-        &app,
-        format!("reset:ip:{}", ip_key(&meta)),
-        app.config.password_reset_limit_per_ip,
-    )
-    .await?;
     // Counted for unknown addresses too, so the limit reveals nothing either.
-    limit(
+    limit_ip_and_identifier(
         &app,
-        format!("reset:id:{}", email.as_str()),
+        "reset",
+        &meta,
+        app.config.password_reset_limit_per_ip,
+        email.as_str(),
         app.config.password_reset_limit_per_identifier,
     )
     .await?;

@@ -50,7 +50,8 @@ pub struct RegisterRequest {
     pub device: Option<String>,
 }
 
-async fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
+/// Counts one attempt under `key` against `limit` per window: 429 `rate_limited` past it.
+pub(crate) async fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
     app.limiter
         .hit(
             &key,
@@ -62,7 +63,21 @@ async fn limit(app: &AppState, key: String, limit: u32) -> ApiResult<()> {
         .map_err(ApiError::rate_limited)
 }
 
-fn ip_key(meta: &ClientMeta) -> String {
+/// Counts one attempt of `action` from the caller's IP (`per_ip`) and for `identifier`
+/// (`per_identifier`): a spray from one address and a guess at one account both stop.
+pub(crate) async fn limit_ip_and_identifier(
+    app: &AppState,
+    action: &str,
+    meta: &ClientMeta,
+    per_ip: u32,
+    identifier: &str,
+    per_identifier: u32,
+) -> ApiResult<()> {
+    limit(app, format!("{action}:ip:{}", ip_key(meta)), per_ip).await?;
+    limit(app, format!("{action}:id:{identifier}"), per_identifier).await
+}
+
+pub(crate) fn ip_key(meta: &ClientMeta) -> String {
     meta.limit_key()
 }
 
@@ -173,15 +188,12 @@ async fn login(
     if identifier.len() > 254 || identifier.chars().any(char::is_control) {
         return Err(invalid_credentials());
     }
-    limit(
+    limit_ip_and_identifier(
         &app,
-        format!("login:ip:{}", ip_key(&meta)),
+        "login",
+        &meta,
         app.config.login_limit_per_ip,
-    )
-    .await?;
-    limit(
-        &app,
-        format!("login:id:{identifier}"),
+        &identifier,
         app.config.login_limit_per_identifier,
     )
     .await?;
@@ -321,15 +333,12 @@ async fn otp_request(
     let phone = c.phone("phone", &body.phone);
     c.finish()?;
     let phone = phone.ok_or_else(|| ApiError::field("phone", "invalid_phone", "is required"))?;
-    limit(
+    limit_ip_and_identifier(
         &app,
-        format!("otp:ip:{}", ip_key(&meta)),
+        "otp",
+        &meta,
         app.config.otp_limit_per_ip,
-    )
-    .await?;
-    limit(
-        &app,
-        format!("otp:id:{}", phone.as_str()),
+        phone.as_str(),
         app.config.otp_limit_per_identifier,
     )
     .await?;
