@@ -132,7 +132,12 @@ async fn session(b: Backend) -> Session {
     session_with(b, |_| {}).await
 }
 
-async fn session_with(b: Backend, tweak: impl FnOnce(&mut augur::config::Config)) -> Session {
+/// An online practitioner and a funded client, each with a subscribed socket:
+/// (app, client token, practitioner token, practitioner id, client socket, practitioner socket).
+async fn online_with_sockets(
+    b: Backend,
+    tweak: impl FnOnce(&mut augur::config::Config),
+) -> (TestApp, String, String, String, Ws, Ws) {
     let app = TestApp::spawn_with(b, tweak).await;
     let admin = app.admin_token().await;
     let (practitioner, practitioner_id) =
@@ -154,6 +159,19 @@ async fn session_with(b: Backend, tweak: impl FnOnce(&mut augur::config::Config)
         send(ws, json!({"type": "ping", "id": "hello"})).await;
         expect(ws, of_type("ack")).await;
     }
+    (
+        app,
+        client,
+        practitioner,
+        practitioner_id,
+        client_ws,
+        practitioner_ws,
+    )
+}
+
+async fn session_with(b: Backend, tweak: impl FnOnce(&mut augur::config::Config)) -> Session {
+    let (app, client, practitioner, practitioner_id, mut client_ws, mut practitioner_ws) =
+        online_with_sockets(b, tweak).await;
     let c = app
         .post(
             "/api/v1/consultations",
@@ -498,22 +516,8 @@ async fn a_side_back_after_the_grace_window_does_not_revive_its_session(b: Backe
 /// socket all along, is within the grace window when the session starts, so their next
 /// frame keeps it going.
 async fn a_client_waiting_on_a_socket_is_present_when_a_late_accept_starts_the_session(b: Backend) {
-    let app = TestApp::spawn(b).await;
-    let admin = app.admin_token().await;
-    let (practitioner, practitioner_id) =
-        approved_practitioner(&app, &admin, "late@example.com", "Late Accepter").await;
-    app.call(
-        Method::PUT,
-        "/api/v1/practitioners/me/presence",
-        Some(&practitioner),
-        Some(json!({"status": "online"})),
-    )
-    .await
-    .expect(200);
-    let (client, _, client_id) = app.register("patient@example.com").await;
-    app.credit(&admin, &client_id, 100_000).await;
-    let mut client_ws = connect(&app, &client, false).await;
-    let mut practitioner_ws = connect(&app, &practitioner, true).await;
+    let (app, client, practitioner, practitioner_id, mut client_ws, mut practitioner_ws) =
+        online_with_sockets(b, |_| {}).await;
     let c = app
         .post(
             "/api/v1/consultations",
