@@ -36,7 +36,7 @@ struct Accounts {
 
 async fn setup(db: &DatabaseConnection) -> anyhow::Result<Accounts> {
     let now = chrono::Utc::now();
-    let txn = augur::db::begin_write(db).await?;
+    let txn = store::begin_write(db).await?;
     let mut users = Vec::new();
     for i in 0..WALLETS {
         let u = NewUser {
@@ -90,7 +90,7 @@ async fn ledger_op(
     hot: bool,
 ) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    let txn = augur::db::begin_write(db).await?;
+    let txn = store::begin_write(db).await?;
     ledger::transfer(&txn, bench_request(acc, n, hot), now).await?;
     txn.commit().await?;
     Ok(())
@@ -105,7 +105,7 @@ async fn raw_op(db: &DatabaseConnection, acc: &Accounts, n: u64, hot: bool) -> a
     let backend = db.get_database_backend();
     let now = chrono::Utc::now();
     let tid = Uuid::now_v7();
-    let txn = augur::db::begin_write(db).await?;
+    let txn = store::begin_write(db).await?;
     let exec = |sql: &str, values: Vec<Value>| Statement::from_sql_and_values(backend, sql, values);
     txn.execute_raw(exec(
         "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, reference, idempotency_key, hold_id, created_at) \
@@ -256,7 +256,7 @@ impl RawSql {
 /// sqlx 0.9.0 leaves Nagle's algorithm on and a larger one waits ~40 ms for a delayed ACK.
 /// (SQLite's parameter limit is far above what these batches bind.)
 async fn write_rows(
-    txn: &augur::db::WriteTxn,
+    txn: &store::WriteTxn,
     backend: DatabaseBackend,
     head: &str,
     rows: Vec<Vec<Value>>,
@@ -312,7 +312,7 @@ async fn raw_batch(db: &DatabaseConnection, acc: &Accounts, jobs: &[RawJob]) -> 
         .iter()
         .map(|_| format!("rb-{}", Uuid::now_v7().simple()))
         .collect();
-    let txn = augur::db::begin_write(db).await?;
+    let txn = store::begin_write(db).await?;
 
     let mut q = RawSql::new(
         backend,
@@ -557,8 +557,8 @@ where
 }
 
 async fn bench(label: &str, url: &str, secs: f64) -> anyhow::Result<()> {
-    let db = augur::db::connect(url, 64).await?;
-    augur::db::migrate(&db).await?;
+    let db = store::connect(url, 64).await?;
+    store::migrate(&db).await?;
     let acc = Arc::new(setup(&db).await?);
     let batcher = Batcher::start(db.clone());
     // Its writer gets a connection of its own, set up as the batcher's is.

@@ -38,9 +38,9 @@ use anyhow::{Context, bail};
 use augur::accounts::NewUser;
 use augur::app::{AppState, Application};
 use augur::auth::Role;
-use augur::clock::{Clock, ManualClock};
+use store::clock::{Clock, ManualClock};
 use augur::config::Config;
-use augur::db::entity::{
+use store::entity::{
     consultation, consultation_client_lock, consultation_minute, practitioner_presence, user,
 };
 use augur::demo::{PractitionerSeed, insert_practitioner};
@@ -1770,7 +1770,7 @@ async fn seed_sessions(
     let db = &app.db;
     let inr = Currency::INR;
     let practitioners = n.div_ceil(per_p);
-    let txn = augur::db::begin_write(db).await?;
+    let txn = store::begin_write(db).await?;
     let mut clients = Vec::with_capacity(n);
     let mut p_users = Vec::with_capacity(practitioners);
     let mut users = Vec::new();
@@ -1821,9 +1821,9 @@ async fn seed_sessions(
         p_ids.push(id);
     }
     if per_p > 1 {
-        augur::db::entity::practitioner::Entity::update_many()
+        store::entity::practitioner::Entity::update_many()
             .col_expr(
-                augur::db::entity::practitioner::Column::MaxConcurrentSessions,
+                store::entity::practitioner::Column::MaxConcurrentSessions,
                 Expr::value(per_p as i32),
             )
             .exec(&txn)
@@ -1925,7 +1925,7 @@ async fn seed_sessions(
 /// sockets' frames write, in two statements.
 async fn heartbeat_all(app: &AppState) -> anyhow::Result<()> {
     let now = app.clock.now();
-    let txn = augur::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     consultation::Entity::update_many()
         .col_expr(consultation::Column::ClientSeenAt, Expr::value(now))
         .col_expr(consultation::Column::PractitionerSeenAt, Expr::value(now))
@@ -1956,7 +1956,7 @@ async fn listen_for_minute(
         let mut sub = app.bus.subscribe(&user_topic(*c)).await?;
         let needle = needle.clone();
         v.push(tokio::spawn(async move {
-            while let Some(augur::bus::BusEvent::Message(bytes)) = sub.next_event().await {
+            while let Some(bus::BusEvent::Message(bytes)) = sub.next_event().await {
                 let s = String::from_utf8_lossy(&bytes);
                 let this_minute = s.find(&needle).is_some_and(|at| {
                     !s[at + needle.len()..].starts_with(|c: char| c.is_ascii_digit())
@@ -2002,7 +2002,7 @@ async fn spread_run(
 ) -> anyhow::Result<Vec<f64>> {
     let n = clients.len();
     let offset = |i: usize| chrono::Duration::microseconds(60_000_000 * i as i64 / n as i64);
-    let txn = augur::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     for (i, c) in clients.iter().enumerate() {
         consultation::Entity::update_many()
             .col_expr(consultation::Column::StartedAt, Expr::value(t0 + offset(i)))

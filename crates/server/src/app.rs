@@ -28,7 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::token::Keys;
-use crate::clock::{SharedClock, SystemClock};
+use store::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::http::REQUEST_ID;
@@ -37,7 +37,7 @@ use crate::notifications::email::{EmailProvider, SandboxEmail, SmtpEmail};
 use crate::notifications::push::{FcmPush, PushProvider, SandboxPush, ServiceAccount};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use crate::sms::{SandboxSms, SmsProvider, TwilioSms};
-use crate::{accounts, admin, auth, db, demo, jobs, payments, practitioners, promos, wallet};
+use crate::{accounts, admin, auth, demo, jobs, payments, practitioners, promos, wallet};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -64,7 +64,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub gateway: Arc<dyn crate::payments::PaymentGateway>,
     /// Fan-out of live events to users' sockets, on every node.
-    pub bus: Arc<dyn crate::bus::Bus>,
+    pub bus: Arc<dyn bus::Bus>,
     /// Stores chat messages many per transaction and fans them out (group commit).
     pub chat: crate::live::chat_batch::ChatWriter,
     /// Records the liveness sockets prove, many users per transaction.
@@ -98,7 +98,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let keys = match &config.jwt_secret {
             Some(secret) => Keys::new(secret.expose_secret().as_bytes()),
-            None => match db::local_secret_file(&config.database_url) {
+            None => match store::local_secret_file(&config.database_url) {
                 // Single-node SQLite: keep a generated key beside the database so tokens
                 // survive restarts without any set-up.
                 Some(path) => Keys::new(&load_or_create_secret(&path)?),
@@ -149,20 +149,20 @@ impl AppState {
         };
         let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
         let rtc = Arc::new(crate::live::aftercare::RtcKeys::from_config(&config));
-        let bus: Arc<dyn crate::bus::Bus> = match &config.redis_url {
+        let bus: Arc<dyn bus::Bus> = match &config.redis_url {
             Some(url) => Arc::new(
-                crate::bus::RedisBus::connect_with(
-                    crate::bus::RedisBusConfig::new(url).namespace(config.redis_prefix.clone()),
+                bus::RedisBus::connect_with(
+                    bus::RedisBusConfig::new(url).namespace(config.redis_prefix.clone()),
                 )
                 .await
-                .with_context(|| format!("connecting the event bus to {}", db::redact_url(url)))?,
+                .with_context(|| format!("connecting the event bus to {}", store::redact_url(url)))?,
             ),
-            None => Arc::new(crate::bus::LocalBus::new()),
+            None => Arc::new(bus::LocalBus::new()),
         };
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisRateLimiter::new(url, &config.redis_prefix)
-                    .with_context(|| format!("rate limits in {}", db::redact_url(url)))?,
+                    .with_context(|| format!("rate limits in {}", store::redact_url(url)))?,
             ),
             None => Arc::new(MemoryRateLimiter::default()),
         };
@@ -558,8 +558,8 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         // Again here: command-line flags (`--demo`) are applied after the file was loaded.
         config.check()?;
-        let db = db::connect(&config.database_url, config.database_max_connections).await?;
-        db::migrate(&db).await?;
+        let db = store::connect(&config.database_url, config.database_max_connections).await?;
+        store::migrate(&db).await?;
         crate::readings::sync_catalog(&db, clock.now())
             .await
             .context("synchronising the tarot catalog")?;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::entity::audit_log;
+use store::entity::audit_log;
 use crate::http::ClientMeta;
 
 /// The actor and request an audited change belongs to.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::accounts::NewUser;
 use crate::app::AppState;
 use crate::auth::{Role, password};
-use crate::db::entity::{practitioner, practitioner_language, practitioner_specialization, user};
+use store::entity::{practitioner, practitioner_language, practitioner_specialization, user};
 use crate::error::{ApiError, ApiResult};
 use crate::practitioners::{Availability, Verification, refresh_card, search_text};
 use crate::validate::{Check, check_password};
@@ -253,7 +253,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
     }
     let hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
     let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = store::begin_write(&state.db).await?;
     new_user(DEMO_ADMIN_EMAIL, &hash, Role::Admin, "Demo", "Admin", now)
         .insert(&txn)
         .await?;
@@ -371,7 +371,7 @@ async fn seed_bookable<C: sea_orm::ConnectionTrait>(
     practitioner_id: Uuid,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
-    use crate::db::entity::{practitioner_availability, practitioner_schedule, service};
+    use store::entity::{practitioner_availability, practitioner_schedule, service};
     practitioner_schedule::ActiveModel {
         practitioner_id: Set(practitioner_id),
         time_zone: Set("Asia/Kolkata".to_owned()),

@@ -15,7 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::entity::idempotency_key;
+use store::entity::idempotency_key;
 use crate::error::{ApiError, ApiResult};
 
 pub struct IdempotencyKey(pub String);

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use augur::app::{AppState, Application};
-use augur::clock::SystemClock;
+use store::clock::SystemClock;
 use augur::config::Config;
 use augur::{db, demo, telemetry};
 

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, Role};
-use crate::db::entity::{reading_session, tarot_deck, tarot_spread, tarot_spread_position};
+use store::entity::{reading_session, tarot_deck, tarot_spread, tarot_spread_position};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -403,7 +403,7 @@ async fn create_reading(
         yes_no: Set(reading.yes_no.as_ref().map(enum_text)),
         created_at: Set(app.clock.now()),
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = row.insert(&txn).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(reading_view(row))))
@@ -563,7 +563,7 @@ async fn admin_update_deck(
     }
     c.finish()?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let before = tarot_deck::Entity::find_by_id(slug.clone())
         .one(&txn)
         .await?
@@ -618,7 +618,7 @@ async fn admin_update_spread(
     ApiJson(body): ApiJson<SpreadUpdate>,
 ) -> ApiResult<StatusCode> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let res = tarot_spread::Entity::update_many()
         .col_expr(tarot_spread::Column::Active, Expr::value(body.active))
         .col_expr(tarot_spread::Column::UpdatedAt, Expr::value(now))

@@ -17,7 +17,7 @@ use super::security::confirm_password;
 use super::tokens::{self, Purpose, Refused};
 use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser};
-use crate::db::entity::user;
+use store::entity::user;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
 use crate::validate::Check;
@@ -116,7 +116,7 @@ async fn resend_verification(
         ));
     }
     cooldown(&app, auth.id).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     send_verification(&txn, &app, &auth.user).await?;
     txn.commit().await?;
     app.job_wakeup.notify_one();
@@ -188,7 +188,7 @@ async fn change_email(
     cooldown(&app, auth.id).await?;
     let now = app.clock.now();
     let ttl = app.config.email_verification_ttl_secs;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let token = tokens::issue(
         &txn,
         auth.id,
@@ -249,7 +249,7 @@ async fn confirm_email(
 /// The confirmation itself, shared by the API and the page the email links to.
 pub(crate) async fn confirm_with_token(app: &AppState, token: &str) -> ApiResult<user::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = match tokens::consume(
         &txn,
         token.trim(),

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{AccountStatus, Role};
-use crate::db::entity::user;
+use store::entity::user;
 
 /// A user as they (or an admin) see themselves.
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,7 +16,7 @@ use super::{GENDERS, UserView};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AccountStatus, AuthUser, password, session};
-use crate::db::entity::{auth_session, birth_detail, favorite, practitioner, user};
+use store::entity::{auth_session, birth_detail, favorite, practitioner, user};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::practitioners::{Availability, Verification, refresh_card};
@@ -241,7 +241,7 @@ async fn put_birth_details(
         time_zone: Set(body.time_zone.trim().to_owned()),
         updated_at: Set(now),
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let previous = birth_detail::Entity::find_by_id(auth.id).one(&txn).await?;
     let saved = match previous {
         Some(old) => {
@@ -361,7 +361,7 @@ async fn delete_me(
         }
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let mut m = auth.user.clone().into_active_model();
     m.status = Set(AccountStatus::Deleted.as_str().to_owned());
     m.email = Set(None);
@@ -384,13 +384,13 @@ async fn delete_me(
         .exec(&txn)
         .await?;
     // Emailed links hold addresses, the pending new one included.
-    crate::db::entity::account_token::Entity::delete_many()
-        .filter(crate::db::entity::account_token::Column::UserId.eq(auth.id))
+    store::entity::account_token::Entity::delete_many()
+        .filter(store::entity::account_token::Column::UserId.eq(auth.id))
         .exec(&txn)
         .await?;
     // Tarot questions are the user's own words.
-    crate::db::entity::reading_session::Entity::delete_many()
-        .filter(crate::db::entity::reading_session::Column::UserId.eq(auth.id))
+    store::entity::reading_session::Entity::delete_many()
+        .filter(store::entity::reading_session::Column::UserId.eq(auth.id))
         .exec(&txn)
         .await?;
     // Delete first and decrement for exactly the rows deleted, so a favorite added or

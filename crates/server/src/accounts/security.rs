@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::tokens::{self, Purpose, Refused};
 use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser, password, session};
-use crate::db::entity::{auth_session, user};
+use store::entity::{auth_session, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
 use crate::validate::{Check, MAX_PASSWORD_CHARS, check_password};
@@ -119,7 +119,7 @@ async fn change_password(
         }
     }
     let hash = password::hash(body.new_password).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let mut m = auth.user.clone().into_active_model();
     m.password_hash = Set(Some(hash));
     m.updated_at = Set(now);
@@ -225,7 +225,7 @@ async fn request_password_reset(
     if let Some(u) = found {
         let now = app.clock.now();
         let ttl = app.config.password_reset_ttl_secs;
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = store::begin_write(&app.db).await?;
         let token =
             tokens::issue(&txn, u.id, Purpose::PasswordReset, email.as_str(), ttl, now).await?;
         crate::notifications::notify(
@@ -312,7 +312,7 @@ pub(crate) async fn reset_with_token(
         .map_err(reset_refused)?;
     let hash = password::hash(new_password).await?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = tokens::consume(&txn, token, &[Purpose::PasswordReset], now)
         .await?
         .map_err(reset_refused)?;

@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::token::{hash_refresh_token, new_refresh_token};
-use crate::db::entity::account_token;
+use store::entity::account_token;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

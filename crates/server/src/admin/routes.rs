@@ -17,7 +17,7 @@ use crate::accounts::UserView;
 use crate::app::AppState;
 use crate::audit::{self, Actor, AuditEntry, Change};
 use crate::auth::{AccountStatus, AdminUser, Role};
-use crate::db::entity::{audit_log, auth_session, job, practitioner, user};
+use store::entity::{audit_log, auth_session, job, practitioner, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -107,7 +107,7 @@ async fn review(
         Verification::Pending => &[],
     };
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     // Locked (PostgreSQL) so two admins cannot both pass the transition check.
     let row = practitioner::Entity::find_by_id(id)
         .lock_exclusive()
@@ -273,7 +273,7 @@ async fn set_user_status(
         ));
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = user::Entity::find_by_id(id)
         .lock_exclusive()
         .one(&txn)

@@ -17,7 +17,7 @@ use super::SIGNS;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use crate::db::entity::daily_horoscope;
+use store::entity::daily_horoscope;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ClientMeta};
 use crate::validate::Check;
@@ -145,7 +145,7 @@ async fn put_horoscope(
     }
     c.finish()?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let find = || {
         daily_horoscope::Entity::find()
             .filter(daily_horoscope::Column::Date.eq(date))
@@ -211,7 +211,7 @@ async fn delete_horoscope(
 ) -> ApiResult<StatusCode> {
     let sign = sign_of(&sign)?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let res = daily_horoscope::Entity::delete_many()
         .filter(daily_horoscope::Column::Date.eq(date))
         .filter(daily_horoscope::Column::Sign.eq(sign))

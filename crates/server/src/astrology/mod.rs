@@ -20,7 +20,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::entity::{birth_chart_cache, birth_detail};
+use store::entity::{birth_chart_cache, birth_detail};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::validate::Check;
 

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::birth_detail;
+use store::entity::birth_detail;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, ClientMeta};
 use crate::validate::Check;

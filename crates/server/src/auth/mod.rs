@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::entity::{auth_session, user};
+use store::entity::{auth_session, user};
 use crate::error::ApiError;
 use token::TokenError;
 

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::entity::otp_code;
+use store::entity::otp_code;
 use crate::error::{ApiError, ApiResult};
 use crate::validate::PhoneNumber;
 
@@ -60,7 +60,7 @@ pub async fn issue(app: &AppState, phone: &PhoneNumber) -> ApiResult<OtpIssued> 
         return Err(err);
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     // Only the newest code is valid: older ones are spent when a new one is sent.
     otp_code::Entity::update_many()
         .col_expr(otp_code::Column::ConsumedAt, Expr::value(now))

@@ -12,7 +12,7 @@ use super::session::{self, Proof, TokenPair};
 use super::{AccountStatus, AuthUser, Role, otp, password};
 use crate::accounts::{NewUser, UserView};
 use crate::app::AppState;
-use crate::db::entity::user;
+use store::entity::user;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
 use crate::validate::{Check, check_password};
@@ -150,7 +150,7 @@ async fn register(
     let mut m = m.into_active_model(now);
     m.last_login_at = Set(Some(now));
     // The account and its first session exist together or not at all.
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let user = m.insert(&txn).await?;
     let tokens = session::start(&txn, &app, &user, &meta, device, Proof::Password).await?;
     crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
@@ -253,7 +253,7 @@ async fn login(
         ));
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let mut m = user.into_active_model();
     m.last_login_at = Set(Some(now));
     let user = m.update(&txn).await?;
@@ -392,7 +392,7 @@ async fn otp_verify(
     otp::verify(&app, &phone, code).await?;
 
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     // Only OTP ever stores a number, so a stored number is a verified one; the filter keeps
     // it that way should another path store one unverified.
     let existing = user::Entity::find()

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::entity::{auth_session, refresh_token, user};
+use store::entity::{auth_session, refresh_token, user};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ClientMeta;
 
@@ -303,7 +303,7 @@ pub async fn rotate(app: &AppState, presented: &str, meta: &ClientMeta) -> ApiRe
         ));
     }
 
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     // Spending is a conditional update so two racing refreshes cannot both succeed.
     let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))

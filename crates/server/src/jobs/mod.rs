@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db::entity::job;
+use store::entity::job;
 use crate::sms::SmsMessage;
 
 pub const SEND_SMS: &str = "send_sms";

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{AccountRef, Currency, LedgerError, MAX_AMOUNT, TransferRequest, transfer};
-use crate::db::entity::{ledger_hold, ledger_transfer};
+use store::entity::{ledger_hold, ledger_transfer};
 
 pub const ACTIVE: &str = "active";
 

@@ -14,7 +14,7 @@
 
 pub mod batch;
 pub mod holds;
-pub mod money;
+
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -25,9 +25,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::entity::{ledger_account, ledger_transfer, wallet, wallet_transaction};
+use store::entity::{ledger_account, ledger_transfer, wallet, wallet_transaction};
 use crate::error::ApiError;
-pub use money::Currency;
+pub use store::money::Currency;
 
 /// Largest single transfer accepted (10^12 minor units), far above any real payment and far
 /// below where sums could overflow.

@@ -19,12 +19,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::agora::{RtcRole, RtcTokenRequest, RtcUser, build_rtc_token};
+use providers::agora::{RtcRole, RtcTokenRequest, RtcUser, build_rtc_token};
 use super::engine::Status;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, PractitionerUser, Role};
-use crate::db::entity::{
+use store::entity::{
     agora_usage_log, consultation, consultation_note, practitioner, review, tip,
 };
 use crate::error::{ApiError, ApiResult, Problem};
@@ -32,7 +32,7 @@ use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::ledger::money::{Bps, share};
+use store::money::{Bps, share};
 use crate::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
 use crate::validate::Check;
 
@@ -161,7 +161,7 @@ async fn rtc_token(
     })
     .map_err(|e| ApiError::internal(anyhow::anyhow!("building the RTC token: {e}")))?;
     let expires_at = now + Duration::seconds(i64::from(ttl));
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     agora_usage_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         consultation_id: Set(c.id),
@@ -297,7 +297,7 @@ async fn create_review(
         ));
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = review::ActiveModel {
         id: Set(Uuid::now_v7()),
         consultation_id: Set(cons.id),
@@ -361,7 +361,7 @@ async fn reply_review(
     m.reply = Set(Some(text));
     m.replied_at = Set(Some(now));
     m.updated_at = Set(now);
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let r = m.update(&txn).await?;
     txn.commit().await?;
     Ok(ApiJson(r.into()))
@@ -390,7 +390,7 @@ async fn hide_review(
     let reason = c.opt_text("reason", body.reason.as_deref(), 500);
     c.finish()?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let r = review::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -521,7 +521,7 @@ async fn send_tip(
     );
     let now = app.clock.now();
     let tip_id = Uuid::now_v7();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let client = AccountRef::wallet(auth.id, currency);
     for (suffix, credit, amount) in [
         (
@@ -660,7 +660,7 @@ async fn put_notes(
         return Err(ApiError::not_found("Consultation"));
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     consultation_note::Entity::insert(consultation_note::ActiveModel {
         consultation_id: Set(cons.id),
         private_notes: Set(private_notes.clone()),

@@ -25,7 +25,7 @@ use super::chat::MessageView;
 use super::engine::Status;
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::{chat_attachment, chat_message, consultation, user};
+use store::entity::{chat_attachment, chat_message, consultation, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, ApiQuery};
 
@@ -141,7 +141,7 @@ async fn upload(
     })?;
     let now = app.clock.now();
     let attachment_id = Uuid::now_v7();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     within_quota(
         &txn,
         auth.id,
@@ -198,7 +198,7 @@ async fn upload(
 /// transaction that stores the file, after locking the uploader's row on PostgreSQL (SQLite's
 /// write gate already serialises writers), so parallel uploads cannot each pass alone.
 async fn within_quota(
-    txn: &crate::db::WriteTxn,
+    txn: &store::WriteTxn,
     uploader: Uuid,
     size: u64,
     quota: u64,

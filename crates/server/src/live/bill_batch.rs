@@ -38,11 +38,10 @@ use super::billing::{self, MinuteCharge};
 use super::engine::{Status, TickReport, currency_of, minute_transfers, warn_with};
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
-use crate::db::entity::{consultation, wallet};
+use store::entity::{consultation, wallet};
 use crate::error::ApiResult;
-use crate::ledger::batch::{
-    AccountIds, Conn, Keys, Limits, Pending, Sql, decide_and_write, exec_rows, own_connection,
-};
+use crate::ledger::batch::{AccountIds, Conn, Keys, Pending, decide_and_write};
+use store::bulk::{Limits, Sql, exec_rows, own_connection};
 
 /// The batches' connection and the ledger account ids they learned. A connection of its own
 /// with a large statement cache (`ledger::batch::own_connection`): batch statements differ
@@ -119,7 +118,7 @@ async fn round(
     // not the write gate) that the batch holding it needs. Batches of one node therefore
     // run one at a time, as they would queue on the platform-revenue row anyway.
     let mut known = app.billing.known.lock().await;
-    let txn = crate::db::begin_write(&app.billing.db).await?;
+    let txn = store::begin_write(&app.billing.db).await?;
     let backend = txn.get_database_backend();
     let limit = Limits::new(backend, None);
 

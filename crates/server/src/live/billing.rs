@@ -17,7 +17,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::ledger::money::{Bps, split_commission};
+use store::money::{Bps, split_commission};
 
 pub const MINUTE_MS: i64 = 60_000;
 

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::engine::{EndReason, Status, incremented, locked, refresh_availability, settle};
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
-use crate::db::WriteTxn;
-use crate::db::entity::{consultation, practitioner_presence};
+use store::WriteTxn;
+use store::entity::{consultation, practitioner_presence};
 use crate::error::ApiResult;
 
 /// What a booking needs of its session.

@@ -10,10 +10,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::events::user_topic;
-use super::guard::{GuardConfig, mask_contacts};
+use contact_guard::{GuardConfig, mask_contacts};
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::db::entity::{chat_message, consultation};
+use store::entity::{chat_message, consultation};
 use crate::error::{ApiError, ApiResult};
 
 /// Longest chat message, in characters.
@@ -274,7 +274,7 @@ pub async fn receipt(
     let others = sea_orm::Condition::any()
         .add(chat_message::Column::SenderId.ne(reader))
         .add(chat_message::Column::SenderId.is_null());
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let delivered = chat_message::Entity::update_many()
         .col_expr(chat_message::Column::DeliveredAt, Expr::value(now))
         .filter(chat_message::Column::ConsultationId.eq(c.consultation_id))

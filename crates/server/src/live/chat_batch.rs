@@ -50,10 +50,10 @@ use super::chat::{MessageView, Participants};
 use super::engine::Status;
 use super::events::user_topic;
 use crate::app::AppState;
-use crate::db::entity::chat_message;
-use crate::db::lite::{Conn, WriterDb};
+use store::entity::chat_message;
+use store::lite::{Conn, WriterDb};
 use crate::error::{ApiError, ApiResult};
-use crate::ledger::batch::{Limits, Sql, own_connection, value_bytes};
+use store::bulk::{Limits, Sql, own_connection, value_bytes};
 
 /// Messages stored in one transaction at most. A batch of this size holds SQLite's write
 /// gate for a few milliseconds; larger batches would make other writers wait longer.
@@ -136,14 +136,14 @@ impl ChatWriter {
     /// statements differ by row count, and a shared pool's small statement caches would
     /// prepare them again), except on a SQLite file, where it gets a thread and a direct
     /// connection (`db::lite`).
-    pub fn start(db: &DatabaseConnection, bus: Arc<dyn crate::bus::Bus>) -> Self {
+    pub fn start(db: &DatabaseConnection, bus: Arc<dyn bus::Bus>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ptx, prx) = mpsc::channel(PUBLISH_QUEUE);
         let counters = Arc::new(Counters::default());
         let wdb = WriterDb::open(db, || own_connection(db));
         if let WriterDb::Lite(_) = wdb {
             let counters = counters.clone();
-            crate::db::lite::spawn_writer("chat-writer", move || writer(wdb, counters, rx, ptx));
+            store::lite::spawn_writer("chat-writer", move || writer(wdb, counters, rx, ptx));
         } else {
             tokio::spawn(writer(wdb, counters.clone(), rx, ptx));
         }
@@ -288,7 +288,7 @@ fn frame(view: &MessageView) -> Bytes {
         .map_or_else(|_| Bytes::from_static(br#"{"type":"resync"}"#), Bytes::from)
 }
 
-async fn publisher(bus: Arc<dyn crate::bus::Bus>, mut rx: mpsc::Receiver<Publication>) {
+async fn publisher(bus: Arc<dyn bus::Bus>, mut rx: mpsc::Receiver<Publication>) {
     while let Some(p) = rx.recv().await {
         // Polled in order, so each publish is issued in order (a Redis connection keeps
         // that order), while a round trip to Redis is paid once per batch, not per frame.

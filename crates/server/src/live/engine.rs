@@ -19,13 +19,13 @@ use uuid::Uuid;
 use super::billing::{self, MinuteCharge, Terms};
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
-use crate::db::WriteTxn;
-use crate::db::entity::{
+use store::WriteTxn;
+use store::entity::{
     consultation, consultation_client_lock, consultation_minute, practitioner,
     practitioner_presence, wallet,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::ledger::money::Bps;
+use store::money::Bps;
 use crate::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
 use crate::practitioners::{Availability, Channel, Verification};
 
@@ -292,7 +292,7 @@ pub async fn request(app: &AppState, r: NewRequest<'_>) -> ApiResult<consultatio
     );
     ensure_can_start(app, r.client, terms, currency).await?;
     let id = Uuid::now_v7();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     consultation_client_lock::ActiveModel {
         client_id: Set(r.client),
         consultation_id: Set(id),
@@ -417,7 +417,7 @@ pub async fn accept(
     id: Uuid,
 ) -> ApiResult<consultation::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let c = locked(&txn, id)
         .await?
         .filter(|c| c.practitioner_user_id == practitioner_user)
@@ -507,7 +507,7 @@ pub async fn refuse(
     as_practitioner: bool,
 ) -> ApiResult<consultation::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let c = locked(&txn, id)
         .await?
         .filter(|c| {
@@ -559,7 +559,7 @@ pub async fn heartbeat(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consul
     // Only while the side is within the grace window (see `live::liveness`): a side away
     // longer has left, and the worker ends the session where it was last seen.
     let grace = Duration::seconds(app.config.live_grace_secs);
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     consultation::Entity::update_many()
         .col_expr(column, Expr::value(now))
         .filter(consultation::Column::Id.eq(id))
@@ -592,7 +592,7 @@ pub async fn heartbeat(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consul
 /// Either side ends the session now.
 pub async fn end(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<consultation::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let c = locked(&txn, id)
         .await?
         .filter(|c| c.client_id == user || c.practitioner_user_id == user)
@@ -887,7 +887,7 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
         .all(&app.db)
         .await?;
     for stale in expired {
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = store::begin_write(&app.db).await?;
         let Some(c) = locked(&txn, stale.id).await? else {
             continue;
         };
@@ -922,7 +922,7 @@ pub async fn tick(app: &AppState) -> ApiResult<TickReport> {
         .all(&app.db)
         .await?;
     for p in gone {
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = store::begin_write(&app.db).await?;
         let res = practitioner_presence::Entity::update_many()
             .col_expr(practitioner_presence::Column::Online, Expr::value(false))
             .col_expr(practitioner_presence::Column::UpdatedAt, Expr::value(now))
@@ -1035,7 +1035,7 @@ pub(super) async fn bill_due(
 ) -> ApiResult<TickReport> {
     let mut report = TickReport::default();
     let mut out = Outbox::default();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     // On PostgreSQL a row locked by another transaction (another node's worker billing it,
     // an `end` or `accept` in flight) is skipped rather than waited for: that transaction
     // is doing the work, and the next pass sees its result. Waiting would make every

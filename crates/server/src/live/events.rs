@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::billing::MinuteCharge;
 use crate::app::AppState;
-use crate::db::entity::consultation;
+use store::entity::consultation;
 
 /// One event, as sent over the WebSocket (`type` tells them apart).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -68,7 +68,7 @@ pub enum LiveEvent {
 }
 
 impl LiveEvent {
-    pub fn offer(e: &crate::db::entity::waitlist_entry::Model) -> Self {
+    pub fn offer(e: &store::entity::waitlist_entry::Model) -> Self {
         LiveEvent::WaitlistOffer {
             practitioner_id: e.practitioner_id,
             channel: e.channel.clone(),

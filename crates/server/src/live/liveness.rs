@@ -33,8 +33,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::engine::Status;
-use crate::db::lite::{Conn, WriterDb};
-use crate::ledger::batch::{Limits, Sql};
+use store::lite::{Conn, WriterDb};
+use store::bulk::{Limits, Sql};
 
 /// Notes taken into one transaction at most.
 const MAX_NOTES: usize = 4096;
@@ -72,7 +72,7 @@ impl Liveness {
         let (tx, rx) = mpsc::unbounded_channel();
         let wdb = WriterDb::open(db, || db.clone());
         if let WriterDb::Lite(_) = wdb {
-            crate::db::lite::spawn_writer("liveness-writer", move || writer(wdb, rx, grace));
+            store::lite::spawn_writer("liveness-writer", move || writer(wdb, rx, grace));
         } else {
             tokio::spawn(writer(wdb, rx, grace));
         }

@@ -7,7 +7,6 @@
 //! sessions opened by booked appointments ([`booked`]). See docs/live.md.
 
 pub mod aftercare;
-pub mod agora;
 pub mod attachments;
 pub(crate) mod bill_batch;
 pub mod billing;
@@ -16,7 +15,6 @@ pub mod chat;
 pub mod chat_batch;
 pub mod engine;
 pub mod events;
-pub mod guard;
 pub mod liveness;
 pub mod outages;
 pub mod routes;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::billing::Outage;
 use crate::app::AppState;
-use crate::db::entity::{node_heartbeat, service_outage};
+use store::entity::{node_heartbeat, service_outage};
 
 /// Outages older than this are not loaded: no session runs that long.
 const KEPT_DAYS: i64 = 7;

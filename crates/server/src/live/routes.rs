@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::engine::{self, NewRequest};
 use crate::app::AppState;
 use crate::auth::{AuthUser, PractitionerUser, Role};
-use crate::db::entity::{consultation, consultation_minute, practitioner, practitioner_presence};
+use store::entity::{consultation, consultation_minute, practitioner, practitioner_presence};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::practitioners::Channel;
@@ -401,7 +401,7 @@ async fn set_presence(
     let me = my_practitioner(&app, p.0.id).await?;
     let now = app.clock.now();
     let online = body.status == PresenceStatus::Online;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     practitioner_presence::Entity::insert(practitioner_presence::ActiveModel {
         practitioner_id: Set(me.id),
         online: Set(online),
@@ -448,7 +448,7 @@ async fn presence_heartbeat(
 ) -> ApiResult<ApiJson<PresenceView>> {
     let me = my_practitioner(&app, p.0.id).await?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let res = practitioner_presence::Entity::update_many()
         .col_expr(
             practitioner_presence::Column::LastHeartbeatAt,
@@ -552,8 +552,8 @@ async fn transcript(
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let c = super::chat::participant_view(&app, &auth, id).await?;
-    let names = crate::db::entity::user::Entity::find()
-        .filter(crate::db::entity::user::Column::Id.is_in([c.client_id, c.practitioner_user_id]))
+    let names = store::entity::user::Entity::find()
+        .filter(store::entity::user::Column::Id.is_in([c.client_id, c.practitioner_user_id]))
         .all(&app.db)
         .await?;
     let name_of = |id: Option<Uuid>| match id {

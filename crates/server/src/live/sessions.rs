@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser};
-use crate::db::entity::{auth_session, user};
+use store::entity::{auth_session, user};
 
 /// Ids per query.
 const CHUNK: usize = 1_000;

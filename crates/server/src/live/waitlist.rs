@@ -25,7 +25,7 @@ use super::engine::channel_str;
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::{practitioner, practitioner_presence, waitlist_entry};
+use store::entity::{practitioner, practitioner_presence, waitlist_entry};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
 use crate::practitioners::{Channel, Verification};
@@ -171,7 +171,7 @@ async fn join(
     // The same check a request makes (promo codes are given with the request itself).
     let (terms, currency, _) = super::engine::terms_for(&app, &p, rate, auth.id, None, now).await?;
     super::engine::ensure_can_start(&app, auth.id, terms, currency).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let queue = waitlist_entry::Entity::find()
         .filter(waitlist_entry::Column::PractitionerId.eq(p.id))
         .filter(in_line())
@@ -247,7 +247,7 @@ async fn leave(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let e = my_entry(&txn, id, auth.id)
         .await?
         .ok_or_else(|| ApiError::not_found("Waitlist entry"))?;
@@ -370,7 +370,7 @@ pub async fn sweep(app: &AppState, now: DateTime<Utc>) -> ApiResult<u32> {
         .await?;
     let mut practitioners: Vec<Uuid> = expired.iter().map(|e| e.practitioner_id).collect();
     if !expired.is_empty() {
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = store::begin_write(&app.db).await?;
         waitlist_entry::Entity::update_many()
             .col_expr(waitlist_entry::Column::Status, Expr::value("expired"))
             .col_expr(waitlist_entry::Column::UpdatedAt, Expr::value(now))
@@ -389,7 +389,7 @@ pub async fn sweep(app: &AppState, now: DateTime<Utc>) -> ApiResult<u32> {
     practitioners.dedup();
     let mut offers = 0;
     for p in practitioners {
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = store::begin_write(&app.db).await?;
         let offered = offer_next(app, &txn, p, now).await?;
         txn.commit().await?;
         if offered.is_some() {

@@ -35,7 +35,7 @@ use super::liveness::Noted;
 use super::sessions::Ended;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::bus::BusEvent;
+use bus::BusEvent;
 use crate::error::ApiError;
 use crate::http::ApiQuery;
 

@@ -22,7 +22,7 @@ use super::{Category, Channel, events};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use crate::db::entity::{notification_queue as queue, notification_template as tpl};
+use store::entity::{notification_queue as queue, notification_template as tpl};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -249,7 +249,7 @@ async fn put_template(
     let source = TemplateSource::from(body);
     templates::validate(def, channel, &source).map_err(invalid_template)?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let existing = tpl::Entity::find()
         .filter(tpl::Column::Event.eq(def.name))
         .filter(tpl::Column::Channel.eq(channel.as_str()))
@@ -319,7 +319,7 @@ async fn reset_template(
     use axum::response::IntoResponse;
     let (def, channel, locale) = key(&event, &channel, &locale)?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let existing = tpl::Entity::find()
         .filter(tpl::Column::Event.eq(def.name))
         .filter(tpl::Column::Channel.eq(channel.as_str()))
@@ -530,7 +530,7 @@ async fn retry_delivery(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<DeliveryView>> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = queue::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -22,7 +22,7 @@ use super::inbox::{NotificationView, count_unread};
 use super::push::{PushMessage, PushOutcome};
 use super::{Category, Channel, preferences, templates};
 use crate::app::AppState;
-use crate::db::entity::{
+use store::entity::{
     email_log, notification, notification_queue as queue, push_device, push_notification, sms_log,
     user,
 };

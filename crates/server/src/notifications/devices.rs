@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::push_device;
+use store::entity::push_device;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
 use crate::validate::Check;
@@ -85,7 +85,7 @@ async fn register_device(
     );
     c.finish()?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let existing = push_device::Entity::find()
         .filter(push_device::Column::Token.eq(token.as_str()))
         .one(&txn)

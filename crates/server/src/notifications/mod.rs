@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::entity::{notification, notification_queue as queue, push_device, user};
+use store::entity::{notification, notification_queue as queue, push_device, user};
 use crate::jobs;
 use events::EventDef;
 

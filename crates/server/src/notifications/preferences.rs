@@ -25,7 +25,7 @@ use super::{Category, Channel};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::auth::token::Keys;
-use crate::db::entity::{notification_preference as pref, notification_setting as setting, user};
+use store::entity::{notification_preference as pref, notification_setting as setting, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, double_option};
 use crate::validate::Check;
@@ -340,7 +340,7 @@ async fn put_preferences(
     };
     c.finish()?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     for (category, channel, on) in changes {
         set(&txn, auth.id, category, channel, on, now).await?;
     }
@@ -418,7 +418,7 @@ async fn apply_unsubscribe(app: &AppState, token: &str) -> ApiResult<Response> {
     {
         return Err(ApiError::not_found("Account"));
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     set(
         &txn,
         user_id,

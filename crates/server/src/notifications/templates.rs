@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::Channel;
 use super::events::{self, EventDef};
-use crate::db::entity::notification_template as tpl;
+use store::entity::notification_template as tpl;
 
 /// The locale every event has templates in; others fall back to it.
 pub const DEFAULT_LOCALE: &str = "en";

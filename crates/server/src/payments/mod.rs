@@ -7,7 +7,6 @@
 //! without any account anywhere.
 
 pub mod packages;
-pub mod protocol;
 pub mod razorpay;
 pub mod refunds;
 pub mod routes;
@@ -24,7 +23,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::entity::{payment_order, webhook_event};
+use store::entity::{payment_order, webhook_event};
 use crate::error::ApiError;
 use crate::ledger::{self, AccountRef, Currency, LedgerError, TransferRequest};
 

@@ -16,7 +16,7 @@ use super::routes::{MAX_TOPUP, MIN_TOPUP};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use crate::db::entity::credit_package;
+use store::entity::credit_package;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::ledger::Currency;
@@ -118,7 +118,7 @@ async fn create_package(
     };
     c.finish()?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = credit_package::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name),
@@ -162,7 +162,7 @@ async fn deactivate_package(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<PackageView>> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let res = credit_package::Entity::update_many()
         .col_expr(credit_package::Column::Active, Expr::value(false))
         .col_expr(credit_package::Column::UpdatedAt, Expr::value(now))

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
-use super::protocol::{self, RazorpayEventKind, RazorpayWebhook};
+use providers::payments::{self, RazorpayEventKind, RazorpayWebhook};
 use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway, RefundAnswer};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -84,7 +84,7 @@ impl PaymentGateway for RazorpayGateway {
 
     async fn refund(
         &self,
-        order: &crate::db::entity::payment_order::Model,
+        order: &store::entity::payment_order::Model,
         amount: i64,
         key: &str,
     ) -> RefundAnswer {
@@ -106,7 +106,7 @@ impl PaymentGateway for RazorpayGateway {
     /// the payment's refunds are listed instead and ours is found by its `receipt`.
     async fn find_refund(
         &self,
-        order: &crate::db::entity::payment_order::Model,
+        order: &store::entity::payment_order::Model,
         _amount: i64,
         key: &str,
     ) -> RefundAnswer {
@@ -200,7 +200,7 @@ pub fn parse_webhook(
 
 /// The checkout page: hands the order to Razorpay Checkout, which posts the result back to
 /// `/checkout/razorpay/{order}/return` (Razorpay's documented `callback_url` flow).
-pub fn checkout_page(key_id: &str, order: &crate::db::entity::payment_order::Model) -> String {
+pub fn checkout_page(key_id: &str, order: &store::entity::payment_order::Model) -> String {
     let major = format!("{}.{:02}", order.amount / 100, order.amount % 100);
     let esc = |s: &str| {
         s.replace('&', "&amp;")

@@ -32,7 +32,7 @@ use super::{RefundAnswer, human_reference};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use crate::db::entity::{payment_order, refund};
+use store::entity::{payment_order, refund};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::idempotency::{IdempotencyKey, fingerprint};
@@ -170,7 +170,7 @@ async fn refund_topup(
     let now = app.clock.now();
 
     // 1. Claim the amount on the order and set the money aside, in one transaction.
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let order = payment_order::Entity::find_by_id(id)
         .lock_exclusive()
         .one(&txn)
@@ -316,7 +316,7 @@ async fn refund_topup(
                 gateway_refund_id: Some(gateway_refund_id),
                 ..view_of(&row, order.refunded + body.amount)
             };
-            let txn = crate::db::begin_write(&app.db).await?;
+            let txn = store::begin_write(&app.db).await?;
             let res = key
                 .save(&txn, admin.0.id, &fp, StatusCode::CREATED, &view, now)
                 .await?;
@@ -352,7 +352,7 @@ pub async fn settle(
     let now = app.clock.now();
     let currency =
         Currency::parse(&order.currency).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let status = if outcome.is_ok() {
         "succeeded"
     } else {

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::payment_order;
+use store::entity::payment_order;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::idempotency::{IdempotencyKey, fingerprint};
@@ -133,7 +133,7 @@ async fn create_topup(
     }
     let package = match body.package_id {
         Some(id) => Some(
-            crate::db::entity::credit_package::Entity::find_by_id(id)
+            store::entity::credit_package::Entity::find_by_id(id)
                 .one(&app.db)
                 .await?
                 .filter(|p| p.active)
@@ -232,7 +232,7 @@ async fn create_topup(
                 "The payment gateway did not accept the order; try again",
             )
         })?;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = payment_order::ActiveModel {
         id: Set(order.id),
         reference: Set(order.reference),
@@ -381,7 +381,7 @@ async fn sandbox_webhook(
         kind,
         raw: String::from_utf8_lossy(&body).into_owned(),
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let outcome = apply_event(&txn, &event, now).await?;
     txn.commit().await?;
     Ok(ApiJson(WebhookAck {
@@ -391,7 +391,7 @@ async fn sandbox_webhook(
 }
 
 async fn apply(app: &AppState, event: PaymentEvent) -> ApiResult<ApiJson<WebhookAck>> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let outcome = apply_event(&txn, &event, app.clock.now()).await?;
     txn.commit().await?;
     Ok(ApiJson(WebhookAck {
@@ -513,7 +513,7 @@ async fn razorpay_return(
             "The payment is for another order",
         ));
     }
-    super::protocol::verify_razorpay_checkout(
+    providers::payments::verify_razorpay_checkout(
         secret.expose_secret().as_bytes(),
         &form.razorpay_order_id,
         &form.razorpay_payment_id,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{GatewayOrder, NewOrder, PaymentGateway, RefundAnswer, protocol};
 use crate::app::AppState;
-use crate::db::entity::payment_order;
+use store::entity::payment_order;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiPath;
 use crate::jobs;

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
-use super::protocol::{self, StripeEventKind, StripeWebhook};
+use providers::payments::{self, StripeEventKind, StripeWebhook};
 use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway, RefundAnswer};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -87,7 +87,7 @@ impl PaymentGateway for StripeGateway {
 
     async fn refund(
         &self,
-        order: &crate::db::entity::payment_order::Model,
+        order: &store::entity::payment_order::Model,
         amount: i64,
         key: &str,
     ) -> RefundAnswer {
@@ -115,7 +115,7 @@ impl PaymentGateway for StripeGateway {
     /// for 24 hours, so a list answers sooner.)
     async fn find_refund(
         &self,
-        order: &crate::db::entity::payment_order::Model,
+        order: &store::entity::payment_order::Model,
         _amount: i64,
         key: &str,
     ) -> RefundAnswer {

@@ -5,7 +5,7 @@
 
 pub mod routes;
 
-use crate::ledger::money::Bps;
+use store::money::Bps;
 
 /// The platform's commission for a practitioner: their override, else the default.
 pub fn commission_for(default_bps: u16, practitioner_override: Option<i32>) -> Bps {

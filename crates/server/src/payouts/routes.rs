@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, PractitionerUser};
-use crate::db::entity::{ledger_account, payout, payout_account, practitioner};
+use store::entity::{ledger_account, payout, payout_account, practitioner};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -220,7 +220,7 @@ async fn put_payout_account(
         upi_id: Set(upi),
         updated_at: Set(now),
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let before = payout_account::Entity::find_by_id(p.id).one(&txn).await?;
     let saved = if before.is_some() {
         model.update(&txn).await?
@@ -335,7 +335,7 @@ async fn request_payout(
         })?;
     let now = app.clock.now();
     let id = Uuid::now_v7();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     ledger::transfer(
         &txn,
         TransferRequest {
@@ -481,7 +481,7 @@ async fn decide(
     paid: bool,
 ) -> ApiResult<PayoutView> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = payout::Entity::find_by_id(id)
         .lock_exclusive()
         .one(&txn)

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{Availability, Channel, PractitionerKind, PractitionerPublic, Verification};
 use crate::app::AppState;
-use crate::db::entity::{practitioner, practitioner_language, practitioner_specialization};
+use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::validate::Check;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{PractitionerPublic, Verification, refresh_card};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::{favorite, practitioner};
+use store::entity::{favorite, practitioner};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 
@@ -46,7 +46,7 @@ async fn add_favorite(
             "You cannot favorite yourself",
         ));
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let inserted = favorite::Entity::insert(favorite::ActiveModel {
         user_id: Set(auth.id),
         practitioner_id: Set(pid),
@@ -84,7 +84,7 @@ async fn remove_favorite(
     auth: AuthUser,
     ApiPath(pid): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let deleted = favorite::Entity::delete_many()
         .filter(favorite::Column::UserId.eq(auth.id))
         .filter(favorite::Column::PractitionerId.eq(pid))

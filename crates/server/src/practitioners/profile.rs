@@ -17,7 +17,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::entity::{practitioner, practitioner_language, practitioner_specialization};
+use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
 use crate::validate::Check;
@@ -272,7 +272,7 @@ async fn apply(
             "Admin accounts cannot be practitioners",
         ));
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = m.insert(&txn).await.map_err(|e| {
         if crate::error::unique_violation(&e).is_some() {
             ApiError::conflict("already_applied", "You already have a practitioner profile")
@@ -321,7 +321,7 @@ async fn update_mine(
     let (languages, specializations) = apply_input(&mut c, &mut m, &input);
     c.finish()?;
     m.updated_at = Set(app.clock.now());
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = m.update(&txn).await?;
     let row = sync_derived(&txn, &row, languages, specializations).await?;
     txn.commit().await?;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::entity::{payment_order, promo_code, promo_redemption, promo_user_use};
+use store::entity::{payment_order, promo_code, promo_redemption, promo_user_use};
 use rules::{Context, Refusal, Rules, Use, UserType};
 
 pub fn rules_of(p: &promo_code::Model) -> Rules {

@@ -19,7 +19,7 @@ use super::{Quote, quote};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser};
-use crate::db::entity::promo_code;
+use store::entity::promo_code;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -217,7 +217,7 @@ async fn create_code(
     }
     c.finish()?;
     let currency = currency_of(body.currency.as_deref())?;
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = promo_code::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(code),
@@ -316,7 +316,7 @@ async fn deactivate_code(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<PromoView>> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let res = promo_code::Entity::update_many()
         .col_expr(promo_code::Column::Active, Expr::value(false))
         .col_expr(promo_code::Column::UpdatedAt, Expr::value(now))

@@ -20,8 +20,8 @@ use super::bookings::{self, NewBooking, Resolution};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, Role};
-use crate::db::WriteTxn;
-use crate::db::entity::booking;
+use store::WriteTxn;
+use store::entity::booking;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -232,7 +232,7 @@ async fn create_booking(
         return Ok(r);
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let b = bookings::book(
         &app,
         &txn,
@@ -391,7 +391,7 @@ where
     if let Some(r) = key.replay(&app.db, auth.id, &fp).await? {
         return Ok(r);
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let b = step(&txn).await?;
     let res = key
         .save(

@@ -24,11 +24,11 @@ use super::policy::{self, CancellationPolicy, Party};
 use super::slots;
 use super::{BookingStatus, OPEN, ServiceChannel};
 use crate::app::AppState;
-use crate::db::WriteTxn;
-use crate::db::entity::{booking, consultation, practitioner, practitioner_schedule, service};
+use store::WriteTxn;
+use store::entity::{booking, consultation, practitioner, practitioner_schedule, service};
 use crate::error::{ApiError, ApiResult};
 use crate::ledger::holds::{self, HoldRequest};
-use crate::ledger::money::Bps;
+use store::money::Bps;
 use crate::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use crate::live::events::Outbox;
 use crate::notifications::format_money;
@@ -114,7 +114,7 @@ async fn tell<C: ConnectionTrait>(
     let practitioner = practitioner::Entity::find_by_id(b.practitioner_id)
         .one(conn)
         .await?;
-    let client = crate::db::entity::user::Entity::find_by_id(b.client_id)
+    let client = store::entity::user::Entity::find_by_id(b.client_id)
         .one(conn)
         .await?;
     // The practitioner reads times in their own zone, the client in the zone they booked in.
@@ -497,7 +497,7 @@ fn practitioner_only(party: Party) -> ApiResult<()> {
 
 pub async fn confirm(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<booking::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let (b, party) = load_for(&txn, id, user).await?;
     practitioner_only(party)?;
     if b.status != BookingStatus::Requested.as_str() {
@@ -608,7 +608,7 @@ pub async fn reschedule(
     new_start: DateTime<Utc>,
 ) -> ApiResult<booking::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let (b, party) = load_for(&txn, id, user).await?;
     if !OPEN.contains(&b.status.as_str()) {
         return Err(wrong_state(&b, "requested or confirmed"));
@@ -803,7 +803,7 @@ pub async fn answer_proposal(
 /// socket.
 pub async fn join(app: &AppState, user: Uuid, id: Uuid) -> ApiResult<booking::Model> {
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let (b, party) = load_for(&txn, id, user).await?;
     if b.status != BookingStatus::Confirmed.as_str() {
         return Err(wrong_state(&b, "confirmed"));
@@ -1172,7 +1172,7 @@ pub async fn sweep(app: &AppState) -> ApiResult<SweepReport> {
 
 /// Declines a request nobody answered in time and releases its hold.
 async fn expire(app: &AppState, id: Uuid, now: DateTime<Utc>) -> ApiResult<bool> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let Some(b) = locked(&txn, id).await? else {
         return Ok(false);
     };
@@ -1198,7 +1198,7 @@ async fn expire(app: &AppState, id: Uuid, now: DateTime<Utc>) -> ApiResult<bool>
 
 /// Sends the nearest reminder now due, once; the ones it makes pointless are marked sent.
 async fn remind(app: &AppState, id: Uuid, now: DateTime<Utc>) -> ApiResult<bool> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let Some(b) = locked(&txn, id).await? else {
         return Ok(false);
     };
@@ -1245,7 +1245,7 @@ async fn close_if_due(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<BookingStatus>> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let Some(b) = locked(&txn, id).await? else {
         return Ok(None);
     };

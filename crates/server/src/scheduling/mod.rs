@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::entity::{
+use store::entity::{
     availability_override, blocked_date, booking, consultation, practitioner_availability,
     practitioner_schedule, service,
 };
@@ -121,7 +121,7 @@ pub async fn seed_service_types<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     use sea_orm::{ActiveModelTrait, PaginatorTrait, Set};
-    if crate::db::entity::service_type::Entity::find()
+    if store::entity::service_type::Entity::find()
         .count(conn)
         .await?
         > 0
@@ -129,7 +129,7 @@ pub async fn seed_service_types<C: ConnectionTrait>(
         return Ok(());
     }
     for (i, (slug, name, description)) in DEFAULT_SERVICE_TYPES.iter().enumerate() {
-        crate::db::entity::service_type::ActiveModel {
+        store::entity::service_type::ActiveModel {
             id: Set(Uuid::now_v7()),
             slug: Set((*slug).to_owned()),
             name: Set((*name).to_owned()),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ledger::money::{Bps, share, split_commission};
+use store::money::{Bps, share, split_commission};
 
 /// Who ended a booking early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use super::slots::{self, DAY_MINUTES, Range};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, PractitionerUser};
-use crate::db::entity::{
+use store::entity::{
     availability_override, blocked_date, practitioner, practitioner_availability,
     practitioner_schedule, service, service_type,
 };
@@ -125,7 +125,7 @@ async fn create_service_type(
     let now = app.clock.now();
     // The shared write transaction: on SQLite a deferred one can fail with "database is
     // locked" while another writer holds the lock (a 500 found by schemathesis).
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let row = service_type::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(body.slug.clone()),
@@ -190,7 +190,7 @@ async fn update_service_type(
     let now = app.clock.now();
     // The shared write transaction: on SQLite a deferred one can fail with "database is
     // locked" while another writer holds the lock (a 500 found by schemathesis).
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let before = service_type::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -781,7 +781,7 @@ async fn put_availability(
     c.finish()?;
     let zone = zone.unwrap_or(Tz::UTC);
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     // Upsert the schedule row (keeping its version: it is also the booking lock).
     match practitioner_schedule::Entity::find_by_id(p.id)
         .one(&txn)

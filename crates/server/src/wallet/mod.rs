@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::entity::{wallet, wallet_transaction};
+use store::entity::{wallet, wallet_transaction};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WalletView {

@@ -17,7 +17,7 @@ use super::{WalletTransactionView, WalletView};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser};
-use crate::db::entity::{user, wallet, wallet_transaction};
+use store::entity::{user, wallet, wallet_transaction};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -219,7 +219,7 @@ async fn set_status(
     let currency = currency_param(body.currency.as_deref())?;
     existing_user(app, id).await?;
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let w = ledger::ensure_wallet(&txn, id, currency, now).await?;
     wallet::Entity::update_many()
         .col_expr(wallet::Column::Status, Expr::value(to))
@@ -345,7 +345,7 @@ async fn grant_credit(
         ));
     }
     let now = app.clock.now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = store::begin_write(&app.db).await?;
     let applied = ledger::transfer(
         &txn,
         TransferRequest {

@@ -562,9 +562,9 @@ async fn email_change_takes_effect_when_the_new_address_confirms(b: Backend) {
     .await
     .expect(204);
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let left = augur::db::entity::account_token::Entity::find()
+    let left = store::entity::account_token::Entity::find()
         .filter(
-            augur::db::entity::account_token::Column::UserId
+            store::entity::account_token::Column::UserId
                 .eq(user_id.parse::<uuid::Uuid>().unwrap()),
         )
         .all(&app.state.db)

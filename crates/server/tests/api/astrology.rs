@@ -211,7 +211,7 @@ async fn invalid_birth_data_gets_field_errors(b: Backend) {
 }
 
 async fn cache_rows(app: &TestApp) -> u64 {
-    augur::db::entity::birth_chart_cache::Entity::find()
+    store::entity::birth_chart_cache::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap()
@@ -266,7 +266,7 @@ async fn my_chart_comes_from_stored_details_through_the_cache(b: Backend) {
         .await
         .problem(400, "invalid_query");
     // The row holds no readable birth data.
-    let row = augur::db::entity::birth_chart_cache::Entity::find()
+    let row = store::entity::birth_chart_cache::Entity::find()
         .one(&app.state.db)
         .await
         .unwrap()

@@ -272,12 +272,12 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     let db = Database::connect(url.as_str()).await.unwrap();
     let uuid: uuid::Uuid = id.parse().unwrap();
     let started = Utc::now() - chrono::Duration::seconds(150);
-    augur::db::entity::consultation::Entity::update_many()
+    store::entity::consultation::Entity::update_many()
         .col_expr(
-            augur::db::entity::consultation::Column::StartedAt,
+            store::entity::consultation::Column::StartedAt,
             sea_orm::sea_query::Expr::value(started),
         )
-        .filter(augur::db::entity::consultation::Column::Id.eq(uuid))
+        .filter(store::entity::consultation::Column::Id.eq(uuid))
         .exec(&db)
         .await
         .unwrap();
@@ -295,7 +295,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     let mut first = first;
     first.child.kill().unwrap(); // SIGKILL: no shutdown, no settling
     first.child.wait().unwrap();
-    let row = augur::db::entity::consultation::Entity::find_by_id(uuid)
+    let row = store::entity::consultation::Entity::find_by_id(uuid)
         .one(&db)
         .await
         .unwrap()
@@ -338,8 +338,8 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
     )
     .await;
     assert_eq!(v["available"], 100_000 - i64::from(expected) * 2_000);
-    let minutes = augur::db::entity::consultation_minute::Entity::find()
-        .filter(augur::db::entity::consultation_minute::Column::ConsultationId.eq(uuid))
+    let minutes = store::entity::consultation_minute::Entity::find()
+        .filter(store::entity::consultation_minute::Column::ConsultationId.eq(uuid))
         .all(&db)
         .await
         .unwrap();
@@ -353,9 +353,9 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
             .unwrap()
             .is_empty()
     );
-    let keys = augur::db::entity::ledger_transfer::Entity::find()
+    let keys = store::entity::ledger_transfer::Entity::find()
         .filter(
-            augur::db::entity::ledger_transfer::Column::IdempotencyKey
+            store::entity::ledger_transfer::Column::IdempotencyKey
                 .starts_with(format!("live:{id}:")),
         )
         .all(&db)
@@ -425,12 +425,12 @@ async fn a_session_then_a_crash(url: &str, grace: &str, ago: i64) -> (People, St
     .await;
     assert_eq!(s, 200);
     let db = Database::connect(url).await.unwrap();
-    augur::db::entity::consultation::Entity::update_many()
+    store::entity::consultation::Entity::update_many()
         .col_expr(
-            augur::db::entity::consultation::Column::StartedAt,
+            store::entity::consultation::Column::StartedAt,
             sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::seconds(ago)),
         )
-        .filter(augur::db::entity::consultation::Column::Id.eq(id.parse::<uuid::Uuid>().unwrap()))
+        .filter(store::entity::consultation::Column::Id.eq(id.parse::<uuid::Uuid>().unwrap()))
         .exec(&db)
         .await
         .unwrap();
@@ -485,7 +485,7 @@ async fn an_outage_inside_the_grace_window_is_not_billed(b: Backend) {
     assert_eq!(ended["minutes_billed"], 1, "{ended}");
     assert_eq!(ended["amount_charged"], 2_000);
     let db = Database::connect(url.as_str()).await.unwrap();
-    let outages = augur::db::entity::service_outage::Entity::find()
+    let outages = store::entity::service_outage::Entity::find()
         .all(&db)
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use augur::payments::protocol;
+use providers::payments;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};

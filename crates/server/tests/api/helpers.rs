@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use augur::app::{AppState, Application};
-use augur::clock::ManualClock;
+use store::clock::ManualClock;
 use augur::config::Config;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};

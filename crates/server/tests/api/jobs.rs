@@ -19,7 +19,7 @@ async fn failing_job_is_retried_with_backoff_then_dead(b: Backend) {
         .await
         .unwrap();
     assert_eq!(jobs::run_pending(&app.state).await.unwrap(), 1);
-    let row = augur::db::entity::job::Entity::find_by_id(id)
+    let row = store::entity::job::Entity::find_by_id(id)
         .one(&app.state.db)
         .await
         .unwrap()
@@ -33,7 +33,7 @@ async fn failing_job_is_retried_with_backoff_then_dead(b: Backend) {
     assert_eq!(jobs::run_pending(&app.state).await.unwrap(), 0);
     app.advance(5);
     assert_eq!(jobs::run_pending(&app.state).await.unwrap(), 1);
-    let row = augur::db::entity::job::Entity::find_by_id(id)
+    let row = store::entity::job::Entity::find_by_id(id)
         .one(&app.state.db)
         .await
         .unwrap()
@@ -45,7 +45,7 @@ async fn failing_job_is_retried_with_backoff_then_dead(b: Backend) {
     );
     app.advance(10);
     assert_eq!(jobs::run_pending(&app.state).await.unwrap(), 1);
-    let row = augur::db::entity::job::Entity::find_by_id(id)
+    let row = store::entity::job::Entity::find_by_id(id)
         .one(&app.state.db)
         .await
         .unwrap()
@@ -101,7 +101,7 @@ async fn due_jobs_are_claimed_once(b: Backend) {
     assert_eq!(total, 20);
     let sent = app.state.sandbox_sms.as_ref().unwrap().sent();
     assert_eq!(sent.len(), 20, "each SMS sent exactly once");
-    let rows = augur::db::entity::job::Entity::find()
+    let rows = store::entity::job::Entity::find()
         .all(&app.state.db)
         .await
         .unwrap();
@@ -134,7 +134,7 @@ async fn a_stuck_job_is_taken_back_after_the_lock_timeout(b: Backend) {
         1,
         "the stale lock is taken back"
     );
-    let row = augur::db::entity::job::Entity::find_by_id(id)
+    let row = store::entity::job::Entity::find_by_id(id)
         .one(&app.state.db)
         .await
         .unwrap()

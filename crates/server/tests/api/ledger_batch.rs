@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use augur::accounts::NewUser;
 use augur::auth::Role;
-use augur::db::entity::{ledger_transfer, wallet, wallet_transaction};
+use store::entity::{ledger_transfer, wallet, wallet_transaction};
 use augur::ledger::batch::{BatchConfig, Batcher, own_connection};
 use augur::ledger::{
     self, AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest,
@@ -60,7 +60,7 @@ fn gift(from: Uuid, to: Uuid, amount: i64, key: &str) -> TransferRequest {
 /// Funds `user` through the single-transfer path, from the promotions budget.
 async fn fund(app: &TestApp, user: Uuid, amount: i64) {
     let now = app.state.clock.now();
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     ledger::transfer(
         &txn,
         TransferRequest {
@@ -119,7 +119,7 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 /// Holds the batcher's writer in its first batch, so everything submitted until `release`
 /// queues up and is applied as the next batch, in submission order.
 struct Gate {
-    txn: augur::db::WriteTxn,
+    txn: store::WriteTxn,
     blocker: tokio::task::JoinHandle<Result<Applied, LedgerError>>,
 }
 
@@ -127,7 +127,7 @@ impl Gate {
     async fn close(app: &TestApp, batcher: &Batcher, blocked_user: Uuid) -> Gate {
         // On SQLite the open write transaction holds the write gate; on PostgreSQL the row
         // lock on the promotions account stops the blocker, which debits it.
-        let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+        let txn = store::begin_write(&app.state.db).await.unwrap();
         txn.execute_unprepared(
             "UPDATE ledger_accounts SET updated_at = updated_at WHERE kind = 'promotions_expense'",
         )
@@ -270,7 +270,7 @@ async fn concurrent_batched_and_single_transfers_keep_every_invariant(b: Backend
                     }
                     // The single-transfer path at the same time, on the same wallets.
                     _ => {
-                        let txn = augur::db::begin_write(&state.db).await.unwrap();
+                        let txn = store::begin_write(&state.db).await.unwrap();
                         let req = gift(from, to, 1 + next(4_000) as i64, &key);
                         match ledger::transfer(&txn, req, now).await {
                             Ok(a) => {

@@ -1045,14 +1045,14 @@ async fn call_sessions_get_agora_tokens_while_active(b: Backend) {
             .expect(200);
         assert_eq!(t["sandbox"], false);
         assert_eq!(t["uid"], uid);
-        let parsed = augur::live::agora::parse_token(t["token"].as_str().unwrap(), CERT).unwrap();
+        let parsed = providers::agora::parse_token(t["token"].as_str().unwrap(), CERT).unwrap();
         assert_eq!(parsed.app_id, APP_ID);
         let rtc = parsed.rtc().unwrap();
         assert_eq!(rtc.channel, t["channel"].as_str().unwrap());
         assert_eq!(rtc.uid, uid.to_string());
         assert_eq!(parsed.expire_secs, 600);
         assert!(
-            augur::live::agora::parse_token(t["token"].as_str().unwrap(), "0".repeat(32).as_str())
+            providers::agora::parse_token(t["token"].as_str().unwrap(), "0".repeat(32).as_str())
                 .is_err()
         );
     }
@@ -1079,7 +1079,7 @@ async fn call_sessions_get_agora_tokens_while_active(b: Backend) {
     .await
     .problem(409, "consultation_not_active");
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let logged = augur::db::entity::agora_usage_log::Entity::find()
+    let logged = store::entity::agora_usage_log::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap();
@@ -1283,7 +1283,7 @@ async fn many_sessions(
     n: usize,
     funds: impl Fn(usize) -> i64,
 ) -> (String, String, Vec<(String, String, String)>) {
-    use augur::db::entity::practitioner;
+    use store::entity::practitioner;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     let admin = app.admin_token().await;
     let (practitioner, practitioner_id) =
@@ -1329,7 +1329,7 @@ async fn many_sessions(
 
 /// Ledger transfers of live minutes, and minute rows, in the whole database.
 async fn minute_rows(app: &TestApp) -> (u64, u64) {
-    use augur::db::entity::{consultation_minute, ledger_transfer};
+    use store::entity::{consultation_minute, ledger_transfer};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let legs = ledger_transfer::Entity::find()
         .filter(ledger_transfer::Column::IdempotencyKey.starts_with("live:"))
@@ -1410,7 +1410,7 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
 async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_billed_singly(
     b: Backend,
 ) {
-    use augur::db::entity::consultation as consultations;
+    use store::entity::consultation as consultations;
     use augur::ledger::{AccountRef, Currency, TransferRequest};
     use sea_orm::EntityTrait;
     let app = TestApp::spawn(b).await;
@@ -1420,7 +1420,7 @@ async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_bille
         .await
         .unwrap()
         .unwrap();
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     augur::ledger::transfer(
         &txn,
         TransferRequest {

@@ -14,8 +14,8 @@ use crate::gateways::{
 use crate::helpers::{Backend, TestApp};
 use crate::live::{Pair, beat, online_pair, start, tick};
 use crate::realtime::{Ws, connect, expect, send};
-use augur::clock::Clock;
-use augur::payments::protocol;
+use store::clock::Clock;
+use providers::payments;
 
 both_backends!(
     a_flooding_socket_is_refused_then_closed_with_4008,
@@ -542,7 +542,7 @@ async fn a_razorpay_event_replayed_under_a_new_id_is_a_duplicate(b: Backend) {
     assert_eq!(available(&app, &token).await, 49_900);
     // One row per happening, not per delivery.
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let rows = augur::db::entity::webhook_event::Entity::find()
+    let rows = store::entity::webhook_event::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap();

@@ -125,12 +125,12 @@ async fn two_processes_with_redis_act_as_one(b: Backend) {
     // process's clock cannot be moved), then let both sides be seen.
     let db = Database::connect(url.as_str()).await.unwrap();
     let uuid: uuid::Uuid = id.parse().unwrap();
-    augur::db::entity::consultation::Entity::update_many()
+    store::entity::consultation::Entity::update_many()
         .col_expr(
-            augur::db::entity::consultation::Column::StartedAt,
+            store::entity::consultation::Column::StartedAt,
             sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(150)),
         )
-        .filter(augur::db::entity::consultation::Column::Id.eq(uuid))
+        .filter(store::entity::consultation::Column::Id.eq(uuid))
         .exec(&db)
         .await
         .unwrap();
@@ -160,8 +160,8 @@ async fn two_processes_with_redis_act_as_one(b: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let (_, v) = call(&n2.base, Method::GET, "/api/v1/wallet", Some(&client), None).await;
     assert_eq!(v["available"], 100_000 - 3 * 2_000);
-    let minutes = augur::db::entity::consultation_minute::Entity::find()
-        .filter(augur::db::entity::consultation_minute::Column::ConsultationId.eq(uuid))
+    let minutes = store::entity::consultation_minute::Entity::find()
+        .filter(store::entity::consultation_minute::Column::ConsultationId.eq(uuid))
         .all(&db)
         .await
         .unwrap();

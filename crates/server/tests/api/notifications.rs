@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use augur::db::entity::{email_log, job, notification_queue as queue, push_device, sms_log};
+use store::entity::{email_log, job, notification_queue as queue, push_device, sms_log};
 use augur::notifications::notify;
 use axum::Router;
 use axum::body::Bytes;
@@ -62,7 +62,7 @@ async fn deliveries(app: &TestApp, user: &str) -> Vec<queue::Model> {
 
 /// Records `event` for `user` in its own transaction, as a feature would inside its own.
 async fn emit(app: &TestApp, user: &str, event: &str, data: Value) {
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     notify(
         &txn,
         app.state.clock.now(),

@@ -63,7 +63,7 @@ async fn otp_signs_up_then_signs_in(b: Backend) {
     assert_eq!(second["created"], false);
     assert_eq!(second["user"]["id"], first["user"]["id"]);
     // The sent job no longer holds the code.
-    let stored = <augur::db::entity::job::Entity as sea_orm::EntityTrait>::find()
+    let stored = <store::entity::job::Entity as sea_orm::EntityTrait>::find()
         .all(&app.state.db)
         .await
         .unwrap();

@@ -1,5 +1,5 @@
 use augur::ledger::holds::{self, HoldRequest};
-use augur::ledger::money::{Bps, split_commission};
+use store::money::{Bps, split_commission};
 use augur::ledger::{AccountKind, AccountRef, Currency};
 use serde_json::json;
 use uuid::Uuid;
@@ -38,7 +38,7 @@ async fn earn(app: &TestApp, admin: &str, practitioner: Uuid, amount: i64) {
         .unwrap();
     assert_eq!(res.status(), 201);
     let now = app.state.clock.now();
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     let key = format!("session-{client}");
     let hold = holds::place(
         &txn,

@@ -189,14 +189,14 @@ async fn stored_readings_can_be_audited_from_their_seed(b: Backend) {
     }
     // Someone edits the stored cards: the audit says so, for the owner and for an admin.
     let uuid: uuid::Uuid = id.parse().unwrap();
-    let row = augur::db::entity::reading_session::Entity::find_by_id(uuid)
+    let row = store::entity::reading_session::Entity::find_by_id(uuid)
         .one(&app.state.db)
         .await
         .unwrap()
         .unwrap();
     let mut cards: Vec<tarot::DrawnCard> = serde_json::from_str(&row.cards).unwrap();
     cards[1].reversed = !cards[1].reversed;
-    let mut m: augur::db::entity::reading_session::ActiveModel = row.into();
+    let mut m: store::entity::reading_session::ActiveModel = row.into();
     m.cards = Set(serde_json::to_string(&cards).unwrap());
     m.update(&app.state.db).await.unwrap();
     for token in [&t, &admin] {

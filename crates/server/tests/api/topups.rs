@@ -432,7 +432,7 @@ async fn a_refund_takes_back_its_share_of_the_bonus(b: Backend) {
     // The client commits 5,000 elsewhere: the remaining 40,000 of the price (and its 4,000
     // of bonus) can no longer be refunded, and nothing moves.
     // The client's money is committed elsewhere (a hold, as a booking takes).
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     let at = app.state.clock.now();
     augur::ledger::holds::place(
         &txn,
@@ -646,7 +646,7 @@ async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {
     )
     .await
     .expect(200);
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     let user: uuid::Uuid = app.get("/api/v1/me", Some(&token)).await.expect(200)["id"]
         .as_str()
         .unwrap()
@@ -692,7 +692,7 @@ async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {
 }
 
 async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
-    use augur::db::entity::{payment_order, refund as refund_row};
+    use store::entity::{payment_order, refund as refund_row};
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
     let app = TestApp::spawn(b).await;
@@ -717,7 +717,7 @@ async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
     let order_id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
     let user: uuid::Uuid = user.parse().unwrap();
     let at = app.state.clock.now();
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     payment_order::Entity::update_many()
         .col_expr(
             payment_order::Column::Refunded,

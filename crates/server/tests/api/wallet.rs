@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
-use augur::db::entity::{ledger_account, ledger_hold, ledger_transfer, wallet, wallet_transaction};
+use store::entity::{ledger_account, ledger_hold, ledger_transfer, wallet, wallet_transaction};
 use augur::ledger::holds::{self, HoldRequest};
-use augur::ledger::money::{Bps, split_commission};
+use store::money::{Bps, split_commission};
 use augur::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
 use reqwest::Method;
 use sea_orm::{EntityTrait, QueryOrder};
@@ -146,7 +146,7 @@ async fn frozen_wallet_moves_no_money(b: Backend) {
         .problem(403, "wallet_frozen");
     // Holds cannot take money out either.
     let now = app.state.clock.now();
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     let user: Uuid = uid.parse().unwrap();
     let err = holds::place(
         &txn,
@@ -215,7 +215,7 @@ async fn holds_capture_split_and_release(b: Backend) {
     let user: Uuid = uid.parse().unwrap();
     let practitioner = Uuid::now_v7();
     let now = app.state.clock.now();
-    let txn = augur::db::begin_write(&app.state.db).await.unwrap();
+    let txn = store::begin_write(&app.state.db).await.unwrap();
     let req = || HoldRequest {
         user,
         currency: Currency::INR,
@@ -430,7 +430,7 @@ async fn bank_of_concurrent_operations_keeps_every_invariant(b: Backend) {
                 let now = state.clock.now();
                 let user = users[next(10) as usize];
                 let key = format!("t{task}-s{step}");
-                let txn = augur::db::begin_write(&state.db).await.unwrap();
+                let txn = store::begin_write(&state.db).await.unwrap();
                 let result: Result<(), LedgerError> = match next(5) {
                     0 => holds::place(
                         &txn,
@@ -776,7 +776,7 @@ async fn bank_over_http_keeps_every_invariant(b: Backend) {
     assert_eq!(rec["balanced"], true, "{rec}");
     // The booking leg really ran: holds were placed, captured in part and in full, and
     // released.
-    let bookings = augur::db::entity::booking::Entity::find()
+    let bookings = store::entity::booking::Entity::find()
         .all(&app.state.db)
         .await
         .unwrap();
@@ -796,7 +796,7 @@ async fn bank_over_http_keeps_every_invariant(b: Backend) {
             .any(|b| b.status == "cancelled" && b.captured > 0 && b.refunded > 0)
     );
     // Every paid top-up was credited exactly once.
-    let orders = augur::db::entity::payment_order::Entity::find()
+    let orders = store::entity::payment_order::Entity::find()
         .all(&app.state.db)
         .await
         .unwrap();

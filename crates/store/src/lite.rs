@@ -20,7 +20,7 @@ use rusqlite::types::{Value as LiteValue, ValueRef};
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, QueryResult, TryGetable, Value};
 use uuid::Uuid;
 
-use super::WriteTxn;
+use crate::WriteTxn;
 
 /// Prepared statements kept per connection: batch statements differ by row count.
 const STATEMENT_CACHE: usize = 512;
@@ -159,7 +159,7 @@ impl LiteConn {
         db: &DatabaseConnection,
         checkpoints: CheckpointPolicy,
     ) -> Result<Option<Self>, DbErr> {
-        if db.get_database_backend() != DatabaseBackend::Sqlite || super::is_in_memory(db) {
+        if db.get_database_backend() != DatabaseBackend::Sqlite || crate::is_in_memory(db) {
             return Ok(None);
         }
         let path = db
@@ -188,7 +188,7 @@ impl LiteConn {
             checkpoints.writer_pages
         ))
         .map_err(lite_err)?;
-        let gate = super::sqlite_gate(db);
+        let gate = crate::sqlite_gate(db);
         let checkpoints = Checkpointer::of(&path, &gate, checkpoints)?;
         Ok(Some(Self {
             conn: Mutex::new(conn),
@@ -255,7 +255,7 @@ impl LiteTxn<'_> {
     }
 
     /// Runs a statement and returns the rows it changed.
-    pub(crate) fn execute(&self, sql: &str, values: &[Value]) -> Result<u64, DbErr> {
+    pub fn execute(&self, sql: &str, values: &[Value]) -> Result<u64, DbErr> {
         let conn = self.lite.lock();
         let mut stmt = conn.prepare_cached(sql).map_err(lite_err)?;
         let values = lite_values(values)?;
@@ -266,7 +266,7 @@ impl LiteTxn<'_> {
     }
 
     /// Runs a query and reads each row as `T`.
-    pub(crate) fn query<T: FromCols>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, DbErr> {
+    pub fn query<T: FromCols>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, DbErr> {
         let conn = self.lite.lock();
         let mut stmt = conn.prepare_cached(sql).map_err(lite_err)?;
         let values = lite_values(values)?;
@@ -290,13 +290,13 @@ impl Drop for LiteTxn<'_> {
 /// Where a batch writer's statements go: a transaction of the sea-orm pool, or one on a
 /// SQLite connection the writer drives itself.
 #[derive(Clone, Copy)]
-pub(crate) enum Conn<'a> {
+pub enum Conn<'a> {
     Orm(&'a WriteTxn),
     Lite(&'a LiteTxn<'a>),
 }
 
 impl Conn<'_> {
-    pub(crate) fn backend(self) -> DatabaseBackend {
+    pub fn backend(self) -> DatabaseBackend {
         match self {
             Conn::Orm(txn) => sea_orm::ConnectionTrait::get_database_backend(txn),
             Conn::Lite(_) => DatabaseBackend::Sqlite,
@@ -311,7 +311,7 @@ impl<'a> From<&'a WriteTxn> for Conn<'a> {
 }
 
 /// The database as a batch writer reaches it.
-pub(crate) enum WriterDb {
+pub enum WriterDb {
     /// Through a sea-orm pool (PostgreSQL, or an in-memory SQLite database).
     Pool(DatabaseConnection),
     /// A SQLite file, on the writer's own connection (run the writer with `spawn_writer`).
@@ -321,7 +321,7 @@ pub(crate) enum WriterDb {
 impl WriterDb {
     /// `db`'s file through a connection of the writer's own when it is a SQLite file, else
     /// `pool`.
-    pub(crate) fn open(db: &DatabaseConnection, pool: impl FnOnce() -> DatabaseConnection) -> Self {
+    pub fn open(db: &DatabaseConnection, pool: impl FnOnce() -> DatabaseConnection) -> Self {
         match LiteConn::open(db) {
             Ok(Some(lite)) => WriterDb::Lite(lite),
             Ok(None) => WriterDb::Pool(pool()),
@@ -334,13 +334,13 @@ impl WriterDb {
 
     /// Runs `f` in one write transaction (`db::begin_write`'s rules) and commits if it
     /// succeeds; if it fails, nothing of it stays.
-    pub(crate) async fn write<T>(
+    pub async fn write<T>(
         &self,
         f: impl AsyncFnOnce(Conn<'_>) -> Result<T, DbErr>,
     ) -> Result<T, DbErr> {
         match self {
             WriterDb::Pool(db) => {
-                super::in_write_txn(db, async |txn| f(Conn::Orm(txn)).await).await
+                crate::in_write_txn(db, async |txn| f(Conn::Orm(txn)).await).await
             }
             WriterDb::Lite(lite) => {
                 let txn = lite.begin().await?;
@@ -361,7 +361,7 @@ impl WriterDb {
 
 /// Runs the future `make` builds on a thread of its own, with a single-threaded runtime:
 /// a writer on a `LiteConn` blocks in SQLite calls, and there it holds up no request.
-pub(crate) fn spawn_writer<F, Fut>(name: &str, make: F)
+pub fn spawn_writer<F, Fut>(name: &str, make: F)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()>,
@@ -396,7 +396,7 @@ fn lite_values(values: &[Value]) -> Result<Vec<LiteValue>, DbErr> {
 
 /// A bound value as sqlx-sqlite stores it: integers and booleans as INTEGER, UUIDs as a
 /// 16-byte BLOB, instants as RFC 3339 TEXT, JSON as TEXT.
-pub(crate) fn lite_value(v: &Value) -> Result<LiteValue, DbErr> {
+pub fn lite_value(v: &Value) -> Result<LiteValue, DbErr> {
     Ok(match v {
         Value::Bool(b) => b.map_or(LiteValue::Null, |b| LiteValue::Integer(i64::from(b))),
         Value::Int(n) => n.map_or(LiteValue::Null, |n| LiteValue::Integer(i64::from(n))),
@@ -419,7 +419,7 @@ pub(crate) fn lite_value(v: &Value) -> Result<LiteValue, DbErr> {
 }
 
 /// A column type a batch writer reads, on either driver.
-pub(crate) trait Col: TryGetable + Sized {
+pub trait Col: TryGetable + Sized {
     fn from_lite(v: ValueRef<'_>) -> Result<Self, DbErr>;
 }
 
@@ -489,7 +489,7 @@ where
 }
 
 /// A row read as a tuple of columns, in select order.
-pub(crate) trait FromCols: Sized {
+pub trait FromCols: Sized {
     fn from_orm(row: &QueryResult) -> Result<Self, DbErr>;
     fn from_lite(row: &rusqlite::Row<'_>) -> Result<Self, DbErr>;
 }
@@ -522,15 +522,15 @@ tuple_from_cols!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::entity::ledger_transfer;
+    use crate::entity::ledger_transfer;
     use chrono::TimeZone;
     use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Statement};
 
     async fn file_db(name: &str) -> (DatabaseConnection, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("augur-lite-{name}-{}", Uuid::new_v4()));
         let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-        let db = crate::db::connect(&url, 2).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        let db = crate::connect(&url, 2).await.unwrap();
+        crate::migrate(&db).await.unwrap();
         (db, dir)
     }
 
@@ -799,7 +799,7 @@ mod tests {
             .unwrap();
         }
         // The gate is open again: the pool's writer gets it, and sees nothing written.
-        let txn = crate::db::begin_write(&db).await.unwrap();
+        let txn = crate::begin_write(&db).await.unwrap();
         let n = txn
             .query_one_raw(Statement::from_string(
                 DatabaseBackend::Sqlite,
@@ -813,7 +813,7 @@ mod tests {
         txn.rollback().await.unwrap();
         assert_eq!(n, 0);
         assert!(
-            LiteConn::open(&crate::db::connect("sqlite::memory:", 1).await.unwrap())
+            LiteConn::open(&crate::connect("sqlite::memory:", 1).await.unwrap())
                 .unwrap()
                 .is_none()
         );

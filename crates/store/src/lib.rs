@@ -1,8 +1,13 @@
-//! Database connection, migrations and the few places where SQLite and PostgreSQL differ.
+//! The storage layer: the database connection, migrations, entities, the typed values
+//! stored in columns (`Money`, `Currency`), bulk SQL and the SQLite direct writer, and the
+//! clock every timestamp comes from. It knows nothing of HTTP or of business rules.
 
+pub mod bulk;
+pub mod clock;
 pub mod entity;
 pub mod lite;
 pub mod migration;
+pub mod money;
 
 use std::time::Duration;
 
@@ -112,7 +117,7 @@ type Gates = std::sync::Mutex<
 static SQLITE_WRITE_GATES: std::sync::LazyLock<Gates> = std::sync::LazyLock::new(Default::default);
 
 /// Whether `db` is an in-memory SQLite database (reachable only through its own pool).
-pub(crate) fn is_in_memory(db: &DatabaseConnection) -> bool {
+pub fn is_in_memory(db: &DatabaseConnection) -> bool {
     let options = db.get_sqlite_connection_pool().connect_options();
     let name = options.get_filename().to_string_lossy();
     name.is_empty() || name.contains(":memory:") || name.starts_with("file:sqlx-in-memory")
