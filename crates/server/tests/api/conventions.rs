@@ -11,6 +11,16 @@ both_backends!(
     clients_that_hang_up_do_not_break_later_writes,
 );
 
+/// The API contract. A change to any operation, schema or documented status shows here as a
+/// snapshot diff, so a refactor that meant to change nothing can prove it.
+#[test]
+fn openapi_document_matches_the_snapshot() {
+    let doc = augur::app::openapi()
+        .to_pretty_json()
+        .expect("the document renders");
+    insta::assert_snapshot!("openapi", doc);
+}
+
 async fn errors_are_problem_json_with_request_ids(b: Backend) {
     let app = TestApp::spawn(b).await;
     let res = app.get("/api/v1/nothing-here", None).await;
