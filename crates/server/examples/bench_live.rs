@@ -38,11 +38,7 @@ use anyhow::{Context, bail};
 use augur::accounts::NewUser;
 use augur::app::{AppState, Application};
 use augur::auth::Role;
-use store::clock::{Clock, ManualClock};
 use augur::config::Config;
-use store::entity::{
-    consultation, consultation_client_lock, consultation_minute, practitioner_presence, user,
-};
 use augur::demo::{PractitionerSeed, insert_practitioner};
 use augur::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use augur::live::engine::{self, Status};
@@ -56,6 +52,10 @@ use sea_orm::{
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use store::clock::{Clock, ManualClock};
+use store::entity::{
+    consultation, consultation_client_lock, consultation_minute, practitioner_presence, user,
+};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;

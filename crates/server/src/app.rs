@@ -28,7 +28,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::token::Keys;
-use store::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::http::REQUEST_ID;
@@ -38,6 +37,7 @@ use crate::notifications::push::{FcmPush, PushProvider, SandboxPush, ServiceAcco
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use crate::sms::{SandboxSms, SmsProvider, TwilioSms};
 use crate::{accounts, admin, auth, demo, jobs, payments, practitioners, promos, wallet};
+use store::clock::{SharedClock, SystemClock};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -155,7 +155,9 @@ impl AppState {
                     bus::RedisBusConfig::new(url).namespace(config.redis_prefix.clone()),
                 )
                 .await
-                .with_context(|| format!("connecting the event bus to {}", store::redact_url(url)))?,
+                .with_context(|| {
+                    format!("connecting the event bus to {}", store::redact_url(url))
+                })?,
             ),
             None => Arc::new(bus::LocalBus::new()),
         };

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use store::entity::audit_log;
 use crate::http::ClientMeta;
+use store::entity::audit_log;
 
 /// The actor and request an audited change belongs to.
 #[derive(Debug, Clone)]

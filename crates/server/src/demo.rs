@@ -9,10 +9,10 @@ use uuid::Uuid;
 use crate::accounts::NewUser;
 use crate::app::AppState;
 use crate::auth::{Role, password};
-use store::entity::{practitioner, practitioner_language, practitioner_specialization, user};
 use crate::error::{ApiError, ApiResult};
 use crate::practitioners::{Availability, Verification, refresh_card, search_text};
 use crate::validate::{Check, check_password};
+use store::entity::{practitioner, practitioner_language, practitioner_specialization, user};
 
 pub const DEMO_PASSWORD: &str = "augur-demo-password";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.augur.dev";

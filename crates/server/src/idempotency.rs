@@ -15,8 +15,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use store::entity::idempotency_key;
 use crate::error::{ApiError, ApiResult};
+use store::entity::idempotency_key;
 
 pub struct IdempotencyKey(pub String);
 

@@ -6,9 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use augur::app::{AppState, Application};
-use store::clock::SystemClock;
 use augur::config::Config;
-use augur::{db, demo, telemetry};
+use augur::{demo, telemetry};
+use store::clock::SystemClock;
 
 /// mimalloc gives freed memory back to the system. With glibc's malloc, the 19 MiB argon2
 /// buffers freed on blocking threads stayed in per-thread arenas for good: 50 sign-ups left
@@ -131,8 +131,8 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("augur stopped");
         }
         Command::Migrate => {
-            let conn = db::connect(&config.database_url, 2).await?;
-            db::migrate(&conn).await?;
+            let conn = store::connect(&config.database_url, 2).await?;
+            store::migrate(&conn).await?;
             println!("migrations applied");
         }
         Command::Seed { demo: seed_demo } => {
@@ -225,8 +225,8 @@ fn chart(args: &ChartCommand) -> anyhow::Result<()> {
 }
 
 async fn state(config: Config) -> anyhow::Result<AppState> {
-    let conn = db::connect(&config.database_url, 4).await?;
-    db::migrate(&conn).await?;
+    let conn = store::connect(&config.database_url, 4).await?;
+    store::migrate(&conn).await?;
     AppState::new(config, conn, std::sync::Arc::new(SystemClock)).await
 }
 

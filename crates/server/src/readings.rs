@@ -20,12 +20,12 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, Role};
-use store::entity::{reading_session, tarot_deck, tarot_spread, tarot_spread_position};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::validate::Check;
+use store::entity::{reading_session, tarot_deck, tarot_spread, tarot_spread_position};
 
 /// The one deck the engine ships; its slug is what clients and rows name.
 pub const DEFAULT_DECK: &str = "augur-classic";

@@ -108,11 +108,7 @@ impl Limits {
 
     /// Splits `items` into runs that each fit one statement, given what each item adds
     /// (parameters, bytes of values). Every run holds at least one item.
-    pub fn runs<'a, T>(
-        &self,
-        items: &'a [T],
-        cost: impl Fn(&T) -> (usize, usize),
-    ) -> Vec<&'a [T]> {
+    pub fn runs<'a, T>(&self, items: &'a [T], cost: impl Fn(&T) -> (usize, usize)) -> Vec<&'a [T]> {
         // Room for the statement's own text and its one trailing parameter.
         const FIXED: (usize, usize) = (1, 512);
         let (mut params, mut bytes) = FIXED;
@@ -253,4 +249,48 @@ pub async fn exec_rows(
         affected += sql.exec(conn).await?;
     }
     Ok(affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_respect_the_parameter_limit() {
+        let limit = Limits::new(DatabaseBackend::Sqlite, Some(16));
+        let rows = [11usize; 5];
+        // One 11-parameter row per statement when 16 are allowed (one is kept for the tail).
+        assert_eq!(limit.runs(&rows, |n| (*n, 0)).len(), 5);
+        let limit = Limits::new(DatabaseBackend::Sqlite, Some(23));
+        assert_eq!(limit.runs(&rows, |n| (*n, 0)).len(), 3);
+        let limit = Limits::new(DatabaseBackend::Sqlite, None);
+        assert_eq!(limit.runs(&[11usize; 2_978], |n| (*n, 0)).len(), 1);
+        assert_eq!(limit.runs(&[11usize; 2_979], |n| (*n, 0)).len(), 2);
+        assert!(limit.runs(&[] as &[usize], |n| (*n, 0)).is_empty());
+    }
+
+    #[test]
+    fn postgres_messages_stay_under_the_budget() {
+        let limit = Limits::new(DatabaseBackend::Postgres, None);
+        // A history row of about 300 bytes: 128 of them go out as several statements.
+        let runs = limit.runs(&[150usize; 128], |b| (11, *b));
+        assert!(runs.len() > 1);
+        for run in &runs {
+            let bytes: usize = run.iter().map(|b| b + 11 * PER_PARAM_BYTES).sum();
+            assert!(bytes + 512 <= POSTGRES_MESSAGE_BUDGET, "{bytes}");
+        }
+        // A row larger than the budget still gets a statement of its own.
+        assert_eq!(limit.runs(&[20_000usize, 10], |b| (1, *b)).len(), 2);
+    }
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let mut sql = Sql::new(DatabaseBackend::Postgres, "VALUES ");
+        sql.row(true, &[1i64.into(), 2i64.into()]);
+        sql.row(false, &[3i64.into()]);
+        assert_eq!(sql.text, "VALUES ($1, $2), ($3)");
+        let mut sql = Sql::new(DatabaseBackend::Sqlite, "VALUES ");
+        sql.row(true, &[1i64.into(), 2i64.into()]);
+        assert_eq!(sql.text, "VALUES (?, ?)");
+    }
 }

@@ -17,10 +17,10 @@ use super::security::confirm_password;
 use super::tokens::{self, Purpose, Refused};
 use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser};
-use store::entity::user;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
 use crate::validate::Check;
+use store::entity::user;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -16,11 +16,11 @@ use super::{GENDERS, UserView};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AccountStatus, AuthUser, password, session};
-use store::entity::{auth_session, birth_detail, favorite, practitioner, user};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::practitioners::{Availability, Verification, refresh_card};
 use crate::validate::Check;
+use store::entity::{auth_session, birth_detail, favorite, practitioner, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -15,10 +15,10 @@ use utoipa_axum::routes;
 use super::tokens::{self, Purpose, Refused};
 use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser, password, session};
-use store::entity::{auth_session, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
 use crate::validate::{Check, MAX_PASSWORD_CHARS, check_password};
+use store::entity::{auth_session, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

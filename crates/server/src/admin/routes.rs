@@ -17,13 +17,13 @@ use crate::accounts::UserView;
 use crate::app::AppState;
 use crate::audit::{self, Actor, AuditEntry, Change};
 use crate::auth::{AccountStatus, AdminUser, Role};
-use store::entity::{audit_log, auth_session, job, practitioner, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::practitioners::{Availability, PractitionerPrivate, Verification, refresh_card};
 use crate::validate::Check;
+use store::entity::{audit_log, auth_session, job, practitioner, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -17,10 +17,10 @@ use super::SIGNS;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use store::entity::daily_horoscope;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ClientMeta};
 use crate::validate::Check;
+use store::entity::daily_horoscope;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -20,9 +20,9 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use store::entity::{birth_chart_cache, birth_detail};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::validate::Check;
+use store::entity::{birth_chart_cache, birth_detail};
 
 /// Bumped whenever a chart view's content changes for the same inputs, so cached charts
 /// made by an older engine are not served.

@@ -18,11 +18,11 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::birth_detail;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, ClientMeta};
 use crate::validate::Check;
 use sea_orm::EntityTrait;
+use store::entity::birth_detail;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

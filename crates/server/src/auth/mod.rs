@@ -19,8 +19,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use store::entity::{auth_session, user};
 use crate::error::ApiError;
+use store::entity::{auth_session, user};
 use token::TokenError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -9,9 +9,9 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use store::entity::otp_code;
 use crate::error::{ApiError, ApiResult};
 use crate::validate::PhoneNumber;
+use store::entity::otp_code;
 
 pub struct OtpIssued {
     pub expires_in: i64,

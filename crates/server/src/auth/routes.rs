@@ -12,10 +12,10 @@ use super::session::{self, Proof, TokenPair};
 use super::{AccountStatus, AuthUser, Role, otp, password};
 use crate::accounts::{NewUser, UserView};
 use crate::app::AppState;
-use store::entity::user;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
 use crate::validate::{Check, check_password};
+use store::entity::user;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use store::entity::{auth_session, refresh_token, user};
 use crate::error::{ApiError, ApiResult};
 use crate::http::ClientMeta;
+use store::entity::{auth_session, refresh_token, user};
 
 use super::AccountStatus;
 use super::token::{AccessClaims, hash_refresh_token, new_refresh_token};

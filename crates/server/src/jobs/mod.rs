@@ -17,8 +17,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use store::entity::job;
 use crate::sms::SmsMessage;
+use store::entity::job;
 
 pub const SEND_SMS: &str = "send_sms";
 /// Posts a sandbox gateway webhook (see `payments::sandbox`).

@@ -26,14 +26,13 @@
 //! then accounts by id, each `FOR NO KEY UPDATE` on PostgreSQL.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+use sea_orm::{DatabaseConnection, DbErr, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -41,11 +40,11 @@ use super::{
     AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest, check, replay,
     signed, transfer, wallet_users,
 };
+pub use store::bulk::own_connection;
+use store::bulk::{Limits, Sql, exec_rows};
 use store::entity::ledger_transfer;
 pub(crate) use store::lite::Conn;
-pub use store::bulk::own_connection;
-use store::bulk::{Limits, Sql, exec_rows, value_bytes};
-use store::lite::{FromCols, WriterDb};
+use store::lite::WriterDb;
 
 /// Transfers applied in one transaction at most. Larger batches amortise more but hold the
 /// locks (and SQLite's write gate) longer, which the single-transfer path waits behind.
@@ -140,9 +139,7 @@ impl Batcher {
                 ..sink
             };
             let counters = counters.clone();
-            store::lite::spawn_writer("ledger-writer", move || {
-                writer(sink, config, counters, rx)
-            });
+            store::lite::spawn_writer("ledger-writer", move || writer(sink, config, counters, rx));
         } else {
             tokio::spawn(writer(sink, config, counters.clone(), rx));
         }
@@ -182,7 +179,6 @@ impl Batcher {
         }
     }
 }
-
 
 fn stopped() -> LedgerError {
     LedgerError::Db(DbErr::Custom("the ledger batch writer has stopped".into()))
@@ -833,7 +829,6 @@ async fn read_wallets(
     Ok(())
 }
 
-
 /// Plain INSERT, not ON CONFLICT: a key another writer inserted since the lookup must fail
 /// the batch (and send it down the one-at-a-time path, which answers it as a replay).
 async fn insert_transfers(
@@ -982,34 +977,6 @@ async fn insert_history(
 mod tests {
     use super::*;
 
-    #[test]
-    fn statements_respect_the_parameter_limit() {
-        let limit = Limits::new(DatabaseBackend::Sqlite, Some(16));
-        let rows = [11usize; 5];
-        // One 11-parameter row per statement when 16 are allowed (one is kept for the tail).
-        assert_eq!(limit.runs(&rows, |n| (*n, 0)).len(), 5);
-        let limit = Limits::new(DatabaseBackend::Sqlite, Some(23));
-        assert_eq!(limit.runs(&rows, |n| (*n, 0)).len(), 3);
-        let limit = Limits::new(DatabaseBackend::Sqlite, None);
-        assert_eq!(limit.runs(&[11usize; 2_978], |n| (*n, 0)).len(), 1);
-        assert_eq!(limit.runs(&[11usize; 2_979], |n| (*n, 0)).len(), 2);
-        assert!(limit.runs(&[] as &[usize], |n| (*n, 0)).is_empty());
-    }
-
-    #[test]
-    fn postgres_messages_stay_under_the_budget() {
-        let limit = Limits::new(DatabaseBackend::Postgres, None);
-        // A history row of about 300 bytes: 128 of them go out as several statements.
-        let runs = limit.runs(&[150usize; 128], |b| (11, *b));
-        assert!(runs.len() > 1);
-        for run in &runs {
-            let bytes: usize = run.iter().map(|b| b + 11 * PER_PARAM_BYTES).sum();
-            assert!(bytes + 512 <= POSTGRES_MESSAGE_BUDGET, "{bytes}");
-        }
-        // A row larger than the budget still gets a statement of its own.
-        assert_eq!(limit.runs(&[20_000usize, 10], |b| (1, *b)).len(), 2);
-    }
-
     #[tokio::test]
     async fn an_in_memory_database_is_written_through_its_own_pool() {
         let db = store::connect("sqlite::memory:", 2).await.unwrap();
@@ -1031,16 +998,5 @@ mod tests {
         // The write landed in the database `db` reads, not in a second in-memory one.
         let balances = super::super::trial_balance(&db).await.unwrap();
         assert_eq!(balances, [("INR".to_owned(), 0, 2)]);
-    }
-
-    #[test]
-    fn placeholders_follow_the_backend() {
-        let mut sql = Sql::new(DatabaseBackend::Postgres, "VALUES ");
-        sql.row(true, &[1i64.into(), 2i64.into()]);
-        sql.row(false, &[3i64.into()]);
-        assert_eq!(sql.text, "VALUES ($1, $2), ($3)");
-        let mut sql = Sql::new(DatabaseBackend::Sqlite, "VALUES ");
-        sql.row(true, &[1i64.into(), 2i64.into()]);
-        assert_eq!(sql.text, "VALUES (?, ?)");
     }
 }

@@ -15,7 +15,6 @@
 pub mod batch;
 pub mod holds;
 
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -25,8 +24,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use store::entity::{ledger_account, ledger_transfer, wallet, wallet_transaction};
 use crate::error::ApiError;
+use store::entity::{ledger_account, ledger_transfer, wallet, wallet_transaction};
 pub use store::money::Currency;
 
 /// Largest single transfer accepted (10^12 minor units), far above any real payment and far

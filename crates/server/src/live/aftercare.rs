@@ -19,22 +19,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use providers::agora::{RtcRole, RtcTokenRequest, RtcUser, build_rtc_token};
 use super::engine::Status;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, PractitionerUser, Role};
-use store::entity::{
-    agora_usage_log, consultation, consultation_note, practitioner, review, tip,
-};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use store::money::{Bps, share};
 use crate::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
 use crate::validate::Check;
+use providers::agora::{RtcRole, RtcTokenRequest, RtcUser, build_rtc_token};
+use store::entity::{agora_usage_log, consultation, consultation_note, practitioner, review, tip};
+use store::money::{Bps, share};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -25,9 +25,9 @@ use super::chat::MessageView;
 use super::engine::Status;
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::{chat_attachment, chat_message, consultation, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, ApiQuery};
+use store::entity::{chat_attachment, chat_message, consultation, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -38,10 +38,10 @@ use super::billing::{self, MinuteCharge};
 use super::engine::{Status, TickReport, currency_of, minute_transfers, warn_with};
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
-use store::entity::{consultation, wallet};
 use crate::error::ApiResult;
 use crate::ledger::batch::{AccountIds, Conn, Keys, Pending, decide_and_write};
 use store::bulk::{Limits, Sql, exec_rows, own_connection};
+use store::entity::{consultation, wallet};
 
 /// The batches' connection and the ledger account ids they learned. A connection of its own
 /// with a large statement cache (`ledger::batch::own_connection`): batch statements differ

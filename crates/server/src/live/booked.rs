@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::engine::{EndReason, Status, incremented, locked, refresh_availability, settle};
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
+use crate::error::ApiResult;
 use store::WriteTxn;
 use store::entity::{consultation, practitioner_presence};
-use crate::error::ApiResult;
 
 /// What a booking needs of its session.
 pub struct Booked<'a> {

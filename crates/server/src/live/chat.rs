@@ -10,11 +10,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::events::user_topic;
-use contact_guard::{GuardConfig, mask_contacts};
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use store::entity::{chat_message, consultation};
 use crate::error::{ApiError, ApiResult};
+use contact_guard::{GuardConfig, mask_contacts};
+use store::entity::{chat_message, consultation};
 
 /// Longest chat message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4_000;

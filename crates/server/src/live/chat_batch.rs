@@ -50,10 +50,10 @@ use super::chat::{MessageView, Participants};
 use super::engine::Status;
 use super::events::user_topic;
 use crate::app::AppState;
-use store::entity::chat_message;
-use store::lite::{Conn, WriterDb};
 use crate::error::{ApiError, ApiResult};
 use store::bulk::{Limits, Sql, own_connection, value_bytes};
+use store::entity::chat_message;
+use store::lite::{Conn, WriterDb};
 
 /// Messages stored in one transaction at most. A batch of this size holds SQLite's write
 /// gate for a few milliseconds; larger batches would make other writers wait longer.

@@ -19,15 +19,15 @@ use uuid::Uuid;
 use super::billing::{self, MinuteCharge, Terms};
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
+use crate::practitioners::{Availability, Channel, Verification};
 use store::WriteTxn;
 use store::entity::{
     consultation, consultation_client_lock, consultation_minute, practitioner,
     practitioner_presence, wallet,
 };
-use crate::error::{ApiError, ApiResult};
 use store::money::Bps;
-use crate::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
-use crate::practitioners::{Availability, Channel, Verification};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -33,8 +33,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::engine::Status;
-use store::lite::{Conn, WriterDb};
 use store::bulk::{Limits, Sql};
+use store::lite::{Conn, WriterDb};
 
 /// Notes taken into one transaction at most.
 const MAX_NOTES: usize = 4096;

@@ -15,10 +15,10 @@ use uuid::Uuid;
 use super::engine::{self, NewRequest};
 use crate::app::AppState;
 use crate::auth::{AuthUser, PractitionerUser, Role};
-use store::entity::{consultation, consultation_minute, practitioner, practitioner_presence};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::practitioners::Channel;
+use store::entity::{consultation, consultation_minute, practitioner, practitioner_presence};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -25,10 +25,10 @@ use super::engine::channel_str;
 use super::events::{LiveEvent, Outbox};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::{practitioner, practitioner_presence, waitlist_entry};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
 use crate::practitioners::{Channel, Verification};
+use store::entity::{practitioner, practitioner_presence, waitlist_entry};
 
 pub const WAITING: &str = "waiting";
 pub const OFFERED: &str = "offered";

@@ -35,9 +35,9 @@ use super::liveness::Noted;
 use super::sessions::Ended;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use bus::BusEvent;
 use crate::error::ApiError;
 use crate::http::ApiQuery;
+use bus::BusEvent;
 
 /// Read and write buffers per socket (tungstenite's default is 128 KiB each).
 const SOCKET_BUFFER: usize = 4 * 1024;

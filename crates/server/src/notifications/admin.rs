@@ -22,11 +22,11 @@ use super::{Category, Channel, events};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use store::entity::{notification_queue as queue, notification_template as tpl};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
+use store::entity::{notification_queue as queue, notification_template as tpl};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

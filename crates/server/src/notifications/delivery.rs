@@ -22,12 +22,12 @@ use super::inbox::{NotificationView, count_unread};
 use super::push::{PushMessage, PushOutcome};
 use super::{Category, Channel, preferences, templates};
 use crate::app::AppState;
+use crate::jobs::{ClaimedJob, Permanent, backoff};
+use crate::sms::SmsMessage;
 use store::entity::{
     email_log, notification, notification_queue as queue, push_device, push_notification, sms_log,
     user,
 };
-use crate::jobs::{ClaimedJob, Permanent, backoff};
-use crate::sms::SmsMessage;
 
 /// Runs one delivery job.
 pub async fn run(app: &AppState, job: &ClaimedJob) -> anyhow::Result<()> {

@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::push_device;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
 use crate::validate::Check;
+use store::entity::push_device;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

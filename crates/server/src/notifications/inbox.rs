@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::notification;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
+use store::entity::notification;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

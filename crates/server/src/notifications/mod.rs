@@ -29,9 +29,9 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use store::entity::{notification, notification_queue as queue, push_device, user};
 use crate::jobs;
 use events::EventDef;
+use store::entity::{notification, notification_queue as queue, push_device, user};
 
 /// The product name templates see as `app_name`.
 pub const APP_NAME: &str = "Augur";

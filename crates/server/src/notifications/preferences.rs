@@ -25,10 +25,10 @@ use super::{Category, Channel};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::auth::token::Keys;
-use store::entity::{notification_preference as pref, notification_setting as setting, user};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, double_option};
 use crate::validate::Check;
+use store::entity::{notification_preference as pref, notification_setting as setting, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

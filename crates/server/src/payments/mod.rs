@@ -23,9 +23,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Change};
-use store::entity::{payment_order, webhook_event};
 use crate::error::ApiError;
 use crate::ledger::{self, AccountRef, Currency, LedgerError, TransferRequest};
+use store::entity::{payment_order, webhook_event};
 
 /// What an order asks of a gateway.
 pub struct NewOrder {

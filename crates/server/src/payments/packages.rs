@@ -16,11 +16,11 @@ use super::routes::{MAX_TOPUP, MIN_TOPUP};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use store::entity::credit_package;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::ledger::Currency;
 use crate::validate::Check;
+use store::entity::credit_package;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -32,7 +32,6 @@ use super::{RefundAnswer, human_reference};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
-use store::entity::{payment_order, refund};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::idempotency::{IdempotencyKey, fingerprint};
@@ -40,6 +39,7 @@ use crate::ledger::holds::{self, HoldRequest};
 use crate::ledger::{AccountKind, AccountRef, Currency};
 use crate::validate::Check;
 use crate::wallet::routes::CreditReason;
+use store::entity::{payment_order, refund};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(refund_topup))

@@ -20,12 +20,12 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::payment_order;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use crate::ledger::Currency;
 use crate::validate::Check;
+use store::entity::payment_order;
 
 /// Smallest and largest top-up, in minor units (₹1 and ₹1,00,000 for INR).
 pub const MIN_TOPUP: i64 = 100;

@@ -10,12 +10,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{GatewayOrder, NewOrder, PaymentGateway, RefundAnswer, protocol};
+use super::{GatewayOrder, NewOrder, PaymentGateway, RefundAnswer};
 use crate::app::AppState;
-use store::entity::payment_order;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiPath;
 use crate::jobs;
+use providers::payments as protocol;
+use store::entity::payment_order;
 
 pub const NAME: &str = "sandbox";
 pub const SIGNATURE_HEADER: &str = "sandbox-signature";

@@ -5,10 +5,10 @@
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
-use providers::payments::{self, StripeEventKind, StripeWebhook};
 use super::{GatewayOrder, NewOrder, PaymentEvent, PaymentEventKind, PaymentGateway, RefundAnswer};
 use crate::config::Config;
 use crate::error::ApiError;
+use providers::payments::{self as protocol, StripeEventKind, StripeWebhook};
 
 pub const NAME: &str = "stripe";
 

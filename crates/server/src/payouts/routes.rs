@@ -17,7 +17,6 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, PractitionerUser};
-use store::entity::{ledger_account, payout, payout_account, practitioner};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -26,6 +25,7 @@ use crate::idempotency::{IdempotencyKey, fingerprint};
 use crate::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use crate::payments::human_reference;
 use crate::validate::Check;
+use store::entity::{ledger_account, payout, payout_account, practitioner};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 use super::{Availability, Channel, PractitionerKind, PractitionerPublic, Verification};
 use crate::app::AppState;
-use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::validate::Check;
+use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))

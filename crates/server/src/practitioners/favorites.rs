@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::{PractitionerPublic, Verification, refresh_card};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::{favorite, practitioner};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
+use store::entity::{favorite, practitioner};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

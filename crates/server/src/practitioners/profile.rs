@@ -17,10 +17,10 @@ use super::{
 };
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
 use crate::validate::Check;
+use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -14,8 +14,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use store::entity::{payment_order, promo_code, promo_redemption, promo_user_use};
 use rules::{Context, Refusal, Rules, Use, UserType};
+use store::entity::{payment_order, promo_code, promo_redemption, promo_user_use};
 
 pub fn rules_of(p: &promo_code::Model) -> Rules {
     Rules {

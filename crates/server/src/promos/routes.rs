@@ -19,13 +19,13 @@ use super::{Quote, quote};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser};
-use store::entity::promo_code;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::ledger::{Currency, MAX_AMOUNT};
 use crate::validate::Check;
+use store::entity::promo_code;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

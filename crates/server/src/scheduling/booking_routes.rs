@@ -20,14 +20,14 @@ use super::bookings::{self, NewBooking, Resolution};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, Role};
-use store::WriteTxn;
-use store::entity::booking;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use crate::validate::Check;
+use store::WriteTxn;
+use store::entity::booking;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

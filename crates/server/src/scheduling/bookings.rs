@@ -24,14 +24,14 @@ use super::policy::{self, CancellationPolicy, Party};
 use super::slots;
 use super::{BookingStatus, OPEN, ServiceChannel};
 use crate::app::AppState;
-use store::WriteTxn;
-use store::entity::{booking, consultation, practitioner, practitioner_schedule, service};
 use crate::error::{ApiError, ApiResult};
 use crate::ledger::holds::{self, HoldRequest};
-use store::money::Bps;
 use crate::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use crate::live::events::Outbox;
 use crate::notifications::format_money;
+use store::WriteTxn;
+use store::entity::{booking, consultation, practitioner, practitioner_schedule, service};
+use store::money::Bps;
 
 pub fn not_found() -> ApiError {
     ApiError::not_found("Booking")

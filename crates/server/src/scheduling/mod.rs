@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use slots::{Busy, Range, Rules, Schedule};
 use store::entity::{
     availability_override, blocked_date, booking, consultation, practitioner_availability,
     practitioner_schedule, service,
 };
-use slots::{Busy, Range, Rules, Schedule};
 
 /// How an appointment takes place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

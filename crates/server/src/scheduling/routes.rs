@@ -18,14 +18,14 @@ use super::slots::{self, DAY_MINUTES, Range};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, PractitionerUser};
-use store::entity::{
-    availability_override, blocked_date, practitioner, practitioner_availability,
-    practitioner_schedule, service, service_type,
-};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ClientMeta};
 use crate::ledger::MAX_AMOUNT;
 use crate::validate::Check;
+use store::entity::{
+    availability_override, blocked_date, practitioner, practitioner_availability,
+    practitioner_schedule, service, service_type,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -17,7 +17,6 @@ use super::{WalletTransactionView, WalletView};
 use crate::app::AppState;
 use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser};
-use store::entity::{user, wallet, wallet_transaction};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
@@ -25,6 +24,7 @@ use crate::http::{
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use crate::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
 use crate::validate::Check;
+use store::entity::{user, wallet, wallet_transaction};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

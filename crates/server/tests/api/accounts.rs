@@ -564,8 +564,7 @@ async fn email_change_takes_effect_when_the_new_address_confirms(b: Backend) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let left = store::entity::account_token::Entity::find()
         .filter(
-            store::entity::account_token::Column::UserId
-                .eq(user_id.parse::<uuid::Uuid>().unwrap()),
+            store::entity::account_token::Column::UserId.eq(user_id.parse::<uuid::Uuid>().unwrap()),
         )
         .all(&app.state.db)
         .await

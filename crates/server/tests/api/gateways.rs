@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use providers::payments;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use providers::payments as protocol;
 use serde_json::{Value, json};
 
 use crate::both_backends;

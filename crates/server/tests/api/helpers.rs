@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use augur::app::{AppState, Application};
-use store::clock::ManualClock;
 use augur::config::Config;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use store::clock::ManualClock;
 use tokio::sync::OnceCell;
 
 /// Generates `sqlite` and `postgres` variants of each listed async test `fn(Backend)`.

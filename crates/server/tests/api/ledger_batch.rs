@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use augur::accounts::NewUser;
 use augur::auth::Role;
-use store::entity::{ledger_transfer, wallet, wallet_transaction};
 use augur::ledger::batch::{BatchConfig, Batcher, own_connection};
 use augur::ledger::{
     self, AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest,
@@ -15,6 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
 };
+use store::entity::{ledger_transfer, wallet, wallet_transaction};
 use uuid::Uuid;
 
 use crate::both_backends;

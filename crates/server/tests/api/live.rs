@@ -1283,8 +1283,8 @@ async fn many_sessions(
     n: usize,
     funds: impl Fn(usize) -> i64,
 ) -> (String, String, Vec<(String, String, String)>) {
-    use store::entity::practitioner;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    use store::entity::practitioner;
     let admin = app.admin_token().await;
     let (practitioner, practitioner_id) =
         approved_practitioner(app, &admin, "many@example.com", "Many Sessions").await;
@@ -1329,8 +1329,8 @@ async fn many_sessions(
 
 /// Ledger transfers of live minutes, and minute rows, in the whole database.
 async fn minute_rows(app: &TestApp) -> (u64, u64) {
-    use store::entity::{consultation_minute, ledger_transfer};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use store::entity::{consultation_minute, ledger_transfer};
     let legs = ledger_transfer::Entity::find()
         .filter(ledger_transfer::Column::IdempotencyKey.starts_with("live:"))
         .count(&app.state.db)
@@ -1410,9 +1410,9 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
 async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_billed_singly(
     b: Backend,
 ) {
-    use store::entity::consultation as consultations;
     use augur::ledger::{AccountRef, Currency, TransferRequest};
     use sea_orm::EntityTrait;
+    use store::entity::consultation as consultations;
     let app = TestApp::spawn(b).await;
     let (_, practitioner, sessions) = many_sessions(&app, 3, |_| 100_000).await;
     let c = consultations::Entity::find_by_id(sessions[0].2.parse::<uuid::Uuid>().unwrap())

@@ -14,8 +14,8 @@ use crate::gateways::{
 use crate::helpers::{Backend, TestApp};
 use crate::live::{Pair, beat, online_pair, start, tick};
 use crate::realtime::{Ws, connect, expect, send};
+use providers::payments as protocol;
 use store::clock::Clock;
-use providers::payments;
 
 both_backends!(
     a_flooding_socket_is_refused_then_closed_with_4008,

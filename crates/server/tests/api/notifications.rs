@@ -6,7 +6,6 @@
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use store::entity::{email_log, job, notification_queue as queue, push_device, sms_log};
 use augur::notifications::notify;
 use axum::Router;
 use axum::body::Bytes;
@@ -17,6 +16,7 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use store::entity::{email_log, job, notification_queue as queue, push_device, sms_log};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::both_backends;

@@ -1,7 +1,7 @@
 use augur::ledger::holds::{self, HoldRequest};
-use store::money::{Bps, split_commission};
 use augur::ledger::{AccountKind, AccountRef, Currency};
 use serde_json::json;
+use store::money::{Bps, split_commission};
 use uuid::Uuid;
 
 use crate::both_backends;

@@ -357,8 +357,8 @@ async fn a_per_user_limit_holds_when_one_user_races_twenty_redemptions(b: Backen
 /// now, so it is written straight into the table): it still works on top-ups, and gives
 /// nothing on sessions or appointments, whose prices practitioners set.
 async fn a_code_made_before_caps_gives_nothing_where_practitioners_set_prices(b: Backend) {
-    use store::entity::promo_code;
     use sea_orm::{ActiveModelTrait, Set};
+    use store::entity::promo_code;
     let app = TestApp::spawn(b).await;
     let now = app.state.clock.now();
     promo_code::ActiveModel {

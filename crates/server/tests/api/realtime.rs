@@ -410,8 +410,8 @@ async fn socket_frames_keep_a_session_billed(b: Backend) {
 }
 
 async fn liveness_is_recorded_per_user_and_before_the_ack(b: Backend) {
-    use store::entity::{consultation, practitioner_presence};
     use sea_orm::EntityTrait;
+    use store::entity::{consultation, practitioner_presence};
     let mut s = session(b).await;
     let id: uuid::Uuid = s.id.parse().unwrap();
     let row = |db: sea_orm::DatabaseConnection| async move {
@@ -481,8 +481,8 @@ async fn liveness_is_recorded_per_user_and_before_the_ack(b: Backend) {
 /// ends the session where it was last seen. (A reconnect to a node restarted after a long
 /// outage must not make the outage count as presence.)
 async fn a_side_back_after_the_grace_window_does_not_revive_its_session(b: Backend) {
-    use store::entity::consultation;
     use sea_orm::EntityTrait;
+    use store::entity::consultation;
     let mut s = session(b).await;
     let id: uuid::Uuid = s.id.parse().unwrap();
     let before = consultation::Entity::find_by_id(id)
@@ -870,8 +870,8 @@ async fn a_suspended_or_signed_out_socket_is_closed(b: Backend) {
 /// racing tasks, each sender's messages keep their order, masked messages are each followed
 /// by their notice, and the other side's socket receives each new message exactly once.
 async fn concurrent_senders_are_stored_once_in_order(b: Backend) {
-    use store::entity::{chat_message, consultation};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use store::entity::{chat_message, consultation};
     const TASKS: usize = 16;
     const EACH: usize = 20;
     let s = session(b).await;

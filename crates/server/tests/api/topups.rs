@@ -692,9 +692,9 @@ async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {
 }
 
 async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
-    use store::entity::{payment_order, refund as refund_row};
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    use store::entity::{payment_order, refund as refund_row};
     let app = TestApp::spawn(b).await;
     let (token, _, user) = app.register("stuck@example.com").await;
     let order = start_topup(&app, &token, "s-1", 10_000).await.expect(201);

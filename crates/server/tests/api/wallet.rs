@@ -1,12 +1,12 @@
 use std::collections::HashMap;
 
-use store::entity::{ledger_account, ledger_hold, ledger_transfer, wallet, wallet_transaction};
 use augur::ledger::holds::{self, HoldRequest};
-use store::money::{Bps, split_commission};
 use augur::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
 use reqwest::Method;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
+use store::entity::{ledger_account, ledger_hold, ledger_transfer, wallet, wallet_transaction};
+use store::money::{Bps, split_commission};
 use uuid::Uuid;
 
 use crate::both_backends;
