@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use augur::accounts::NewUser;
 use augur::auth::Role;
-use augur::ledger::batch::{self, Batcher, DEFAULT_MAX_BATCH};
-use augur::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
+use domain::ledger::batch::{self, Batcher, DEFAULT_MAX_BATCH};
+use domain::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
     TransactionTrait, Value,

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use augur::accounts::NewUser;
 use augur::app::Application;
 use augur::auth::Role;
-use augur::config::Config;
 use augur::demo::{PractitionerSeed, insert_practitioner};
 use augur::practitioners::discovery::{ListQuery, Listing, Sort};
 use augur::practitioners::{Availability, Channel, PractitionerKind, Verification};
+use domain::config::Config;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, TransactionTrait};
 use secrecy::SecretString;
 

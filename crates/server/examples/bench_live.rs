@@ -38,13 +38,13 @@ use anyhow::{Context, bail};
 use augur::accounts::NewUser;
 use augur::app::{AppState, Application};
 use augur::auth::Role;
-use augur::config::Config;
 use augur::demo::{PractitionerSeed, insert_practitioner};
-use augur::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
-use augur::live::engine::{self, Status};
-use augur::live::events::user_topic;
 use augur::practitioners::{Availability, Verification};
 use clap::{Parser, ValueEnum};
+use domain::config::Config;
+use domain::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
+use domain::live::engine::{self, Status};
+use domain::live::events::user_topic;
 use futures::{SinkExt, StreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{

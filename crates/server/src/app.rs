@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -28,69 +28,36 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::token::Keys;
-use crate::config::Config;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::http::REQUEST_ID;
-use crate::metrics::Metrics;
-use crate::notifications::email::{EmailProvider, SandboxEmail, SmtpEmail};
-use crate::notifications::push::{FcmPush, PushProvider, SandboxPush, ServiceAccount};
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
-use crate::sms::{SandboxSms, SmsProvider, TwilioSms};
-use crate::{accounts, admin, auth, demo, jobs, payments, practitioners, promos, wallet};
+use crate::{accounts, admin, auth, demo, payments, practitioners, promos, wallet};
+use domain::config::Config;
+use domain::{Services, jobs};
 use store::clock::{SharedClock, SystemClock};
 
+/// What every handler is given: the domain's services, plus what only the HTTP layer
+/// uses (rate limits, the sockets' sign-ins, RTC keys, the rendered API document).
+/// Derefs to `Services`, so a handler passes `&app` wherever a service is called.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub clock: SharedClock,
-    pub keys: Arc<Keys>,
+    services: Services,
     pub limiter: Arc<dyn RateLimiter>,
-    pub sms: Arc<dyn SmsProvider>,
-    /// The sandbox SMS outbox when that provider is in use (demo and tests read it).
-    pub sandbox_sms: Option<Arc<SandboxSms>>,
-    pub email: Arc<dyn EmailProvider>,
-    /// The sandbox email outbox when that provider is in use.
-    pub sandbox_email: Option<Arc<SandboxEmail>>,
-    pub push: Arc<dyn PushProvider>,
-    /// The sandbox push outbox when that provider is in use.
-    pub sandbox_push: Option<Arc<SandboxPush>>,
-    pub metrics: Arc<Metrics>,
-    /// Wakes idle job workers when a job is queued in this process.
-    pub job_wakeup: Arc<Notify>,
-    /// Names this process in job locks.
-    pub node_id: String,
-    /// Outbound HTTP (gateway APIs, sandbox webhook delivery).
-    pub http: reqwest::Client,
-    pub gateway: Arc<dyn crate::payments::PaymentGateway>,
-    /// Fan-out of live events to users' sockets, on every node.
-    pub bus: Arc<dyn bus::Bus>,
-    /// Stores chat messages many per transaction and fans them out (group commit).
-    pub chat: crate::live::chat_batch::ChatWriter,
-    /// Records the liveness sockets prove, many users per transaction.
-    pub liveness: crate::live::liveness::Liveness,
     /// The sign-ins behind this node's open sockets, re-checked together.
     pub sockets: Arc<crate::live::sessions::SocketSessions>,
-    /// The billing worker's own connection and what it remembers between batches.
-    pub(crate) billing: Arc<crate::live::bill_batch::BillingConn>,
-    /// Stretches when no node was alive, cut out of billing.
-    pub outages: crate::live::outages::Outages,
     /// Agora credentials for call and video tokens.
     pub rtc: Arc<crate::live::aftercare::RtcKeys>,
-    /// Set once the listener is bound, unless `public_url` is configured.
-    public_url: Arc<std::sync::OnceLock<String>>,
     openapi_json: Arc<String>,
 }
 
-impl AppState {
-    /// The base URL clients and gateways use to reach this server.
-    pub fn public_url(&self) -> String {
-        self.public_url
-            .get()
-            .cloned()
-            .unwrap_or_else(|| format!("http://{}", self.config.bind))
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
     }
+}
 
+impl AppState {
     pub async fn new(
         config: Config,
         db: DatabaseConnection,
@@ -110,57 +77,6 @@ impl AppState {
                 }
             },
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .context("building the HTTP client")?;
-        let (sms, sandbox_sms): (Arc<dyn SmsProvider>, _) = match config.sms_provider {
-            crate::config::SmsProviderKind::Twilio => (
-                Arc::new(TwilioSms::from_config(&config, http.clone())?),
-                None,
-            ),
-            crate::config::SmsProviderKind::Sandbox => {
-                let sandbox = Arc::new(SandboxSms::default());
-                (sandbox.clone(), Some(sandbox))
-            }
-        };
-        let (email, sandbox_email): (Arc<dyn EmailProvider>, _) = match config.email_provider {
-            crate::config::EmailProviderKind::Smtp => {
-                (Arc::new(SmtpEmail::from_config(&config)?), None)
-            }
-            crate::config::EmailProviderKind::Sandbox => {
-                let sandbox = Arc::new(SandboxEmail::default());
-                (sandbox.clone(), Some(sandbox))
-            }
-        };
-        let (push, sandbox_push): (Arc<dyn PushProvider>, _) = match config.push_provider {
-            crate::config::PushProviderKind::Fcm => (
-                Arc::new(FcmPush::new(
-                    http.clone(),
-                    &config.fcm_base_url,
-                    ServiceAccount::from_config(&config)?,
-                )?),
-                None,
-            ),
-            crate::config::PushProviderKind::Sandbox => {
-                let sandbox = Arc::new(SandboxPush::default());
-                (sandbox.clone(), Some(sandbox))
-            }
-        };
-        let gateway = crate::payments::gateway_from_config(&config, http.clone())?;
-        let rtc = Arc::new(crate::live::aftercare::RtcKeys::from_config(&config));
-        let bus: Arc<dyn bus::Bus> = match &config.redis_url {
-            Some(url) => Arc::new(
-                bus::RedisBus::connect_with(
-                    bus::RedisBusConfig::new(url).namespace(config.redis_prefix.clone()),
-                )
-                .await
-                .with_context(|| {
-                    format!("connecting the event bus to {}", store::redact_url(url))
-                })?,
-            ),
-            None => Arc::new(bus::LocalBus::new()),
-        };
         let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisRateLimiter::new(url, &config.redis_prefix)
@@ -168,41 +84,12 @@ impl AppState {
             ),
             None => Arc::new(MemoryRateLimiter::default()),
         };
-        let public_url = match &config.public_url {
-            Some(url) => std::sync::OnceLock::from(url.trim_end_matches('/').to_owned()),
-            None => std::sync::OnceLock::new(),
-        };
-        let chat = crate::live::chat_batch::ChatWriter::start(&db, bus.clone());
-        let billing = Arc::new(crate::live::bill_batch::BillingConn::new(&db));
-        let liveness = crate::live::liveness::Liveness::start(
-            &db,
-            chrono::Duration::seconds(config.live_grace_secs),
-        );
+        let rtc = Arc::new(crate::live::aftercare::RtcKeys::from_config(&config));
         Ok(Self {
-            config: Arc::new(config),
-            db,
-            clock,
-            keys: Arc::new(keys),
+            services: Services::new(config, db, clock, keys).await?,
             limiter,
-            sms,
-            sandbox_sms,
-            email,
-            sandbox_email,
-            push,
-            sandbox_push,
-            metrics: Arc::new(Metrics::default()),
-            job_wakeup: Arc::new(Notify::new()),
-            node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]),
-            http,
-            gateway,
-            bus,
-            chat,
-            liveness,
             sockets: Arc::default(),
-            billing,
             rtc,
-            outages: Default::default(),
-            public_url: Arc::new(public_url),
             openapi_json: Arc::new(openapi().to_pretty_json().context("rendering OpenAPI")?),
         })
     }
@@ -339,7 +226,7 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
     let (mut api, _) = api_routes().split_for_parts();
-    if state.config.payment_gateway == crate::config::GatewayKind::Sandbox {
+    if state.config.payment_gateway == domain::config::GatewayKind::Sandbox {
         api = api.merge(payments::routes::sandbox_router());
     }
     let body_limit = state.config.max_body_bytes;
@@ -348,7 +235,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/health/live", get(live))
         .route("/health/ready", get(ready));
-    if crate::metrics::on_public_listener(&state.config) {
+    if domain::metrics::on_public_listener(&state.config) {
         public = public.route("/metrics", get(metrics));
     }
     public
@@ -502,7 +389,7 @@ async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) ->
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        if !crate::metrics::token_matches(given, token.expose_secret()) {
+        if !domain::metrics::token_matches(given, token.expose_secret()) {
             return ApiError::unauthorized(
                 "metrics_token_required",
                 "Send the metrics token: Authorization: Bearer <metrics_token>",
@@ -568,12 +455,12 @@ impl Application {
         crate::scheduling::seed_service_types(&db, clock.now())
             .await
             .context("adding the default service types")?;
-        crate::notifications::templates::sync_defaults(&db, clock.now())
+        domain::notifications::templates::sync_defaults(&db, clock.now())
             .await
             .context("synchronising the default notification templates")?;
         let state = AppState::new(config, db, clock).await?;
         // Before anything is billed or served: the outage this start ends, if any.
-        crate::live::outages::start(
+        domain::live::outages::start(
             &state.db,
             &state.outages,
             &state.node_id,
@@ -589,7 +476,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", state.config.bind))?;
         let addr = listener.local_addr()?;
-        let _ = state.public_url.set(format!("http://{addr}"));
+        state.set_public_url(format!("http://{addr}"));
         let metrics = match state.config.metrics_bind {
             Some(bind) => {
                 let l = tokio::net::TcpListener::bind(bind)
@@ -628,9 +515,9 @@ impl Application {
             jobs::spawn_maintenance(&self.state, stop_rx.clone());
         }
         crate::live::sessions::spawn_checks(&self.state, stop_rx.clone());
-        crate::live::outages::spawn_heartbeat(&self.state, stop_rx.clone());
+        domain::live::outages::spawn_heartbeat(&self.state, stop_rx.clone());
         if self.state.config.live_tick_ms > 0 {
-            crate::live::engine::spawn_worker(&self.state, stop_rx.clone());
+            domain::live::engine::spawn_worker(&self.state, stop_rx.clone());
         }
         if let Some((listener, _)) = self.metrics {
             let app = metrics_router(self.state.clone());

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::{Role, password};
 use crate::error::{ApiError, ApiResult};
 use crate::practitioners::{Availability, Verification, refresh_card, search_text};
-use crate::validate::{Check, check_password};
+use domain::validate::{Check, check_password};
 use store::entity::{practitioner, practitioner_language, practitioner_specialization, user};
 
 pub const DEMO_PASSWORD: &str = "augur-demo-password";
@@ -270,14 +270,17 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         }
         let client = client.insert(&txn).await?;
         // Demo clients start with ₹500 so the wallet has something to show.
-        crate::ledger::transfer(
+        domain::ledger::transfer(
             &txn,
-            crate::ledger::TransferRequest {
-                debit: crate::ledger::AccountRef::platform(
-                    crate::ledger::AccountKind::PromotionsExpense,
-                    crate::ledger::Currency::INR,
+            domain::ledger::TransferRequest {
+                debit: domain::ledger::AccountRef::platform(
+                    domain::ledger::AccountKind::PromotionsExpense,
+                    domain::ledger::Currency::INR,
                 ),
-                credit: crate::ledger::AccountRef::wallet(client.id, crate::ledger::Currency::INR),
+                credit: domain::ledger::AccountRef::wallet(
+                    client.id,
+                    domain::ledger::Currency::INR,
+                ),
                 amount: 50_000,
                 kind: "credit".into(),
                 reference: "demo:welcome".into(),

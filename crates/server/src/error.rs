@@ -11,23 +11,7 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One invalid input field: which field, a stable code and a human sentence.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-}
+pub use domain::error::{FieldError, unique_violation};
 
 /// The documented error body.
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,32 +135,44 @@ impl From<anyhow::Error> for ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        if let Some(constraint) = unique_violation(&err) {
-            return on_constraint(&constraint);
+        domain::error::Error::from(err).into()
+    }
+}
+
+impl From<domain::ledger::LedgerError> for ApiError {
+    fn from(err: domain::ledger::LedgerError) -> Self {
+        domain::error::Error::from(err).into()
+    }
+}
+
+/// The one mapping from a domain failure to the HTTP status its problem carries.
+impl From<domain::error::Error> for ApiError {
+    fn from(err: domain::error::Error) -> Self {
+        use domain::error::Kind;
+        let status = match err.kind {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+            Kind::PaymentRequired => StatusCode::PAYMENT_REQUIRED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Kind::BadGateway => StatusCode::BAD_GATEWAY,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self {
+            status,
+            code: err.code,
+            detail: err.detail,
+            fields: err.fields,
+            retry_after_secs: err.retry_after_secs,
+            source: err.source,
         }
-        Self::internal(anyhow::Error::new(err).context("database"))
-    }
-}
-
-/// The one place that turns a unique-constraint name into the client's error.
-fn on_constraint(constraint: &str) -> ApiError {
-    if constraint.contains("users_email") || constraint.contains("users.email") {
-        ApiError::conflict("email_taken", "An account with this email already exists")
-    } else if constraint.contains("users_phone") || constraint.contains("users.phone") {
-        ApiError::conflict(
-            "phone_taken",
-            "An account with this phone number already exists",
-        )
-    } else {
-        ApiError::conflict("conflict", "The request conflicts with existing data")
-    }
-}
-
-/// Name (or message) of the violated unique constraint, on either backend.
-pub fn unique_violation(err: &DbErr) -> Option<String> {
-    match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
-        _ => None,
     }
 }
 

@@ -16,14 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-tokio::task_local! {
-    /// The current request's id, so error bodies and logs can name it.
-    pub static REQUEST_ID: String;
-}
-
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
+pub use domain::request::{REQUEST_ID, current_id as current_request_id};
 
 /// `axum::Json` whose rejections are problem+json.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]

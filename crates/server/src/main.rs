@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use augur::app::{AppState, Application};
-use augur::config::Config;
 use augur::{demo, telemetry};
+use domain::config::Config;
 use store::clock::SystemClock;
 
 /// mimalloc gives freed memory back to the system. With glibc's malloc, the 19 MiB argon2
@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed { demo: seed_demo } => {
             anyhow::ensure!(seed_demo, "nothing to seed: pass --demo");
             anyhow::ensure!(
-                config.environment != augur::config::Environment::Production,
+                config.environment != domain::config::Environment::Production,
                 "environment = \"production\" refuses demo data (its accounts share a published password)"
             );
             let state = state(config).await?;

@@ -40,35 +40,7 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn clear(&self, key: &str);
 }
 
-/// How consecutive failures turn into lockouts: the first `free_failures - 1` cost
-/// nothing, the next one locks for `base_secs`, and each further one doubles the lockout up
-/// to `max_secs`. The cap is what keeps an attacker from locking an account out for good;
-/// failures are forgotten `max_secs` after the last lockout ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// Failures that start the first lockout; 0 turns the backoff off.
-    pub free_failures: u32,
-    pub base_secs: u64,
-    pub max_secs: u64,
-}
-
-impl Backoff {
-    /// The lockout that follows the `failures`-th consecutive failure.
-    pub fn delay(&self, failures: u32) -> u64 {
-        if self.free_failures == 0 || failures < self.free_failures {
-            return 0;
-        }
-        let doublings = (failures - self.free_failures).min(40);
-        self.base_secs
-            .saturating_mul(1u64 << doublings)
-            .min(self.max_secs)
-    }
-
-    /// How long the state is kept after this failure.
-    fn remember_secs(&self, delay: u64) -> u64 {
-        delay.saturating_add(self.max_secs).max(1)
-    }
-}
+pub use domain::config::LoginBackoff as Backoff;
 
 /// The rate-limit key of a client address: an IPv4 address as it is, an IPv6 address by its
 /// /64 prefix. One IPv6 subscriber usually holds a whole /64, so counting single addresses

@@ -18,13 +18,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::validate::Check;
 use store::entity::{reading_session, tarot_deck, tarot_spread, tarot_spread_position};
 
 /// The one deck the engine ships; its slug is what clients and rows name.
@@ -584,7 +584,7 @@ async fn admin_update_deck(
         .ok_or_else(|| ApiError::not_found("Deck"))?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "tarot.deck.update",
             target_type: "tarot_deck",
@@ -630,7 +630,7 @@ async fn admin_update_spread(
     }
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "tarot.spread.update",
             target_type: "tarot_spread",

@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
-use crate::validate::Check;
+use domain::validate::Check;
 use store::entity::user;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,7 +42,7 @@ pub async fn send_verification<C: ConnectionTrait>(
     let now = app.clock.now();
     let ttl = app.config.email_verification_ttl_secs;
     let token = tokens::issue(conn, u.id, Purpose::EmailVerify, address, ttl, now).await?;
-    crate::notifications::notify(
+    domain::notifications::notify(
         conn,
         now,
         u.id,

@@ -7,7 +7,7 @@ pub mod email;
 pub mod pages;
 pub mod routes;
 pub mod security;
-pub mod tokens;
+pub use domain::accounts::tokens;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use super::{GENDERS, UserView};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AccountStatus, AuthUser, password, session};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::practitioners::{Availability, Verification, refresh_card};
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::validate::Check;
 use store::entity::{auth_session, birth_detail, favorite, practitioner, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -458,7 +458,7 @@ async fn delete_me(
         .await?;
     audit::record(
         &txn,
-        &Actor::user(&auth, &meta),
+        &auth.actor(&meta),
         Change {
             action: "user.delete",
             target_type: "user",

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::{AccountStatus, AuthUser, password, session};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
-use crate::validate::{Check, MAX_PASSWORD_CHARS, check_password};
+use domain::validate::{Check, MAX_PASSWORD_CHARS, check_password};
 use store::entity::{auth_session, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -135,7 +135,7 @@ async fn change_password(
     session::mark_reauthenticated(&txn, auth.session_id, now).await?;
     // A reset link emailed before the change would undo it.
     tokens::retire(&txn, auth.id, Purpose::PasswordReset, now).await?;
-    crate::notifications::notify(&txn, now, auth.id, "password.changed", json!({})).await?;
+    domain::notifications::notify(&txn, now, auth.id, "password.changed", json!({})).await?;
     txn.commit().await?;
     app.job_wakeup.notify_one();
     Ok(StatusCode::NO_CONTENT)
@@ -228,7 +228,7 @@ async fn request_password_reset(
         let txn = store::begin_write(&app.db).await?;
         let token =
             tokens::issue(&txn, u.id, Purpose::PasswordReset, email.as_str(), ttl, now).await?;
-        crate::notifications::notify(
+        domain::notifications::notify(
             &txn,
             now,
             u.id,
@@ -338,7 +338,7 @@ pub(crate) async fn reset_with_token(
     m.updated_at = Set(now);
     m.update(&txn).await?;
     session::revoke_all(&txn, user_id, None, "password_reset", now).await?;
-    crate::notifications::notify(&txn, now, user_id, "password.changed", json!({})).await?;
+    domain::notifications::notify(&txn, now, user_id, "password.changed", json!({})).await?;
     txn.commit().await?;
     app.job_wakeup.notify_one();
     // Whoever failed to sign in before, the owner now knows the password: no lockout.

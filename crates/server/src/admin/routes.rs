@@ -15,14 +15,14 @@ use uuid::Uuid;
 
 use crate::accounts::UserView;
 use crate::app::AppState;
-use crate::audit::{self, Actor, AuditEntry, Change};
 use crate::auth::{AccountStatus, AdminUser, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::practitioners::{Availability, PractitionerPrivate, Verification, refresh_card};
-use crate::validate::Check;
+use domain::audit::{self, AuditEntry, Change};
+use domain::validate::Check;
 use store::entity::{audit_log, auth_session, job, practitioner, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -164,7 +164,7 @@ async fn review(
         .await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, meta),
+        &admin.0.actor(meta),
         Change {
             action: match to {
                 Verification::Approved => "practitioner.approve",
@@ -332,7 +332,7 @@ async fn set_user_status(
     }
     audit::record(
         &txn,
-        &Actor::user(&admin.0, meta),
+        &admin.0.actor(meta),
         Change {
             action: if to == AccountStatus::Active {
                 "user.reactivate"

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{BirthInput, ChartSettings, ChartView, cast, chart_view, resolve_birth};
 use crate::error::ApiError;
-use crate::validate::Check;
+use domain::validate::Check;
 
 /// Output of `augur chart`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,8 +105,8 @@ pub fn run(args: &ChartArgs) -> Result<String, String> {
     })
 }
 
-fn describe(err: ApiError) -> String {
-    let problem = err.to_problem(None);
+fn describe(err: impl Into<ApiError>) -> String {
+    let problem = err.into().to_problem(None);
     if problem.errors.is_empty() {
         return problem.detail;
     }

@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use super::SIGNS;
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ClientMeta};
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::validate::Check;
 use store::entity::daily_horoscope;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -184,7 +184,7 @@ async fn put_horoscope(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("horoscope vanished after upsert")))?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "horoscope.put",
             target_type: "daily_horoscope",
@@ -222,7 +222,7 @@ async fn delete_horoscope(
     }
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "horoscope.delete",
             target_type: "daily_horoscope",

@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, ClientMeta};
-use crate::validate::Check;
+use domain::validate::Check;
 use sea_orm::EntityTrait;
 use store::entity::birth_detail;
 
@@ -410,7 +410,7 @@ async fn my_birth(app: &AppState, auth: &AuthUser) -> ApiResult<ResolvedBirth> {
                 "Add your birth details (PUT /api/v1/me/birth-details) to see your chart",
             )
         })?;
-    resolve_stored(&row)
+    Ok(resolve_stored(&row)?)
 }
 
 /// My birth chart, from my stored birth details.

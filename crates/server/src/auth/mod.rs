@@ -5,67 +5,21 @@
 //! A non-owner gets 404, never 403, so ids of other users' data reveal nothing.
 
 pub mod otp;
-pub mod password;
 pub mod routes;
 pub mod session;
-pub mod token;
+
+pub use domain::auth::{AccountStatus, Role, password, token};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sea_orm::EntityTrait;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use store::entity::{auth_session, user};
 use token::TokenError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Client,
-    Practitioner,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Client => "client",
-            Role::Practitioner => "practitioner",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "client" => Some(Role::Client),
-            "practitioner" => Some(Role::Practitioner),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    Active,
-    Suspended,
-    Deleted,
-}
-
-impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Suspended => "suspended",
-            AccountStatus::Deleted => "deleted",
-        }
-    }
-}
 
 /// An authenticated, active user (the bearer token checked, the account and session alive).
 #[derive(Debug, Clone)]
@@ -77,6 +31,16 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// This user as the actor of an audited change made by this request.
+    pub fn actor(&self, meta: &crate::http::ClientMeta) -> domain::audit::Actor {
+        domain::audit::Actor::user(
+            self.id,
+            self.role,
+            meta.ip_string(),
+            meta.request_id.clone(),
+        )
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

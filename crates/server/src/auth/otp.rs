@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::validate::PhoneNumber;
+use domain::validate::PhoneNumber;
 use store::entity::otp_code;
 
 pub struct OtpIssued {

@@ -14,7 +14,7 @@ use crate::accounts::{NewUser, UserView};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientMeta};
-use crate::validate::{Check, check_password};
+use domain::validate::{Check, check_password};
 use store::entity::user;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -153,7 +153,7 @@ async fn register(
     let txn = store::begin_write(&app.db).await?;
     let user = m.insert(&txn).await?;
     let tokens = session::start(&txn, &app, &user, &meta, device, Proof::Password).await?;
-    crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
+    domain::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
     crate::accounts::email::send_verification(&txn, &app, &user).await?;
     txn.commit().await?;
     app.job_wakeup.notify_one();
@@ -218,7 +218,7 @@ async fn login(
     if let Some(wait) = app.limiter.locked_for(&backoff, app.clock.now()).await {
         return Err(login_backoff(wait));
     }
-    let ok = body.password.chars().count() <= crate::validate::MAX_PASSWORD_CHARS;
+    let ok = body.password.chars().count() <= domain::validate::MAX_PASSWORD_CHARS;
     let found = if ok {
         user::Entity::find()
             .filter(user::Column::Email.eq(identifier))
@@ -431,7 +431,7 @@ async fn otp_verify(
     };
     let tokens = session::start(&txn, &app, &user, &meta, device, Proof::PhoneCode).await?;
     if created {
-        crate::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
+        domain::notifications::notify(&txn, now, user.id, "welcome", serde_json::json!({})).await?;
     }
     txn.commit().await?;
     // A welcome, or the notice of a sign-in from a new device.

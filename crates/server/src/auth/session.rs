@@ -93,7 +93,7 @@ pub async fn start<C: ConnectionTrait>(
 ) -> ApiResult<TokenPair> {
     let now = app.clock.now();
     if is_new_device(conn, user.id, meta.user_agent.as_deref(), device.as_deref()).await? {
-        crate::notifications::notify(
+        domain::notifications::notify(
             conn,
             now,
             user.id,

@@ -19,17 +19,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::engine::Status;
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, PractitionerUser, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
+use domain::live::engine::Status;
+use domain::validate::Check;
 use providers::agora::{RtcRole, RtcTokenRequest, RtcUser, build_rtc_token};
 use store::entity::{agora_usage_log, consultation, consultation_note, practitioner, review, tip};
 use store::money::{Bps, share};
@@ -53,7 +53,7 @@ pub struct RtcKeys {
 }
 
 impl RtcKeys {
-    pub fn from_config(cfg: &crate::config::Config) -> Self {
+    pub fn from_config(cfg: &domain::config::Config) -> Self {
         use secrecy::ExposeSecret;
         match (&cfg.agora_app_id, &cfg.agora_app_certificate) {
             (Some(id), Some(cert)) => Self {
@@ -96,16 +96,19 @@ pub struct RtcTokenView {
 /// plus the grace window, within `agora_token_ttl_secs` (see `billing::rtc_token_ttl`).
 async fn rtc_ttl(app: &AppState, c: &consultation::Model, now: DateTime<Utc>) -> ApiResult<u32> {
     let cap = app.config.agora_token_ttl_secs.clamp(60, 86_400);
-    let available =
-        super::engine::available_balance(&app.db, c.client_id, super::engine::currency_of(c))
-            .await?;
+    let available = domain::live::engine::available_balance(
+        &app.db,
+        c.client_id,
+        domain::live::engine::currency_of(c),
+    )
+    .await?;
     let billed = u32::try_from(c.minutes_billed).unwrap_or(0);
     // Wall time since the start overstates the session's clock after an outage (outages
     // are not billed), so the paid rest is, if anything, short: the safe side for a token.
     let elapsed = c.started_at.map_or(0, |s| (now - s).num_seconds());
     let paid_secs_left = i64::from(billed) * 60 - elapsed;
-    Ok(super::billing::rtc_token_ttl(
-        super::engine::terms_of(c),
+    Ok(domain::live::billing::rtc_token_ttl(
+        domain::live::engine::terms_of(c),
         billed,
         paid_secs_left,
         available,
@@ -403,7 +406,7 @@ async fn hide_review(
     refresh_rating(&txn, practitioner_id).await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: if body.hidden {
                 "review.hide"

@@ -21,12 +21,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::chat::MessageView;
-use super::engine::Status;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, ApiQuery};
+use domain::live::chat::MessageView;
+use domain::live::engine::Status;
 use store::entity::{chat_attachment, chat_message, consultation, user};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -100,7 +100,7 @@ async fn upload(
         )
     })?;
     let client_id = q.client_id.trim();
-    if client_id.is_empty() || client_id.len() > super::chat::MAX_CLIENT_ID_LEN {
+    if client_id.is_empty() || client_id.len() > domain::live::chat::MAX_CLIENT_ID_LEN {
         return Err(ApiError::field(
             "client_id",
             "out_of_range",
@@ -112,7 +112,7 @@ async fn upload(
         .await?
         .filter(|c| c.client_id == auth.id || c.practitioner_user_id == auth.id)
         .ok_or_else(|| ApiError::not_found("Consultation"))?;
-    if let Some(existing) = super::chat::by_client_id(&app, auth.id, client_id).await? {
+    if let Some(existing) = domain::live::chat::by_client_id(&app, auth.id, client_id).await? {
         return Ok((StatusCode::OK, axum::Json(existing)));
     }
     if c.status != Status::Active.as_str() {
@@ -181,7 +181,7 @@ async fn upload(
         Ok(m) => m,
         Err(e) if crate::error::unique_violation(&e).is_some() => {
             drop(txn);
-            let existing = super::chat::by_client_id(&app, auth.id, client_id)
+            let existing = domain::live::chat::by_client_id(&app, auth.id, client_id)
                 .await?
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("duplicate vanished")))?;
             return Ok((StatusCode::OK, axum::Json(existing)));
@@ -190,7 +190,7 @@ async fn upload(
     };
     txn.commit().await?;
     let view = MessageView::from(message);
-    super::chat::fan_out(&app, &c, json!({"type": "message", "message": view})).await;
+    domain::live::chat::fan_out(&app, &c, json!({"type": "message", "message": view})).await;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
@@ -243,7 +243,7 @@ async fn download(
         .one(&app.db)
         .await?
         .ok_or_else(|| ApiError::not_found("Attachment"))?;
-    super::chat::participant_view(&app, &auth, a.consultation_id)
+    domain::live::chat::participant_view(&app, auth.id, auth.role, a.consultation_id)
         .await
         .map_err(|_| ApiError::not_found("Attachment"))?;
     let mut headers = HeaderMap::new();

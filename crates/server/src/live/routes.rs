@@ -12,12 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::engine::{self, NewRequest};
 use crate::app::AppState;
 use crate::auth::{AuthUser, PractitionerUser, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::practitioners::Channel;
+use domain::live::engine::{self, NewRequest};
 use store::entity::{consultation, consultation_minute, practitioner, practitioner_presence};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -483,7 +483,7 @@ pub struct MessagesQuery {
 /// Chat history of a consultation (participants and admins).
 #[utoipa::path(get, path = "/api/v1/consultations/{id}/messages", tag = "consultations",
     params(("id" = Uuid, Path), MessagesQuery),
-    responses((status = 200, body = Vec<super::chat::MessageView>), (status = 404, body = Problem),
+    responses((status = 200, body = Vec<domain::live::chat::MessageView>), (status = 404, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn list_messages(
@@ -491,7 +491,7 @@ async fn list_messages(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
-) -> ApiResult<ApiJson<Vec<super::chat::MessageView>>> {
+) -> ApiResult<ApiJson<Vec<domain::live::chat::MessageView>>> {
     if q.after.is_some() && q.before.is_some() {
         return Err(ApiError::field(
             "before",
@@ -500,9 +500,9 @@ async fn list_messages(
         ));
     }
     let limit = page_limit(q.limit)?;
-    super::chat::participant_view(&app, &auth, id).await?;
+    domain::live::chat::participant_view(&app, auth.id, auth.role, id).await?;
     Ok(ApiJson(
-        super::chat::history(&app, id, q.after, q.before, limit).await?,
+        domain::live::chat::history(&app, id, q.after, q.before, limit).await?,
     ))
 }
 
@@ -517,8 +517,8 @@ pub struct NewMessage {
 /// Send a chat message without a socket (the socket's `message` frame does the same).
 #[utoipa::path(post, path = "/api/v1/consultations/{id}/messages", tag = "consultations",
     params(("id" = Uuid, Path)), request_body = NewMessage,
-    responses((status = 201, body = super::chat::MessageView),
-        (status = 200, description = "Already stored (same client_id)", body = super::chat::MessageView),
+    responses((status = 201, body = domain::live::chat::MessageView),
+        (status = 200, description = "Already stored (same client_id)", body = domain::live::chat::MessageView),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn post_message(
@@ -526,9 +526,10 @@ async fn post_message(
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewMessage>,
-) -> ApiResult<(StatusCode, ApiJson<super::chat::MessageView>)> {
+) -> ApiResult<(StatusCode, ApiJson<domain::live::chat::MessageView>)> {
     let (m, new) =
-        super::chat::send(&app, auth.id, id, Some(body.client_id.trim()), &body.text).await?;
+        domain::live::chat::send(&app, auth.id, id, Some(body.client_id.trim()), &body.text)
+            .await?;
     Ok((
         if new {
             StatusCode::CREATED
@@ -551,7 +552,7 @@ async fn transcript(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let c = super::chat::participant_view(&app, &auth, id).await?;
+    let c = domain::live::chat::participant_view(&app, auth.id, auth.role, id).await?;
     let names = store::entity::user::Entity::find()
         .filter(store::entity::user::Column::Id.is_in([c.client_id, c.practitioner_user_id]))
         .all(&app.db)
@@ -581,7 +582,7 @@ async fn transcript(
     );
     let mut after = None;
     loop {
-        let page = super::chat::history(&app, id, after, None, 500).await?;
+        let page = domain::live::chat::history(&app, id, after, None, 500).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for m in &page {

@@ -29,15 +29,15 @@ use serde_json::json;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::chat::{self, Participants};
-use super::events::user_topic;
-use super::liveness::Noted;
 use super::sessions::Ended;
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
 use crate::error::ApiError;
 use crate::http::ApiQuery;
 use bus::BusEvent;
+use domain::live::chat::{self, Participants};
+use domain::live::events::user_topic;
+use domain::live::liveness::Noted;
 
 /// Read and write buffers per socket (tungstenite's default is 128 KiB each).
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -132,7 +132,7 @@ struct Limits {
 }
 
 impl Limits {
-    fn new(cfg: &crate::config::Config) -> Self {
+    fn new(cfg: &domain::config::Config) -> Self {
         let now = Instant::now();
         Self {
             messages: Bucket::new(cfg.ws_messages_per_sec, cfg.ws_messages_burst, now),
@@ -606,11 +606,13 @@ async fn queue_message(
 ) -> Reply {
     let queued = async {
         let to = conn.participants(app, user.id, consultation_id).await?;
-        chat::queue_to(app, user.id, to, Some(&id), text).await
+        Ok::<_, ApiError>(chat::queue_to(app, user.id, to, Some(&id), text).await?)
     }
     .await;
     match queued {
-        Ok(queued) => Box::pin(async move { message_ack(&id, queued.answer().await) }),
+        Ok(queued) => {
+            Box::pin(async move { message_ack(&id, queued.answer().await.map_err(ApiError::from)) })
+        }
         Err(e) => Box::pin(std::future::ready(error_frame(Some(&id), &e))),
     }
 }
@@ -657,7 +659,7 @@ async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, frame: ClientF
         } => {
             let r = async {
                 let to = conn.participants(app, user.id, consultation_id).await?;
-                chat::receipt(app, user.id, to, message_id, false).await
+                Ok::<_, ApiError>(chat::receipt(app, user.id, to, message_id, false).await?)
             }
             .await
             .map(|n| json!({"updated": n}));
@@ -670,7 +672,7 @@ async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, frame: ClientF
         } => {
             let r = async {
                 let to = conn.participants(app, user.id, consultation_id).await?;
-                chat::receipt(app, user.id, to, message_id, true).await
+                Ok::<_, ApiError>(chat::receipt(app, user.id, to, message_id, true).await?)
             }
             .await
             .map(|n| json!({"updated": n}));
@@ -682,7 +684,7 @@ async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, frame: ClientF
         } => {
             let r = async {
                 let to = conn.participants(app, user.id, consultation_id).await?;
-                chat::typing(app, user.id, to).await
+                Ok::<_, ApiError>(chat::typing(app, user.id, to).await?)
             }
             .await
             .map(|()| json!({}));
@@ -694,7 +696,7 @@ async fn handle(app: &AppState, user: &AuthUser, conn: &mut Conn, frame: ClientF
             after,
         } => {
             let r = async {
-                chat::participant_view(app, user, consultation_id).await?;
+                chat::participant_view(app, user.id, user.role, consultation_id).await?;
                 let messages = chat::history(app, consultation_id, after, None, SYNC_LIMIT).await?;
                 Ok::<_, ApiError>(json!({"consultation_id": consultation_id, "messages": messages}))
             }

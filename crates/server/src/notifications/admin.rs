@@ -17,15 +17,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::templates::{self, DEFAULT_LOCALE, Rendered, TemplateSource};
 use super::{Category, Channel, events};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
+use domain::audit::{self, Change};
+use domain::notifications::templates::{self, DEFAULT_LOCALE, Rendered, TemplateSource};
 use store::entity::{notification_queue as queue, notification_template as tpl};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -290,7 +290,7 @@ async fn put_template(
     };
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "notification_template.update",
             target_type: "notification_template",
@@ -346,7 +346,7 @@ async fn reset_template(
     };
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "notification_template.reset",
             target_type: "notification_template",
@@ -550,7 +550,7 @@ async fn retry_delivery(
             "A secret message is not kept once it dies; the user asks again",
         ));
     }
-    let job_id = crate::jobs::enqueue(
+    let job_id = domain::jobs::enqueue(
         &txn,
         now,
         super::DELIVER,
@@ -570,7 +570,7 @@ async fn retry_delivery(
         .await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "notification_delivery.retry",
             target_type: "notification_delivery",

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
-use crate::validate::Check;
+use domain::validate::Check;
 use store::entity::push_device;
 
 pub fn router() -> OpenApiRouter<AppState> {

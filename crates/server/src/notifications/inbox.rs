@@ -5,9 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
+use domain::notifications::inbox::{NotificationView, count_unread};
 use store::entity::notification;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,36 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unread_count))
         .routes(routes!(mark_read))
         .routes(routes!(mark_all_read))
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NotificationView {
-    pub id: Uuid,
-    /// The event, e.g. `booking.confirmed`.
-    pub event: String,
-    pub category: String,
-    pub title: String,
-    pub body: String,
-    /// The event's data (a booking reference to open, …).
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl From<notification::Model> for NotificationView {
-    fn from(n: notification::Model) -> Self {
-        Self {
-            id: n.id,
-            event: n.event,
-            category: n.category,
-            title: n.title,
-            body: n.body,
-            data: serde_json::from_str(&n.data).unwrap_or_default(),
-            read_at: n.read_at,
-            created_at: n.created_at,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -104,14 +73,6 @@ async fn list(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnreadCount {
     pub unread: u64,
-}
-
-pub async fn count_unread<C: ConnectionTrait>(conn: &C, user: Uuid) -> Result<u64, sea_orm::DbErr> {
-    notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user))
-        .filter(notification::Column::ReadAt.is_null())
-        .count(conn)
-        .await
 }
 
 /// How many of my notifications are unread (the badge).

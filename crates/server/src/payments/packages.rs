@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use super::routes::{MAX_TOPUP, MIN_TOPUP};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
-use crate::ledger::Currency;
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::ledger::Currency;
+use domain::validate::Check;
 use store::entity::credit_package;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -135,7 +135,7 @@ async fn create_package(
     .await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "package.create",
             target_type: "credit_package",
@@ -174,7 +174,7 @@ async fn deactivate_package(
     }
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "package.deactivate",
             target_type: "credit_package",

@@ -1,19 +1,5 @@
-//! Refunds of top-ups back through the gateway they came in by: partial or whole, never more
-//! than was paid, audited.
-//!
-//! The gateway call happens outside any database transaction, so the money is first set
-//! aside with a hold (it can no longer be spent), then the gateway is asked, then the hold
-//! is captured into the gateway's clearing account, or released if the gateway refused.
-//!
-//! Only a definite refusal releases the hold. A timeout, a reset connection or a 5xx may
-//! hide a refund the gateway made, so the refund stays `pending` with its hold, and no
-//! other refund of the top-up may start, until the sweeper has asked the gateway what became
-//! of it (otherwise a retry under a new key could refund twice at the bank).
-//!
-//! A top-up that brought a package bonus or promo credit gives it back in proportion: a
-//! refund of X of a paid P takes back X/P of the extra credit too (see [`clawback`]), held
-//! and captured with the refund, into the promotions account that paid it. A wallet that has
-//! spent it cannot be refunded from.
+//! The admin's refund of a top-up over HTTP; the refund rules, the gateway round trip and
+//! the sweeper are in `domain::payments::refunds`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,23 +8,24 @@ use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{RefundAnswer, human_reference};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ClientMeta};
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::ledger::holds::{self, HoldRequest};
-use crate::ledger::{AccountKind, AccountRef, Currency};
-use crate::validate::Check;
 use crate::wallet::routes::CreditReason;
+use domain::ledger::Currency;
+use domain::ledger::holds::{self, HoldRequest};
+use domain::payments::refunds::{
+    RefundView, Settled, clawback, gateway_key, refused, settle, view_of,
+};
+use domain::payments::{RefundAnswer, human_reference};
+use domain::validate::Check;
 use store::entity::{payment_order, refund};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,65 +41,9 @@ pub struct RefundRequest {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefundView {
-    pub id: Uuid,
-    /// Human reference, e.g. `RF4K9M2Q7XAB`.
-    pub reference: String,
-    pub topup_id: Uuid,
-    /// Sent back through the gateway.
-    pub amount: i64,
-    /// Package bonus and promo credit taken back from the wallet with it.
-    pub clawback: i64,
-    pub currency: String,
-    /// `succeeded`, `pending` (the gateway's answer is not known yet; the money stays set
-    /// aside until the sweeper learns it) or `failed`.
-    pub status: String,
-    pub gateway_refund_id: Option<String>,
-    /// Refunded on this top-up so far, this refund included.
-    pub refunded_total: i64,
-}
-
-/// The extra credit (package bonus plus promo credit) a refund of `refunding` takes back,
-/// when `refunded_before` of the `paid` amount was refunded already. Cumulative shares
-/// rounded down, so partial refunds never take more than the whole, and refunding
-/// everything takes back exactly everything.
-pub fn clawback(extra: i64, paid: i64, refunded_before: i64, refunding: i64) -> i64 {
-    if paid <= 0 || extra <= 0 {
-        return 0;
-    }
-    let share = |refunded: i64| {
-        let refunded = refunded.clamp(0, paid);
-        i64::try_from(i128::from(extra) * i128::from(refunded) / i128::from(paid)).unwrap_or(extra)
-    };
-    share(refunded_before + refunding) - share(refunded_before)
-}
-
-fn view_of(r: &refund::Model, refunded_total: i64) -> RefundView {
-    RefundView {
-        id: r.id,
-        reference: r.reference.clone(),
-        topup_id: r.payment_order_id,
-        amount: r.amount,
-        clawback: r.clawback,
-        currency: r.currency.clone(),
-        status: r.status.clone(),
-        gateway_refund_id: r.gateway_refund_id.clone(),
-        refunded_total,
-    }
-}
-
 /// The answer for a refund the gateway has not settled yet: 202, with the row as it is.
 fn pending_answer(view: RefundView) -> Response {
     (StatusCode::ACCEPTED, ApiJson(view)).into_response()
-}
-
-fn refused() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "gateway_refund_failed",
-        "The gateway refused the refund; nothing was taken",
-    )
 }
 
 /// Refund (part of) a paid top-up back through its gateway. The money leaves the client's
@@ -156,13 +87,13 @@ async fn refund_topup(
             .await?
             .map_or(0, |o| o.refunded);
         return match earlier.status.as_str() {
-            "failed" => Err(refused()),
+            "failed" => Err(refused().into()),
             "pending" => Ok(pending_answer(view_of(&earlier, total))),
             _ => Ok((StatusCode::CREATED, ApiJson(view_of(&earlier, total))).into_response()),
         };
     }
     let mut c = Check::new();
-    c.range("amount", body.amount, 1, crate::ledger::MAX_AMOUNT);
+    c.range("amount", body.amount, 1, domain::ledger::MAX_AMOUNT);
     let note = c
         .opt_text("note", body.note.as_deref(), 1000)
         .unwrap_or_default();
@@ -305,7 +236,7 @@ async fn refund_topup(
         &row,
         &order,
         outcome.as_deref().map_err(String::clone),
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
     )
     .await?;
     match settled {
@@ -323,225 +254,6 @@ async fn refund_topup(
             txn.commit().await?;
             Ok(res)
         }
-        Settled::Failed | Settled::Already(None) => Err(refused()),
-    }
-}
-
-/// How a pending refund ended.
-#[derive(Debug)]
-pub enum Settled {
-    /// The gateway refunded: the hold was captured into its clearing account.
-    Succeeded(String),
-    /// The gateway refused: the hold was released and the order's refunded total restored.
-    Failed,
-    /// Someone else (the request or the sweeper) settled it first; its gateway id if it
-    /// succeeded.
-    Already(Option<String>),
-}
-
-/// Applies the gateway's answer to a pending refund, once: the status moves out of
-/// `pending` in the same transaction as the hold is captured or released, so the request
-/// and the sweeper can never both settle it.
-pub async fn settle(
-    app: &AppState,
-    r: &refund::Model,
-    order: &payment_order::Model,
-    outcome: Result<&str, String>,
-    actor: &Actor,
-) -> ApiResult<Settled> {
-    let now = app.clock.now();
-    let currency =
-        Currency::parse(&order.currency).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
-    let txn = store::begin_write(&app.db).await?;
-    let status = if outcome.is_ok() {
-        "succeeded"
-    } else {
-        "failed"
-    };
-    let mut claim = refund::Entity::update_many()
-        .col_expr(refund::Column::Status, Expr::value(status))
-        .col_expr(refund::Column::UpdatedAt, Expr::value(now))
-        .filter(refund::Column::Id.eq(r.id))
-        .filter(refund::Column::Status.eq("pending"));
-    if let Ok(gateway_refund_id) = outcome {
-        claim = claim.col_expr(
-            refund::Column::GatewayRefundId,
-            Expr::value(gateway_refund_id.to_owned()),
-        );
-    }
-    if claim.exec(&txn).await?.rows_affected != 1 {
-        drop(txn);
-        let current = refund::Entity::find_by_id(r.id).one(&app.db).await?;
-        return Ok(Settled::Already(current.and_then(|c| {
-            (c.status == "succeeded")
-                .then_some(c.gateway_refund_id)
-                .flatten()
-        })));
-    }
-    let settled = match outcome {
-        Ok(gateway_refund_id) => {
-            holds::capture(
-                &txn,
-                r.hold_id,
-                &[
-                    (AccountRef::gateway(&order.gateway, currency), r.amount),
-                    (
-                        AccountRef::platform(AccountKind::PromotionsExpense, currency),
-                        r.clawback,
-                    ),
-                ],
-                "refund",
-                &format!("refund:{}", r.id),
-                now,
-            )
-            .await?;
-            audit::record(
-                &txn,
-                actor,
-                Change {
-                    action: "topup.refund",
-                    target_type: "payment_order",
-                    target_id: order.id.to_string(),
-                    before: None,
-                    after: Some(json!({"amount": r.amount, "clawback": r.clawback, "reason": r.reason, "note": r.note,
-                                       "refund": r.reference, "gateway_refund_id": gateway_refund_id})),
-                },
-                now,
-            )
-            .await?;
-            crate::notifications::notify(
-                &txn,
-                now,
-                order.user_id,
-                "refund.issued",
-                json!({
-                    "amount": crate::notifications::format_money(r.amount, &order.currency),
-                    "reference": r.reference,
-                    "topup_reference": order.reference,
-                }),
-            )
-            .await?;
-            Settled::Succeeded(gateway_refund_id.to_owned())
-        }
-        Err(err) => {
-            tracing::error!(error = %err, refund = %r.id, "gateway refused the refund");
-            holds::release(&txn, r.hold_id, "released", now).await?;
-            payment_order::Entity::update_many()
-                .col_expr(
-                    payment_order::Column::Refunded,
-                    Expr::col(payment_order::Column::Refunded).sub(r.amount),
-                )
-                .filter(payment_order::Column::Id.eq(order.id))
-                .exec(&txn)
-                .await?;
-            Settled::Failed
-        }
-    };
-    txn.commit().await?;
-    app.job_wakeup.notify_one();
-    Ok(settled)
-}
-
-/// The gateway idempotency key of a refund: the same on every attempt, so asking again
-/// after a crash cannot refund twice at the gateway.
-pub fn gateway_key(order: &payment_order::Model, r: &refund::Model) -> String {
-    format!("{}-{}", order.id.simple(), r.reference)
-}
-
-/// Refunds left `pending` by a crash between asking the gateway and recording its answer, or
-/// by an answer that never came: ask the gateway what became of each (by its key) and
-/// settle it. A refund the gateway never received is asked for again under the same key; a
-/// gateway that still cannot answer leaves it pending for the next sweep (the money stays
-/// set aside, never lost or doubled).
-pub async fn sweep(app: &AppState) -> ApiResult<u32> {
-    let cutoff = app.clock.now() - Duration::seconds(app.config.refund_stuck_after_secs);
-    let stuck = refund::Entity::find()
-        .filter(refund::Column::Status.eq("pending"))
-        .filter(refund::Column::UpdatedAt.lt(cutoff))
-        .all(&app.db)
-        .await?;
-    let mut settled = 0;
-    for r in stuck {
-        let Some(order) = payment_order::Entity::find_by_id(r.payment_order_id)
-            .one(&app.db)
-            .await?
-        else {
-            continue;
-        };
-        // Only the gateway the money came in by can say what became of it; after a switch,
-        // asking another one would settle it on no evidence.
-        if order.gateway != app.gateway.name() {
-            tracing::error!(refund = %r.id, gateway = %order.gateway,
-                "pending refund of a gateway no longer configured; settle it by hand");
-            continue;
-        }
-        let key = gateway_key(&order, &r);
-        let mut answer = app.gateway.find_refund(&order, r.amount, &key).await;
-        if answer == RefundAnswer::NotFound {
-            answer = app.gateway.refund(&order, r.amount, &key).await;
-        }
-        let outcome = match answer {
-            RefundAnswer::Refunded(id) => Ok(id),
-            RefundAnswer::Refused(why) => Err(why),
-            RefundAnswer::NotFound => continue,
-            RefundAnswer::Unknown(why) => {
-                tracing::warn!(error = %why, refund = %r.id, "pending refund still not answered");
-                continue;
-            }
-        };
-        // One refund that cannot be settled now holds up none of the others.
-        match settle(
-            app,
-            &r,
-            &order,
-            outcome.as_deref().map_err(String::clone),
-            &Actor::system(),
-        )
-        .await
-        {
-            Ok(_) => settled += 1,
-            Err(e) => tracing::warn!(error = ?e, refund = %r.id, "pending refund not settled"),
-        }
-    }
-    Ok(settled)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clawback;
-    use proptest::prelude::*;
-
-    #[test]
-    fn a_whole_refund_takes_back_the_whole_bonus() {
-        // Bought 1,000 with a 500 bonus: refunding the 1,000 takes back the 500 too.
-        assert_eq!(clawback(50_000, 100_000, 0, 100_000), 50_000);
-        // Half now, half later.
-        assert_eq!(clawback(50_000, 100_000, 0, 50_000), 25_000);
-        assert_eq!(clawback(50_000, 100_000, 50_000, 50_000), 25_000);
-        assert_eq!(clawback(0, 100_000, 0, 100_000), 0);
-        // Odd shares round down until the last refund takes the remainder.
-        assert_eq!(clawback(100, 300, 0, 100), 33);
-        assert_eq!(clawback(100, 300, 100, 100), 33);
-        assert_eq!(clawback(100, 300, 200, 100), 34);
-    }
-
-    proptest! {
-        #[test]
-        fn partial_refunds_take_back_exactly_the_extra_in_all(
-            extra in 0i64..10_000_000,
-            parts in proptest::collection::vec(1i64..100_000, 1..8),
-        ) {
-            let paid: i64 = parts.iter().sum();
-            let mut before = 0;
-            let mut taken = 0;
-            for p in &parts {
-                let c = clawback(extra, paid, before, *p);
-                prop_assert!(c >= 0);
-                taken += c;
-                before += p;
-                prop_assert!(taken <= extra);
-            }
-            prop_assert_eq!(taken, extra);
-        }
+        Settled::Failed | Settled::Already(None) => Err(refused().into()),
     }
 }

@@ -23,8 +23,8 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::ledger::Currency;
-use crate::validate::Check;
+use domain::ledger::Currency;
+use domain::validate::Check;
 use store::entity::payment_order;
 
 /// Smallest and largest top-up, in minor units (₹1 and ₹1,00,000 for INR).
@@ -347,10 +347,10 @@ async fn sandbox_webhook(
     body: Bytes,
 ) -> ApiResult<ApiJson<WebhookAck>> {
     let now = app.clock.now();
-    sandbox::verify_signature(
-        &sandbox::webhook_secret(&app),
+    domain::payments::sandbox::verify_signature(
+        &domain::payments::sandbox::webhook_secret(&app),
         headers
-            .get(sandbox::SIGNATURE_HEADER)
+            .get(domain::payments::sandbox::SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok()),
         &body,
         now.timestamp(),
@@ -374,7 +374,7 @@ async fn sandbox_webhook(
         _ => PaymentEventKind::Other,
     };
     let event = PaymentEvent {
-        gateway: sandbox::NAME,
+        gateway: domain::payments::sandbox::NAME,
         event_id: event.id,
         event_type: event.kind,
         natural_key: None,
@@ -420,12 +420,12 @@ async fn razorpay_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<ApiJson<WebhookAck>> {
-    let secrets = crate::config::secret_list(&app.config.razorpay_webhook_secrets);
+    let secrets = domain::config::secret_list(&app.config.razorpay_webhook_secrets);
     if secrets.is_empty() {
         return Err(not_configured("Razorpay"));
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let event = super::razorpay::parse_webhook(
+    let event = domain::payments::razorpay::parse_webhook(
         &secrets,
         header("x-razorpay-signature"),
         header("x-razorpay-event-id"),
@@ -446,11 +446,11 @@ async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<ApiJson<WebhookAck>> {
-    let secrets = crate::config::secret_list(&app.config.stripe_webhook_secrets);
+    let secrets = domain::config::secret_list(&app.config.stripe_webhook_secrets);
     if secrets.is_empty() {
         return Err(not_configured("Stripe"));
     }
-    let event = super::stripe::parse_webhook(
+    let event = domain::payments::stripe::parse_webhook(
         &secrets,
         headers
             .get("stripe-signature")
@@ -464,7 +464,7 @@ async fn stripe_webhook(
 
 async fn razorpay_order(app: &AppState, id: &str) -> ApiResult<payment_order::Model> {
     payment_order::Entity::find()
-        .filter(payment_order::Column::Gateway.eq(super::razorpay::NAME))
+        .filter(payment_order::Column::Gateway.eq(domain::payments::razorpay::NAME))
         .filter(payment_order::Column::GatewayOrderId.eq(id))
         .one(&app.db)
         .await?
@@ -481,9 +481,9 @@ async fn razorpay_checkout(
         .clone()
         .ok_or_else(|| not_configured("Razorpay"))?;
     let order = razorpay_order(&app, &id).await?;
-    Ok(axum::response::Html(super::razorpay::checkout_page(
-        &key_id, &order,
-    )))
+    Ok(axum::response::Html(
+        domain::payments::razorpay::checkout_page(&key_id, &order),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -519,10 +519,10 @@ async fn razorpay_return(
         &form.razorpay_payment_id,
         &form.razorpay_signature,
     )
-    .map_err(super::sandbox::signature_error)?;
+    .map_err(domain::payments::sandbox::signature_error)?;
     let order = razorpay_order(&app, &id).await?;
     let event = PaymentEvent {
-        gateway: super::razorpay::NAME,
+        gateway: domain::payments::razorpay::NAME,
         event_id: format!("checkout:{}", form.razorpay_payment_id),
         event_type: "checkout.returned".into(),
         natural_key: None,

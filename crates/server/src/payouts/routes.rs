@@ -15,16 +15,16 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, PractitionerUser};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
-use crate::payments::human_reference;
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
+use domain::payments::human_reference;
+use domain::validate::Check;
 use store::entity::{ledger_account, payout, payout_account, practitioner};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -230,7 +230,7 @@ async fn put_payout_account(
     let view = PayoutAccountView::from(saved);
     audit::record(
         &txn,
-        &Actor::user(&user.0, &meta),
+        &user.0.actor(&meta),
         Change {
             action: "payout_account.update",
             target_type: "practitioner",
@@ -241,7 +241,7 @@ async fn put_payout_account(
         now,
     )
     .await?;
-    crate::notifications::notify(
+    domain::notifications::notify(
         &txn,
         now,
         user.0.id,
@@ -324,7 +324,7 @@ async fn request_payout(
         "amount",
         body.amount,
         app.config.payout_min_minor,
-        crate::ledger::MAX_AMOUNT,
+        domain::ledger::MAX_AMOUNT,
     );
     c.finish()?;
     let account = payout_account::Entity::find_by_id(p.id)
@@ -548,7 +548,7 @@ async fn decide(
     let row = m.update(&txn).await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, meta),
+        &admin.0.actor(meta),
         Change {
             action,
             target_type: "payout",
@@ -563,7 +563,7 @@ async fn decide(
         .one(&txn)
         .await?
     {
-        crate::notifications::notify(
+        domain::notifications::notify(
             &txn,
             now,
             p.user_id,

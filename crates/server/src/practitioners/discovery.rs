@@ -20,7 +20,7 @@ use super::{Availability, Channel, PractitionerKind, PractitionerPublic, Verific
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
-use crate::validate::Check;
+use domain::validate::Check;
 use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath};
-use crate::validate::Check;
+use domain::validate::Check;
 use store::entity::{practitioner, practitioner_language, practitioner_specialization};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -17,14 +17,14 @@ use uuid::Uuid;
 use super::rules::{Context, Discount, FixedOff, PercentageOff, UserType};
 use super::{Quote, quote};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
-use crate::ledger::{Currency, MAX_AMOUNT};
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::ledger::{Currency, MAX_AMOUNT};
+use domain::validate::Check;
 use store::entity::promo_code;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -254,7 +254,7 @@ async fn create_code(
     })?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "promo.create",
             target_type: "promo_code",
@@ -328,7 +328,7 @@ async fn deactivate_code(
     }
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "promo.deactivate",
             target_type: "promo_code",

@@ -16,16 +16,16 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ServiceChannel;
-use super::bookings::{self, NewBooking, Resolution};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::scheduling::bookings::{self, NewBooking, Resolution};
+use domain::validate::Check;
 use store::WriteTxn;
 use store::entity::booking;
 
@@ -385,7 +385,7 @@ async fn keyed<F>(
     step: F,
 ) -> ApiResult<Response>
 where
-    F: for<'t> AsyncFnOnce(&'t WriteTxn) -> ApiResult<booking::Model>,
+    F: for<'t> AsyncFnOnce(&'t WriteTxn) -> domain::error::Result<booking::Model>,
 {
     let fp = fingerprint("POST", &path, body);
     if let Some(r) = key.replay(&app.db, auth.id, &fp).await? {
@@ -634,17 +634,6 @@ pub struct ResolveBody {
     pub note: String,
 }
 
-impl Serialize for Resolution {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match self {
-            Resolution::Completed => "completed",
-            Resolution::ClientNoShow => "client_no_show",
-            Resolution::PractitionerNoShow => "practitioner_no_show",
-            Resolution::Refunded => "refunded",
-        })
-    }
-}
-
 /// Settle a disputed booking (admin): completed, either no-show, or refunded in full.
 /// Audited.
 #[utoipa::path(post, path = "/api/v1/admin/bookings/{id}/resolve", tag = "appointments",
@@ -670,7 +659,7 @@ async fn admin_resolve(
         let b = bookings::resolve(&app, txn, id, body.outcome).await?;
         audit::record(
             txn,
-            &Actor::user(&admin.0, &meta),
+            &admin.0.actor(&meta),
             Change {
                 action: "booking.resolve",
                 target_type: "booking",

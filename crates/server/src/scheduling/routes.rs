@@ -14,14 +14,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ServiceChannel;
-use super::slots::{self, DAY_MINUTES, Range};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, PractitionerUser};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ClientMeta};
-use crate::ledger::MAX_AMOUNT;
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::ledger::MAX_AMOUNT;
+use domain::scheduling::slots::{self, DAY_MINUTES, Range};
+use domain::validate::Check;
 use store::entity::{
     availability_override, blocked_date, practitioner, practitioner_availability,
     practitioner_schedule, service, service_type,
@@ -143,7 +143,7 @@ async fn create_service_type(
     })?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "service_type.create",
             target_type: "service_type",
@@ -211,7 +211,7 @@ async fn update_service_type(
     let row = m.update(&txn).await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "service_type.update",
             target_type: "service_type",
@@ -482,7 +482,7 @@ async fn get_service(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<ServiceView>> {
-    let (s, _) = super::bookings::bookable_service(&app.db, id).await?;
+    let (s, _) = domain::scheduling::bookings::bookable_service(&app.db, id).await?;
     Ok(ApiJson(s.into()))
 }
 
@@ -906,7 +906,7 @@ async fn service_slots(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<SlotsQuery>,
 ) -> ApiResult<ApiJson<SlotsView>> {
-    let (s, p) = super::bookings::bookable_service(&app.db, id).await?;
+    let (s, p) = domain::scheduling::bookings::bookable_service(&app.db, id).await?;
     let schedule = super::schedule_of(&app.db, p.id).await?;
     let practitioner_zone = schedule.as_ref().map_or(Tz::UTC, |s| s.zone);
     let mut c = Check::new();

@@ -15,15 +15,15 @@ use uuid::Uuid;
 
 use super::{WalletTransactionView, WalletView};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Change};
 use crate::auth::{AdminUser, AuthUser};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use crate::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
-use crate::validate::Check;
+use domain::audit::{self, Change};
+use domain::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
+use domain::validate::Check;
 use store::entity::{user, wallet, wallet_transaction};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -229,7 +229,7 @@ async fn set_status(
         .await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, meta),
+        &admin.0.actor(meta),
         Change {
             action: if to == "frozen" {
                 "wallet.freeze"
@@ -364,7 +364,7 @@ async fn grant_credit(
     let w = ledger::ensure_wallet(&txn, id, currency, now).await?;
     audit::record(
         &txn,
-        &Actor::user(&admin.0, &meta),
+        &admin.0.actor(&meta),
         Change {
             action: "wallet.credit",
             target_type: "wallet",

@@ -675,7 +675,7 @@ async fn new_device_sign_in_notifies_and_known_device_does_not(b: Backend) {
         .await
         .unwrap();
     let token = access(&Resp::read(registered).await.expect(201));
-    async fn notices(app: &TestApp) -> Vec<augur::notifications::email::EmailMessage> {
+    async fn notices(app: &TestApp) -> Vec<domain::notifications::email::EmailMessage> {
         app.emails_to("dev@example.com")
             .await
             .into_iter()

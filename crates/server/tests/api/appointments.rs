@@ -133,8 +133,8 @@ async fn earnings(app: &TestApp, token: &str) -> i64 {
         .unwrap()
 }
 
-async fn sweep(app: &TestApp) -> augur::scheduling::bookings::SweepReport {
-    augur::scheduling::bookings::sweep(&app.state)
+async fn sweep(app: &TestApp) -> domain::scheduling::bookings::SweepReport {
+    domain::scheduling::bookings::sweep(&app.state)
         .await
         .unwrap()
 }
@@ -309,7 +309,7 @@ async fn a_client_in_another_zone_books_joins_and_the_practitioner_is_paid(backe
     assert_eq!(c["channel"], "video");
     // Nothing is charged per minute: the booking paid for it.
     app.advance(30 * 60);
-    augur::live::engine::tick(&app.state).await.unwrap();
+    domain::live::engine::tick(&app.state).await.unwrap();
     assert_eq!(wallet(&app, &client).await, (200_000, PRICE));
 
     // When the booked hour is over the session ends and the booking completes.
@@ -1072,7 +1072,7 @@ async fn the_demo_healer_is_booked_from_london_and_cancelled_late(backend: Backe
         confirmed["data"]["starts_at_local"],
         "Mon 23 Nov 2026 08:30 GMT"
     );
-    augur::jobs::run_pending(&app.state).await.unwrap();
+    domain::jobs::run_pending(&app.state).await.unwrap();
     let outbox = app.state.sandbox_email.as_ref().unwrap().sent();
     let email = outbox
         .iter()

@@ -306,7 +306,7 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
         .client_seen_at
         .unwrap()
         .min(row.practitioner_seen_at.unwrap());
-    let expected = augur::live::billing::minutes_started(
+    let expected = domain::live::billing::minutes_started(
         (last_heartbeat - row.started_at.unwrap()).num_milliseconds(),
     );
     assert_eq!(expected, 3);
@@ -344,11 +344,11 @@ async fn a_killed_server_settles_sessions_on_restart(b: Backend) {
         .await
         .unwrap();
     assert_eq!(minutes.len() as u32, expected);
-    for (currency, sum, _) in augur::ledger::trial_balance(&db).await.unwrap() {
+    for (currency, sum, _) in domain::ledger::trial_balance(&db).await.unwrap() {
         assert_eq!(sum, 0, "{currency} books do not balance");
     }
     assert!(
-        augur::ledger::wallet_mismatches(&db)
+        domain::ledger::wallet_mismatches(&db)
             .await
             .unwrap()
             .is_empty()

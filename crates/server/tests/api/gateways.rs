@@ -200,7 +200,7 @@ pub(crate) async fn available(app: &TestApp, token: &str) -> i64 {
 async fn razorpay_topup_via_orders_api_webhook_and_checkout_return(b: Backend) {
     let (base, seen) = fake_gateway().await;
     let app = TestApp::spawn_with(b, |c| {
-        c.payment_gateway = augur::config::GatewayKind::Razorpay;
+        c.payment_gateway = domain::config::GatewayKind::Razorpay;
         c.razorpay_base_url = base.clone();
         c.razorpay_key_id = Some(RZP_KEY_ID.into());
         c.razorpay_key_secret = Some(RZP_KEY_SECRET.into());
@@ -342,7 +342,7 @@ async fn razorpay_topup_via_orders_api_webhook_and_checkout_return(b: Backend) {
 async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
     let (base, seen) = fake_gateway().await;
     let app = TestApp::spawn_with(b, |c| {
-        c.payment_gateway = augur::config::GatewayKind::Stripe;
+        c.payment_gateway = domain::config::GatewayKind::Stripe;
         c.stripe_base_url = base.clone();
         c.stripe_secret_key = Some(STRIPE_KEY.into());
         c.stripe_webhook_secrets = Some(format!("{WHSEC_NEW},{WHSEC_OLD}").into());
@@ -451,8 +451,8 @@ async fn stripe_topup_via_payment_intents_and_webhook(b: Backend) {
         .problem(404, "gateway_not_configured");
 }
 
-pub(crate) fn razorpay_config(c: &mut augur::config::Config, base: &str) {
-    c.payment_gateway = augur::config::GatewayKind::Razorpay;
+pub(crate) fn razorpay_config(c: &mut domain::config::Config, base: &str) {
+    c.payment_gateway = domain::config::GatewayKind::Razorpay;
     c.razorpay_base_url = base.to_owned();
     c.razorpay_key_id = Some(RZP_KEY_ID.into());
     c.razorpay_key_secret = Some(RZP_KEY_SECRET.into());
@@ -735,7 +735,7 @@ async fn an_unanswered_refund_keeps_its_money_aside_until_the_gateway_is_asked(b
 
     // The sweeper finds it in the gateway's list: settled, without a second refund.
     assert_eq!(
-        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        domain::payments::refunds::sweep(&app.state).await.unwrap(),
         0
     );
     app.advance(301);
@@ -743,14 +743,14 @@ async fn an_unanswered_refund_keeps_its_money_aside_until_the_gateway_is_asked(b
     // leaves it alone: only Razorpay knows what became of Razorpay's money.
     let sandbox = TestApp::spawn_beside(&app, |_| {}).await;
     assert_eq!(
-        augur::payments::refunds::sweep(&sandbox.state)
+        domain::payments::refunds::sweep(&sandbox.state)
             .await
             .unwrap(),
         0
     );
     assert_eq!(available(&app, &token).await, 88_900);
     assert_eq!(
-        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        domain::payments::refunds::sweep(&app.state).await.unwrap(),
         1
     );
     assert_eq!(
@@ -779,7 +779,7 @@ async fn an_unanswered_refund_keeps_its_money_aside_until_the_gateway_is_asked(b
     assert_eq!(refunds.lock().unwrap().len(), 1);
     app.advance(301);
     assert_eq!(
-        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        domain::payments::refunds::sweep(&app.state).await.unwrap(),
         1
     );
     assert_eq!(refunds.lock().unwrap().len(), 2);

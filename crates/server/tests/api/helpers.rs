@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use augur::app::{AppState, Application};
-use augur::config::Config;
+use domain::config::Config;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
@@ -218,7 +218,7 @@ fn test_config(database_url: String) -> Config {
             "test-secret-test-secret-test-secret-0123",
         )),
         job_workers: 0,
-        // Tests drive the consultation worker with `augur::live::engine::tick` on a
+        // Tests drive the consultation worker with `domain::live::engine::tick` on a
         // manual clock.
         live_tick_ms: 0,
         ..Config::default()
@@ -410,7 +410,7 @@ impl TestApp {
 
     /// Runs queued jobs, then returns the last SMS code sent to `phone`.
     pub async fn last_sms_code(&self, phone: &str) -> String {
-        augur::jobs::run_pending(&self.state)
+        domain::jobs::run_pending(&self.state)
             .await
             .expect("run jobs");
         let sent = self.state.sandbox_sms.as_ref().expect("sandbox sms").sent();
@@ -424,8 +424,8 @@ impl TestApp {
 
     /// Runs queued jobs, then returns what the sandbox email provider sent to `to`, oldest
     /// first.
-    pub async fn emails_to(&self, to: &str) -> Vec<augur::notifications::email::EmailMessage> {
-        augur::jobs::run_pending(&self.state)
+    pub async fn emails_to(&self, to: &str) -> Vec<domain::notifications::email::EmailMessage> {
+        domain::jobs::run_pending(&self.state)
             .await
             .expect("run jobs");
         self.state

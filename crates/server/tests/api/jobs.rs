@@ -1,4 +1,4 @@
-use augur::jobs;
+use domain::jobs;
 use sea_orm::EntityTrait;
 use serde_json::json;
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use augur::accounts::NewUser;
 use augur::auth::Role;
-use augur::ledger::batch::{BatchConfig, Batcher, own_connection};
-use augur::ledger::{
+use domain::ledger::batch::{BatchConfig, Batcher, own_connection};
+use domain::ledger::{
     self, AccountKind, AccountRef, Applied, Currency, LedgerError, TransferRequest,
 };
 use sea_orm::sea_query::Expr;

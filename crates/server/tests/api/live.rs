@@ -121,8 +121,8 @@ pub(crate) async fn balance(app: &TestApp, token: &str) -> i64 {
         .unwrap()
 }
 
-pub(crate) async fn tick(app: &TestApp) -> augur::live::engine::TickReport {
-    augur::live::engine::tick(&app.state).await.unwrap()
+pub(crate) async fn tick(app: &TestApp) -> domain::live::engine::TickReport {
+    domain::live::engine::tick(&app.state).await.unwrap()
 }
 
 pub(crate) async fn consultation(app: &TestApp, token: &str, id: &str) -> Value {
@@ -770,8 +770,8 @@ async fn racing_requests_and_workers_never_double_charge(b: Backend) {
             beat(&app, pr, id).await;
         }
         let (a, b) = tokio::join!(
-            augur::live::engine::tick(&app.state),
-            augur::live::engine::tick(&app.state)
+            domain::live::engine::tick(&app.state),
+            domain::live::engine::tick(&app.state)
         );
         a.unwrap();
         b.unwrap();
@@ -1410,7 +1410,7 @@ async fn a_batch_bills_the_sessions_that_can_pay_and_leaves_out_the_rest(b: Back
 async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_billed_singly(
     b: Backend,
 ) {
-    use augur::ledger::{AccountRef, Currency, TransferRequest};
+    use domain::ledger::{AccountRef, Currency, TransferRequest};
     use sea_orm::EntityTrait;
     use store::entity::consultation as consultations;
     let app = TestApp::spawn(b).await;
@@ -1421,7 +1421,7 @@ async fn a_batch_meeting_an_applied_key_moves_nothing_and_its_sessions_are_bille
         .unwrap()
         .unwrap();
     let txn = store::begin_write(&app.state.db).await.unwrap();
-    augur::ledger::transfer(
+    domain::ledger::transfer(
         &txn,
         TransferRequest {
             debit: AccountRef::wallet(c.client_id, Currency::INR),
@@ -1471,8 +1471,8 @@ async fn two_nodes_batching_the_same_sessions_charge_each_minute_once(b: Backend
             beat(&a, &practitioner, id).await;
         }
         let (x, y) = tokio::join!(
-            augur::live::engine::tick(&a.state),
-            augur::live::engine::tick(&n2.state)
+            domain::live::engine::tick(&a.state),
+            domain::live::engine::tick(&n2.state)
         );
         let (x, y) = (x.unwrap(), y.unwrap());
         assert_eq!(x.sessions_ended + y.sessions_ended, 0);

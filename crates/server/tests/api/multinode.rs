@@ -166,7 +166,7 @@ async fn two_processes_with_redis_act_as_one(b: Backend) {
         .await
         .unwrap();
     assert_eq!(minutes.len(), 3);
-    for (currency, sum, _) in augur::ledger::trial_balance(&db).await.unwrap() {
+    for (currency, sum, _) in domain::ledger::trial_balance(&db).await.unwrap() {
         assert_eq!(sum, 0, "{currency} books do not balance");
     }
 }

@@ -6,11 +6,11 @@
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use augur::notifications::notify;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use domain::notifications::notify;
 use futures::StreamExt;
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -76,17 +76,17 @@ async fn emit(app: &TestApp, user: &str, event: &str, data: Value) {
 }
 
 async fn run_jobs(app: &TestApp) -> usize {
-    augur::jobs::run_pending(&app.state).await.unwrap()
+    domain::jobs::run_pending(&app.state).await.unwrap()
 }
 
 async fn email_is_delivered_over_smtp_with_a_working_unsubscribe_link(b: Backend) {
     let smtp = SmtpServer::start().await;
     let port = smtp.port;
     let app = TestApp::spawn_with(b, |c| {
-        c.email_provider = augur::config::EmailProviderKind::Smtp;
+        c.email_provider = domain::config::EmailProviderKind::Smtp;
         c.smtp_host = Some("127.0.0.1".into());
         c.smtp_port = port;
-        c.smtp_tls = augur::config::SmtpTls::None;
+        c.smtp_tls = domain::config::SmtpTls::None;
         c.email_from = "Augur <no-reply@augur.test>".into();
     })
     .await;
@@ -267,7 +267,7 @@ async fn fake_twilio() -> FakeTwilio {
 async fn twilio_app(b: Backend, twilio: &FakeTwilio) -> TestApp {
     let base = twilio.base.clone();
     TestApp::spawn_with(b, move |c| {
-        c.sms_provider = augur::config::SmsProviderKind::Twilio;
+        c.sms_provider = domain::config::SmsProviderKind::Twilio;
         c.twilio_base_url = base;
         c.twilio_account_sid = Some(TWILIO_SID.into());
         c.twilio_auth_token = Some(SecretString::from(TWILIO_TOKEN));
@@ -340,7 +340,7 @@ async fn a_failing_sms_provider_is_retried_with_backoff_then_dead_lettered_and_r
         );
         if attempt < max {
             assert_eq!(row.status, "retrying");
-            let wait = augur::jobs::backoff(attempt).num_seconds();
+            let wait = domain::jobs::backoff(attempt).num_seconds();
             assert_eq!((row.run_at - app.state.clock.now()).num_seconds(), wait);
             // Not due a second early.
             app.advance(wait - 1);
@@ -555,7 +555,7 @@ async fn push_goes_through_fcm_with_a_signed_service_account_token(b: Backend) {
     .unwrap();
     let base = fcm.base.clone();
     let app = TestApp::spawn_with(b, move |c| {
-        c.push_provider = augur::config::PushProviderKind::Fcm;
+        c.push_provider = domain::config::PushProviderKind::Fcm;
         c.fcm_base_url = base;
         c.fcm_credentials_file = Some(key_file.display().to_string());
     })
@@ -962,7 +962,7 @@ async fn admins_edit_preview_and_reset_templates(b: Backend) {
     assert_eq!(inbox["items"][0]["body"], "Welcome aboard, Test!");
 
     // Restarting keeps the edit (start-up synchronisation leaves edited ones alone).
-    augur::notifications::templates::sync_defaults(&app.state.db, app.state.clock.now())
+    domain::notifications::templates::sync_defaults(&app.state.db, app.state.clock.now())
         .await
         .unwrap();
     assert_eq!(

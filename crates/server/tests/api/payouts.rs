@@ -1,5 +1,5 @@
-use augur::ledger::holds::{self, HoldRequest};
-use augur::ledger::{AccountKind, AccountRef, Currency};
+use domain::ledger::holds::{self, HoldRequest};
+use domain::ledger::{AccountKind, AccountRef, Currency};
 use serde_json::json;
 use store::money::{Bps, split_commission};
 use uuid::Uuid;

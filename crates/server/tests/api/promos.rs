@@ -1,4 +1,4 @@
-use augur::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
+use domain::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
 use serde_json::{Value, json};
 
 use crate::both_backends;

@@ -136,7 +136,7 @@ async fn session(b: Backend) -> Session {
 /// (app, client token, practitioner token, practitioner id, client socket, practitioner socket).
 async fn online_with_sockets(
     b: Backend,
-    tweak: impl FnOnce(&mut augur::config::Config),
+    tweak: impl FnOnce(&mut domain::config::Config),
 ) -> (TestApp, String, String, String, Ws, Ws) {
     let app = TestApp::spawn_with(b, tweak).await;
     let admin = app.admin_token().await;
@@ -169,7 +169,7 @@ async fn online_with_sockets(
     )
 }
 
-async fn session_with(b: Backend, tweak: impl FnOnce(&mut augur::config::Config)) -> Session {
+async fn session_with(b: Backend, tweak: impl FnOnce(&mut domain::config::Config)) -> Session {
     let (app, client, practitioner, practitioner_id, mut client_ws, mut practitioner_ws) =
         online_with_sockets(b, tweak).await;
     let c = app
@@ -390,7 +390,7 @@ async fn socket_frames_keep_a_session_billed(b: Backend) {
                 }
             }
         }
-        augur::live::engine::tick(&s.app.state).await.unwrap();
+        domain::live::engine::tick(&s.app.state).await.unwrap();
     }
     // 150 s with both present: three started minutes, each announced.
     let c = s
@@ -502,7 +502,7 @@ async fn a_side_back_after_the_grace_window_does_not_revive_its_session(b: Backe
         .unwrap();
     assert_eq!(after.client_seen_at, before.client_seen_at);
     assert_eq!(after.practitioner_seen_at, before.practitioner_seen_at);
-    augur::live::engine::tick(&s.app.state).await.unwrap();
+    domain::live::engine::tick(&s.app.state).await.unwrap();
     let c = s
         .app
         .get(&format!("/api/v1/consultations/{}", s.id), Some(&s.client))
@@ -546,7 +546,7 @@ async fn a_client_waiting_on_a_socket_is_present_when_a_late_accept_starts_the_s
         send(ws, json!({"type": "ping", "id": "going"})).await;
         expect(ws, |v| v["type"] == "ack" && v["id"] == "going").await;
     }
-    augur::live::engine::tick(&app.state).await.unwrap();
+    domain::live::engine::tick(&app.state).await.unwrap();
     let c = app
         .get(&format!("/api/v1/consultations/{id}"), Some(&client))
         .await
@@ -652,8 +652,8 @@ async fn two_nodes_with_redis_behave_as_one(b: Backend) {
             expect(ws, |v| v["type"] == "ack" && v["id"] == ping.as_str()).await;
         }
         let (x, y) = tokio::join!(
-            augur::live::engine::tick(&a.state),
-            augur::live::engine::tick(&n2.state)
+            domain::live::engine::tick(&a.state),
+            domain::live::engine::tick(&n2.state)
         );
         x.unwrap();
         y.unwrap();
@@ -907,7 +907,7 @@ async fn concurrent_senders_are_stored_once_in_order(b: Backend) {
         async move {
             let mut answers = Vec::new();
             for i in 0..EACH {
-                let (m, new) = augur::live::chat::send(
+                let (m, new) = domain::live::chat::send(
                     &state,
                     sender,
                     id,

@@ -1,4 +1,4 @@
-use augur::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
+use domain::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -78,7 +78,7 @@ async fn topup_through_sandbox_checkout_credits_once(b: Backend) {
     let admin = app.admin_token().await;
     let (token, _, _) = app.register("payer@example.com").await;
     // The welcome messages.
-    augur::jobs::run_pending(&app.state).await.unwrap();
+    domain::jobs::run_pending(&app.state).await.unwrap();
     let topup = start_topup(&app, &token, "t-1", 50_000).await.expect(201);
     assert_eq!(topup["status"], "created");
     assert!(topup["reference"].as_str().unwrap().starts_with("TP"));
@@ -109,7 +109,7 @@ async fn topup_through_sandbox_checkout_credits_once(b: Backend) {
         "nothing is credited before the webhook arrives"
     );
     // The webhook, then the in-app and email messages of the credit it caused.
-    assert_eq!(augur::jobs::run_pending(&app.state).await.unwrap(), 3);
+    assert_eq!(domain::jobs::run_pending(&app.state).await.unwrap(), 3);
     assert_eq!(available(&app, &token).await, 50_000);
     let emails = app.state.sandbox_email.as_ref().unwrap().sent();
     assert_eq!(
@@ -139,7 +139,7 @@ async fn topup_through_sandbox_checkout_credits_once(b: Backend) {
         .send()
         .await
         .unwrap();
-    augur::jobs::run_pending(&app.state).await.unwrap();
+    domain::jobs::run_pending(&app.state).await.unwrap();
     assert_eq!(available(&app, &token).await, 50_000);
 
     let hist = app
@@ -434,11 +434,11 @@ async fn a_refund_takes_back_its_share_of_the_bonus(b: Backend) {
     // The client's money is committed elsewhere (a hold, as a booking takes).
     let txn = store::begin_write(&app.state.db).await.unwrap();
     let at = app.state.clock.now();
-    augur::ledger::holds::place(
+    domain::ledger::holds::place(
         &txn,
-        augur::ledger::holds::HoldRequest {
+        domain::ledger::holds::HoldRequest {
             user: user.parse().unwrap(),
-            currency: augur::ledger::Currency::INR,
+            currency: domain::ledger::Currency::INR,
             amount: 5_000,
             reference: "test:spend",
             key: "test-spend",
@@ -652,11 +652,11 @@ async fn topup_refunds_are_partial_capped_and_idempotent(b: Backend) {
         .unwrap()
         .parse()
         .unwrap();
-    augur::ledger::holds::place(
+    domain::ledger::holds::place(
         &txn,
-        augur::ledger::holds::HoldRequest {
+        domain::ledger::holds::HoldRequest {
             user,
-            currency: augur::ledger::Currency::INR,
+            currency: domain::ledger::Currency::INR,
             amount: 4_500,
             reference: "booking",
             key: "spent",
@@ -728,11 +728,11 @@ async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
         .await
         .unwrap();
     let refund_id = uuid::Uuid::now_v7();
-    let hold = augur::ledger::holds::place(
+    let hold = domain::ledger::holds::place(
         &txn,
-        augur::ledger::holds::HoldRequest {
+        domain::ledger::holds::HoldRequest {
             user,
-            currency: augur::ledger::Currency::INR,
+            currency: domain::ledger::Currency::INR,
             amount: 3_000,
             reference: "refund:stuck",
             key: &format!("refund-hold:{refund_id}"),
@@ -772,12 +772,12 @@ async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
 
     // Not yet: a refund may still be in flight.
     assert_eq!(
-        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        domain::payments::refunds::sweep(&app.state).await.unwrap(),
         0
     );
     app.advance(301);
     assert_eq!(
-        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        domain::payments::refunds::sweep(&app.state).await.unwrap(),
         1
     );
     let r = refund_row::Entity::find_by_id(refund_id)
@@ -791,7 +791,7 @@ async fn a_refund_stuck_by_a_crash_is_settled_by_the_sweeper(b: Backend) {
     // Settled once: another sweep does nothing.
     app.advance(301);
     assert_eq!(
-        augur::payments::refunds::sweep(&app.state).await.unwrap(),
+        domain::payments::refunds::sweep(&app.state).await.unwrap(),
         0
     );
     crate::wallet::assert_invariants(&app).await;

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
-use augur::ledger::holds::{self, HoldRequest};
-use augur::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
+use domain::ledger::holds::{self, HoldRequest};
+use domain::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
 use reqwest::Method;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
@@ -597,7 +597,7 @@ async fn retry_storm_on_one_key_credits_once(b: Backend) {
 /// The bank again, driven through the HTTP API where routes exist (top-ups with their
 /// webhooks, goodwill credits, refunds, replays) and through the ledger for holds.
 async fn bank_over_http_keeps_every_invariant(b: Backend) {
-    use augur::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
+    use domain::payments::sandbox::{SIGNATURE_HEADER, signature_header, webhook_secret};
     let app = TestApp::spawn(b).await;
     let admin = app.admin_token().await;
     let mut users = Vec::new();

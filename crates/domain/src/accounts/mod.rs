@@ -1,0 +1,3 @@
+//! Accounts as the business sees them: the single-use emailed links ([`tokens`]).
+
+pub mod tokens;
