@@ -54,54 +54,33 @@ impl ApiError {
             source: None,
         }
     }
+    // The common failures are the domain's, so both layers word and map them the same way.
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
+        domain::error::Error::bad_request(code, detail).into()
     }
     pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+        domain::error::Error::unauthorized(code, detail).into()
     }
     pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, detail)
+        domain::error::Error::forbidden(code, detail).into()
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} was not found"),
-        )
+        domain::error::Error::not_found(what).into()
     }
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+        domain::error::Error::conflict(code, detail).into()
     }
     pub fn validation(fields: Vec<FieldError>) -> Self {
-        let mut e = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "One or more fields are invalid",
-        );
-        e.fields = fields;
-        e
+        domain::error::Error::validation(fields).into()
     }
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self::validation(vec![FieldError::new(field, code, message)])
+        domain::error::Error::field(field, code, message).into()
     }
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("Too many attempts; retry in {retry_after_secs} s"),
-        );
-        e.retry_after_secs = Some(retry_after_secs.max(1));
-        e
+        domain::error::Error::rate_limited(retry_after_secs).into()
     }
     pub fn internal(err: anyhow::Error) -> Self {
-        let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "The server failed to handle this request",
-        );
-        e.source = Some(err);
-        e
+        domain::error::Error::internal(err).into()
     }
 
     pub fn to_problem(&self, request_id: Option<String>) -> Problem {
