@@ -28,6 +28,7 @@ mod m20261123_000002_room_for_updates;
 mod m20261207_000001_hardening;
 mod m20261207_000002_accounts;
 mod m20261207_000004_live_limits;
+mod m20261208_000001_enumerated_columns;
 
 use m20261122_000001_foundation::Foundation;
 use m20261122_000002_ledger::Ledger;
@@ -44,6 +45,7 @@ use m20261123_000002_room_for_updates::RoomForUpdates;
 use m20261207_000001_hardening::Hardening;
 use m20261207_000002_accounts::Accounts;
 use m20261207_000004_live_limits::LiveLimits;
+use m20261208_000001_enumerated_columns::EnumeratedColumns;
 
 pub struct Migrator;
 
@@ -67,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(Hardening),
             Box::new(Accounts),
             Box::new(LiveLimits),
+            Box::new(EnumeratedColumns),
         ]
     }
 }
