@@ -24,7 +24,7 @@ pub struct BadValue {
 macro_rules! column_enum {
     (
         $(#[$meta:meta])*
-        $name:ident in $columns:literal {
+        $name:ident in $columns:expr => {
             $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )+
         }
     ) => {
@@ -79,7 +79,7 @@ macro_rules! column_enum {
 
 column_enum! {
     /// What a user account may do.
-    UserRole in "users.role" {
+    UserRole in "users.role" => {
         Client = "client",
         Practitioner = "practitioner",
         Admin = "admin",
@@ -88,7 +88,7 @@ column_enum! {
 
 column_enum! {
     /// Whether a user account can sign in.
-    UserStatus in "users.status" {
+    UserStatus in "users.status" => {
         Active = "active",
         Suspended = "suspended",
         Deleted = "deleted",
@@ -97,7 +97,7 @@ column_enum! {
 
 column_enum! {
     /// Whether a wallet can be spent from (admins freeze and unfreeze it).
-    WalletStatus in "wallets.status" {
+    WalletStatus in "wallets.status" => {
         Active = "active",
         Frozen = "frozen",
     }
@@ -105,7 +105,7 @@ column_enum! {
 
 column_enum! {
     /// Where a live consultation stands.
-    ConsultationStatus in "consultations.status" {
+    ConsultationStatus in "consultations.status" => {
         Requested = "requested",
         Active = "active",
         Ended = "ended",
@@ -117,7 +117,7 @@ column_enum! {
 
 column_enum! {
     /// How a live session (or a place in a practitioner's line for one) takes place.
-    LiveChannel in "consultations.channel, waitlist_entries.channel" {
+    LiveChannel in "consultations.channel, waitlist_entries.channel" => {
         Chat = "chat",
         Call = "call",
         Video = "video",
@@ -126,7 +126,7 @@ column_enum! {
 
 column_enum! {
     /// How an appointment takes place: a live channel or in person.
-    ServiceChannel in "services.channel, bookings.channel" {
+    ServiceChannel in "services.channel, bookings.channel" => {
         Chat = "chat",
         Call = "call",
         Video = "video",
@@ -136,7 +136,7 @@ column_enum! {
 
 column_enum! {
     /// Where a booked appointment stands.
-    BookingStatus in "bookings.status" {
+    BookingStatus in "bookings.status" => {
         Requested = "requested",
         Confirmed = "confirmed",
         Declined = "declined",
@@ -150,7 +150,7 @@ column_enum! {
 
 column_enum! {
     /// Whether a hold still reserves money, or how it ended.
-    HoldStatus in "ledger_holds.status" {
+    HoldStatus in "ledger_holds.status" => {
         Active = "active",
         Captured = "captured",
         Released = "released",
@@ -159,7 +159,7 @@ column_enum! {
 
 column_enum! {
     /// Where a durable job stands.
-    JobStatus in "jobs.status" {
+    JobStatus in "jobs.status" => {
         Pending = "pending",
         Running = "running",
         Done = "done",
@@ -169,7 +169,7 @@ column_enum! {
 
 column_enum! {
     /// Where a top-up order stands.
-    PaymentOrderStatus in "payment_orders.status" {
+    PaymentOrderStatus in "payment_orders.status" => {
         Created = "created",
         Paid = "paid",
         Failed = "failed",
@@ -178,7 +178,7 @@ column_enum! {
 
 column_enum! {
     /// Where a practitioner's payout request stands.
-    PayoutStatus in "payouts.status" {
+    PayoutStatus in "payouts.status" => {
         Requested = "requested",
         Paid = "paid",
         Rejected = "rejected",
@@ -187,7 +187,7 @@ column_enum! {
 
 column_enum! {
     /// Where a refund of a top-up stands.
-    RefundStatus in "refunds.status" {
+    RefundStatus in "refunds.status" => {
         Pending = "pending",
         Succeeded = "succeeded",
         Failed = "failed",
@@ -196,7 +196,7 @@ column_enum! {
 
 column_enum! {
     /// Where one outbound delivery of a notification stands.
-    DeliveryStatus in "notification_queue.status" {
+    DeliveryStatus in "notification_queue.status" => {
         Pending = "pending",
         Retrying = "retrying",
         Sent = "sent",
@@ -207,7 +207,10 @@ column_enum! {
 
 column_enum! {
     /// A way of reaching a user.
-    NotificationChannel in "notification_queue.channel, notification_templates.channel, notification_preferences.channel" {
+    NotificationChannel in concat!(
+        "notification_queue.channel, notification_templates.channel, ",
+        "notification_preferences.channel",
+    ) => {
         InApp = "in_app",
         Email = "email",
         Sms = "sms",
@@ -217,7 +220,7 @@ column_enum! {
 
 column_enum! {
     /// What the email or SMS provider answered.
-    ProviderLogStatus in "email_logs.status, sms_logs.status" {
+    ProviderLogStatus in "email_logs.status, sms_logs.status" => {
         Sent = "sent",
         Failed = "failed",
     }
@@ -225,7 +228,7 @@ column_enum! {
 
 column_enum! {
     /// What the push provider answered for one device.
-    PushStatus in "push_notifications.status" {
+    PushStatus in "push_notifications.status" => {
         Sent = "sent",
         Failed = "failed",
         InvalidToken = "invalid_token",
@@ -234,7 +237,7 @@ column_enum! {
 
 column_enum! {
     /// Where a client's place in a practitioner's line stands.
-    WaitlistStatus in "waitlist_entries.status" {
+    WaitlistStatus in "waitlist_entries.status" => {
         Waiting = "waiting",
         Offered = "offered",
         Left = "left",
@@ -245,7 +248,7 @@ column_enum! {
 
 column_enum! {
     /// What a practitioner practises.
-    PractitionerKind in "practitioners.kind" {
+    PractitionerKind in "practitioners.kind" => {
         Astrologer = "astrologer",
         TarotReader = "tarot_reader",
         Healer = "healer",
@@ -255,7 +258,7 @@ column_enum! {
 
 column_enum! {
     /// What a chat message carries.
-    ChatMessageKind in "chat_messages.kind" {
+    ChatMessageKind in "chat_messages.kind" => {
         Text = "text",
         Image = "image",
         File = "file",
@@ -265,7 +268,7 @@ column_enum! {
 
 column_enum! {
     /// What a ledger account holds.
-    LedgerAccountKind in "ledger_accounts.kind" {
+    LedgerAccountKind in "ledger_accounts.kind" => {
         ClientAvailable = "client_available",
         ClientHeld = "client_held",
         PractitionerEarnings = "practitioner_earnings",
@@ -279,7 +282,7 @@ column_enum! {
 
 column_enum! {
     /// A weekly range of a practitioner's schedule: working hours or a break within them.
-    AvailabilityKind in "practitioner_availability.kind" {
+    AvailabilityKind in "practitioner_availability.kind" => {
         Hours = "hours",
         Break = "break",
     }

@@ -17,6 +17,9 @@ use sea_orm_migration::prelude::*;
 /// Existing rows are not rewritten: on PostgreSQL a row holding another value makes the
 /// constraint fail to add, which stops the migration rather than hiding the row; SQLite's
 /// triggers do not look at existing rows.
+///
+/// SQLite drops a table's triggers with the table: a later migration that rebuilds one of
+/// these tables there (create, copy, drop, rename) must create its triggers again.
 pub(super) struct EnumeratedColumns;
 
 impl MigrationName for EnumeratedColumns {
