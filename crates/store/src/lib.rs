@@ -1,6 +1,7 @@
 //! The storage layer: the database connection, migrations, entities, the typed values
-//! stored in columns (`Money`, `Currency`), bulk SQL and the SQLite direct writer, and the
-//! clock every timestamp comes from. It knows nothing of HTTP or of business rules.
+//! stored in columns (`Money`, `Currency`, and in `status` the allowed values of statuses,
+//! kinds, channels and roles), bulk SQL and the SQLite direct writer, and the clock every
+//! timestamp comes from. It knows nothing of HTTP or of business rules.
 
 pub mod bulk;
 pub mod clock;
@@ -8,6 +9,7 @@ pub mod entity;
 pub mod lite;
 pub mod migration;
 pub mod money;
+pub mod status;
 
 use std::time::Duration;
 

@@ -602,7 +602,7 @@ mod tests {
         db.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Sqlite,
             "INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, created_at, \
-             updated_at) VALUES (?, 'k', 'o', 'INR', 0, ?, ?)",
+             updated_at) VALUES (?, 'platform_revenue', 'o', 'INR', 0, ?, ?)",
             [account.into(), at.into(), at.into()],
         ))
         .await
@@ -793,7 +793,7 @@ mod tests {
             let txn = lite.begin().await.unwrap();
             txn.execute(
                 "INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, \
-                 created_at, updated_at) VALUES (?, 'k', 'o', 'INR', 0, ?, ?)",
+                 created_at, updated_at) VALUES (?, 'platform_revenue', 'o', 'INR', 0, ?, ?)",
                 &[Uuid::now_v7().into(), Utc::now().into(), Utc::now().into()],
             )
             .unwrap();
