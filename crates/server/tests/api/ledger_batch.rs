@@ -555,14 +555,14 @@ async fn a_batch_updates_its_accounts_by_key_in_a_large_table(b: Backend) {
     let fill = if pg {
         format!(
             "INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, min_balance, \
-             created_at, updated_at) SELECT gen_random_uuid(), 'bench', g::text, 'INR', 0, NULL, \
+             created_at, updated_at) SELECT gen_random_uuid(), 'payouts_paid', 'bench-' || g, 'INR', 0, NULL, \
              now(), now() FROM generate_series(1, {ACCOUNTS}) g"
         )
     } else {
         format!(
             "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {ACCOUNTS}) \
              INSERT INTO ledger_accounts (id, kind, owner_key, currency, balance, min_balance, \
-             created_at, updated_at) SELECT lower(hex(randomblob(16))), 'bench', n, 'INR', 0, \
+             created_at, updated_at) SELECT lower(hex(randomblob(16))), 'payouts_paid', 'bench-' || n, 'INR', 0, \
              NULL, '2026-01-01', '2026-01-01' FROM g"
         )
     };
@@ -571,7 +571,7 @@ async fn a_batch_updates_its_accounts_by_key_in_a_large_table(b: Backend) {
     let ids: Vec<String> = db
         .query_all_raw(sea_orm::Statement::from_string(
             backend,
-            format!("SELECT id FROM ledger_accounts WHERE kind = 'bench' LIMIT {BATCH}"),
+            format!("SELECT id FROM ledger_accounts WHERE owner_key LIKE 'bench-%' LIMIT {BATCH}"),
         ))
         .await
         .unwrap()
