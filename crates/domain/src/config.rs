@@ -431,10 +431,13 @@ impl Config {
             self.otp_max_attempts > 0,
             "otp_max_attempts must be positive"
         );
-        anyhow::ensure!(
-            self.booking_late_refund_bps <= 10_000,
-            "booking_late_refund_bps must be at most 10000"
-        );
+        for (name, bps) in [
+            ("booking_late_refund_bps", self.booking_late_refund_bps),
+            ("commission_bps", self.commission_bps),
+            ("tip_fee_bps", self.tip_fee_bps),
+        ] {
+            anyhow::ensure!(bps <= 10_000, "{name} must be at most 10000");
+        }
         anyhow::ensure!(
             self.booking_reminder_minutes.iter().all(|m| *m > 0),
             "booking_reminder_minutes must be positive"

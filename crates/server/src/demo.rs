@@ -270,22 +270,14 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<bool> {
         }
         let client = client.insert(&txn).await?;
         // Demo clients start with ₹500 so the wallet has something to show.
-        domain::ledger::transfer(
+        domain::wallet::promotional_credit(
             &txn,
-            domain::ledger::TransferRequest {
-                debit: domain::ledger::AccountRef::platform(
-                    domain::ledger::AccountKind::PromotionsExpense,
-                    domain::ledger::Currency::INR,
-                ),
-                credit: domain::ledger::AccountRef::wallet(
-                    client.id,
-                    domain::ledger::Currency::INR,
-                ),
+            domain::wallet::PromotionalCredit {
+                user: client.id,
+                currency: domain::ledger::Currency::INR,
                 amount: 50_000,
-                kind: "credit".into(),
                 reference: "demo:welcome".into(),
                 idempotency_key: format!("demo-welcome:{}", client.id),
-                hold_id: None,
                 description: "Welcome credit".into(),
             },
             now,

@@ -26,7 +26,31 @@ use uuid::Uuid;
 
 use crate::error::{Error, Kind};
 use store::entity::{ledger_account, ledger_transfer, wallet, wallet_transaction};
+use store::money::Bps;
 pub use store::money::Currency;
+
+/// A currency read back from a row. Every writer stores a parsed code, so one that does not
+/// parse means a damaged row; refusing beats moving money in a guessed currency.
+pub fn stored_currency(raw: &str) -> Result<Currency, Error> {
+    Currency::parse(raw).map_err(|why| {
+        Error::internal(anyhow::anyhow!(
+            "a stored currency {raw:?} does not parse: {why}"
+        ))
+    })
+}
+
+/// A rate in basis points read back from a row (a commission, a fee); out of range means a
+/// damaged row, never a silent zero that would hand the whole amount to one side.
+pub fn stored_bps(raw: i32) -> Result<Bps, Error> {
+    u16::try_from(raw)
+        .ok()
+        .and_then(|bps| Bps::new(bps).ok())
+        .ok_or_else(|| {
+            Error::internal(anyhow::anyhow!(
+                "a stored rate of {raw} basis points is out of range"
+            ))
+        })
+}
 
 /// Largest single transfer accepted (10^12 minor units), far above any real payment and far
 /// below where sums could overflow.
@@ -582,4 +606,32 @@ pub async fn wallet_mismatches<C: ConnectionTrait>(conn: &C) -> Result<Vec<Uuid>
         })
         .map(|w| w.id)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+
+    #[test]
+    fn a_stored_currency_that_does_not_parse_is_an_error_not_inr() {
+        assert_eq!(
+            stored_currency("USD").unwrap(),
+            Currency::parse("USD").unwrap()
+        );
+        for damaged in ["", "rupees", "12$", "US"] {
+            let e = stored_currency(damaged).unwrap_err();
+            assert_eq!(e.kind, Kind::Internal, "{damaged:?}");
+        }
+    }
+
+    #[test]
+    fn a_stored_rate_out_of_range_is_an_error_not_zero() {
+        assert_eq!(stored_bps(0).unwrap().get(), 0);
+        assert_eq!(stored_bps(2_500).unwrap().get(), 2_500);
+        assert_eq!(stored_bps(10_000).unwrap().get(), 10_000);
+        for damaged in [-1, 10_001, i32::MAX, i32::MIN] {
+            assert_eq!(stored_bps(damaged).unwrap_err().kind, Kind::Internal);
+        }
+    }
 }

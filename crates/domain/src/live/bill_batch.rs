@@ -35,7 +35,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::billing::{self, MinuteCharge};
-use super::engine::{Status, TickReport, currency_of, minute_transfers, warn_with};
+use super::engine::{Status, TickReport, currency_of, minute_transfers, terms_of, warn_with};
 use super::events::{LiveEvent, Outbox};
 use crate::Services;
 use crate::error::Result;
@@ -148,15 +148,15 @@ async fn round(
         let Some(started) = c.started_at else {
             continue;
         };
-        let client_seen = c.client_seen_at.unwrap_or(started).max(started);
-        let practitioner_seen = c.practitioner_seen_at.unwrap_or(started).max(started);
-        if client_seen < now - grace || practitioner_seen < now - grace {
-            // A side went away: settling and closing is the one-session path's work.
+        let presence = billing::Presence::new(started, c.client_seen_at, c.practitioner_seen_at);
+        // A side went away, or a damaged row: settling, closing and reporting are the
+        // one-session path's work.
+        if presence.gone(now, grace).is_some() || currency_of(&c).is_err() || terms_of(&c).is_err()
+        {
             left_out.push(c.id);
             continue;
         }
-        let present_until = client_seen.min(practitioner_seen);
-        let owed = billing::owed_minutes(started, present_until, &outages);
+        let owed = billing::owed_minutes(&presence, &outages);
         let billed = c.minutes_billed as u32;
         if owed <= billed {
             continue;
@@ -165,13 +165,13 @@ async fn round(
         let mut charges = Vec::new();
         let mut client_pays = 0;
         for index in billed..owed {
-            let (charge, legs) = minute_transfers(&c, index);
+            let (charge, legs) = minute_transfers(&c, index)?;
             client_pays += charge.client_pays;
             charges.push(charge);
             pending.extend(legs.into_iter().map(|req| Pending { req, now }));
         }
         let (available, active) = wallets
-            .get(&(c.client_id, currency_of(&c).as_str().to_owned()))
+            .get(&(c.client_id, currency_of(&c)?.as_str().to_owned()))
             .copied()
             .unwrap_or((0, true));
         if client_pays > 0 && (!active || available < client_pays) {
@@ -243,7 +243,7 @@ async fn round(
     // Balances after the charges, read in the transaction, as the one-session path does.
     let after = wallets_of(&txn, limit, &clients).await?;
     for p in &mut plans {
-        let key = (p.c.client_id, currency_of(&p.c).as_str().to_owned());
+        let key = (p.c.client_id, currency_of(&p.c)?.as_str().to_owned());
         let available = after.get(&key).map_or(0, |w| w.0);
         warn_with(&txn, &mut p.c, available, now, &mut out).await?;
     }

@@ -67,14 +67,85 @@ pub fn live_ms(from: DateTime<Utc>, to: DateTime<Utc>, outages: &[Outage]) -> i6
     (to - from).num_milliseconds() - down
 }
 
-/// Minutes a session started at `started` owes for presence until `present_until`: every
-/// started minute of live time (outages cut out).
-pub fn owed_minutes(
+/// Minutes a session started at `started` has run by `until`: every started minute of live
+/// time (outages cut out). What is owed is this up to the end of the presence window
+/// (`owed_minutes`); settling charges it up to the instant the session ends.
+pub fn minutes_started_until(
     started: DateTime<Utc>,
-    present_until: DateTime<Utc>,
+    until: DateTime<Utc>,
     outages: &[Outage],
 ) -> u32 {
-    minutes_started(live_ms(started, present_until, outages))
+    minutes_started(live_ms(started, until, outages))
+}
+
+/// One side of a live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Practitioner,
+}
+
+/// When each side of a running session was last seen (a heartbeat, a message, a socket
+/// frame), each at least the start: a side not seen since it began counts as there at the
+/// start. The billing rule lives here: the client owes for the window both sides were
+/// present, and nothing after the first of them went quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence {
+    pub started: DateTime<Utc>,
+    pub client_seen: DateTime<Utc>,
+    pub practitioner_seen: DateTime<Utc>,
+}
+
+impl Presence {
+    pub fn new(
+        started: DateTime<Utc>,
+        client_seen: Option<DateTime<Utc>>,
+        practitioner_seen: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            started,
+            client_seen: client_seen.unwrap_or(started).max(started),
+            practitioner_seen: practitioner_seen.unwrap_or(started).max(started),
+        }
+    }
+
+    /// The end of the window both sides were present for.
+    pub fn both_until(&self) -> DateTime<Utc> {
+        self.client_seen.min(self.practitioner_seen)
+    }
+
+    /// The side that went quiet first, once either has been silent for longer than
+    /// `grace` (the client on a tie); `None` while both are still here.
+    pub fn gone(&self, now: DateTime<Utc>, grace: Duration) -> Option<Side> {
+        let cutoff = now - grace;
+        if self.client_seen >= cutoff && self.practitioner_seen >= cutoff {
+            None
+        } else if self.client_seen <= self.practitioner_seen {
+            Some(Side::Client)
+        } else {
+            Some(Side::Practitioner)
+        }
+    }
+
+    /// Where billing stops when `ender` ends the session at `now`: the ender is here now;
+    /// the other side counts as here until now if seen within `grace`, else until it was
+    /// last seen.
+    pub fn ended_by(&self, ender: Side, now: DateTime<Utc>, grace: Duration) -> DateTime<Utc> {
+        let other = match ender {
+            Side::Client => self.practitioner_seen,
+            Side::Practitioner => self.client_seen,
+        };
+        if other >= now - grace {
+            now.max(self.started)
+        } else {
+            other
+        }
+    }
+}
+
+/// Owed minutes: every started minute of live time in the window both sides were present.
+pub fn owed_minutes(presence: &Presence, outages: &[Outage]) -> u32 {
+    minutes_started_until(presence.started, presence.both_until(), outages)
 }
 
 /// The wall-clock instant at which a session started at `started` has run `live` ms of
@@ -336,8 +407,8 @@ mod tests {
         assert_eq!(live_ms(t(0), t(70), &[]), 70_000);
         assert_eq!(live_ms(t(0), t(70), &down), 45_000);
         // 30 s before the crash and 25 s after the restart: still the first minute.
-        assert_eq!(owed_minutes(t(0), t(80), &down), 1);
-        assert_eq!(owed_minutes(t(0), t(86), &down), 2);
+        assert_eq!(minutes_started_until(t(0), t(80), &down), 1);
+        assert_eq!(minutes_started_until(t(0), t(86), &down), 2);
         // Overlapping records of one outage count once; outages outside do not count.
         let twice = [
             down[0],
@@ -533,5 +604,59 @@ mod tests {
             let n = minutes_started(ms);
             prop_assert!(minute_offset_ms(n - 1) < ms && ms <= minute_offset_ms(n));
         }
+    }
+
+    #[test]
+    fn owed_minutes_cover_only_the_window_both_sides_were_present() {
+        // Both here for 2 min 10 s: three started minutes.
+        let both = Presence::new(t(0), Some(t(130)), Some(t(140)));
+        assert_eq!(both.both_until(), t(130));
+        assert_eq!(owed_minutes(&both, &[]), 3);
+        // The practitioner went quiet at 50 s while the client stayed: one minute.
+        let one_left = Presence::new(t(0), Some(t(300)), Some(t(50)));
+        assert_eq!(owed_minutes(&one_left, &[]), 1);
+        // Nobody seen since the start (or a clock that says earlier): nothing owed.
+        assert_eq!(owed_minutes(&Presence::new(t(0), None, None), &[]), 0);
+        let early = Presence::new(t(100), Some(t(40)), Some(t(160)));
+        assert_eq!(early.client_seen, t(100));
+        assert_eq!(owed_minutes(&early, &[]), 0);
+        // An outage inside the window is not billed.
+        let down = [Outage {
+            from: t(30),
+            to: t(90),
+        }];
+        assert_eq!(owed_minutes(&both, &down), 2);
+        // Exactly on a minute boundary: that minute, not the next.
+        assert_eq!(
+            owed_minutes(&Presence::new(t(0), Some(t(120)), Some(t(120))), &[]),
+            2
+        );
+    }
+
+    #[test]
+    fn the_side_that_went_quiet_first_is_the_one_gone() {
+        let grace = Duration::seconds(30);
+        let p = Presence::new(t(0), Some(t(100)), Some(t(95)));
+        assert_eq!(p.gone(t(120), grace), None);
+        assert_eq!(p.gone(t(125), grace), None);
+        assert_eq!(p.gone(t(126), grace), Some(Side::Practitioner));
+        let q = Presence::new(t(0), Some(t(10)), Some(t(95)));
+        assert_eq!(q.gone(t(120), grace), Some(Side::Client));
+        // Both silent alike: the client is taken as gone first.
+        let tie = Presence::new(t(0), Some(t(10)), Some(t(10)));
+        assert_eq!(tie.gone(t(120), grace), Some(Side::Client));
+    }
+
+    #[test]
+    fn ending_stops_billing_now_unless_the_other_side_was_already_gone() {
+        let grace = Duration::seconds(30);
+        let p = Presence::new(t(0), Some(t(200)), Some(t(190)));
+        assert_eq!(p.ended_by(Side::Client, t(210), grace), t(210));
+        assert_eq!(p.ended_by(Side::Practitioner, t(210), grace), t(210));
+        // The practitioner vanished at 190 s; the client ends at 300 s: billed to 190 s.
+        assert_eq!(p.ended_by(Side::Client, t(300), grace), t(190));
+        // Never seen: billed to the start.
+        let never = Presence::new(t(50), Some(t(400)), None);
+        assert_eq!(never.ended_by(Side::Client, t(400), grace), t(50));
     }
 }

@@ -20,14 +20,16 @@ use super::billing::{self, MinuteCharge, Terms};
 use super::events::{LiveEvent, Outbox};
 use crate::Services;
 use crate::error::{Error, Kind, Result};
-use crate::ledger::{self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest};
+use crate::ledger::{
+    self, AccountKind, AccountRef, Currency, LedgerError, TransferRequest, stored_bps,
+    stored_currency,
+};
 use crate::practitioners::{Availability, Channel, Verification};
 use store::WriteTxn;
 use store::entity::{
     consultation, consultation_client_lock, consultation_minute, practitioner,
     practitioner_presence, wallet,
 };
-use store::money::Bps;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -99,18 +101,18 @@ pub fn rate_of(p: &practitioner::Model, c: Channel) -> Option<i64> {
     }
 }
 
-pub fn terms_of(c: &consultation::Model) -> Terms {
-    Terms {
+pub fn terms_of(c: &consultation::Model) -> Result<Terms> {
+    Ok(Terms {
         rate: c.rate_minor,
-        commission: Bps::new(u16::try_from(c.commission_bps).unwrap_or(0)).unwrap_or(Bps::ZERO),
+        commission: stored_bps(c.commission_bps)?,
         free_minutes: u32::try_from(c.free_minutes).unwrap_or(0),
         discount_per_minute: c.discount_per_minute,
         discount_budget: c.discount_budget,
-    }
+    })
 }
 
-pub fn currency_of(c: &consultation::Model) -> Currency {
-    Currency::parse(&c.currency).unwrap_or(Currency::INR)
+pub fn currency_of(c: &consultation::Model) -> Result<Currency> {
+    stored_currency(&c.currency)
 }
 
 /// Re-reads a consultation inside a write transaction, locked against other nodes'
@@ -168,7 +170,7 @@ pub async fn terms_for(
     promo_code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(Terms, Currency, Option<String>)> {
-    let currency = Currency::parse(&p.currency).unwrap_or(Currency::INR);
+    let currency = stored_currency(&p.currency)?;
     let first_session = consultation::Entity::find()
         .filter(consultation::Column::ClientId.eq(client))
         .filter(consultation::Column::Status.eq(Status::Ended.as_str()))
@@ -599,20 +601,18 @@ pub async fn end(app: &Services, user: Uuid, id: Uuid) -> Result<consultation::M
         return Err(wrong_state(&c, "active"));
     }
     let by_client = c.client_id == user;
-    let other_seen = if by_client {
-        c.practitioner_seen_at
+    let presence = billing::Presence::new(
+        c.started_at.unwrap_or(now),
+        c.client_seen_at,
+        c.practitioner_seen_at,
+    );
+    let ender = if by_client {
+        billing::Side::Client
     } else {
-        c.client_seen_at
+        billing::Side::Practitioner
     };
-    let started = c.started_at.unwrap_or(now);
-    // The one ending is here now. The other side counts as present until now if it was
-    // seen within the grace window; otherwise the billable time stops where it was last seen.
     let grace = Duration::seconds(app.config.live_grace_secs);
-    let end_at = match other_seen {
-        Some(seen) if seen >= now - grace => now,
-        Some(seen) => seen.max(started),
-        None => started,
-    };
+    let end_at = presence.ended_by(ender, now, grace);
     let reason = if by_client {
         EndReason::ClientEnded
     } else {
@@ -638,12 +638,13 @@ async fn bill_until(
     let Some(started) = c.started_at else {
         return Ok(None);
     };
-    let owed = billing::owed_minutes(started, billable_until, outages);
+    let owed = billing::minutes_started_until(started, billable_until, outages);
     while (c.minutes_billed as u32) < owed {
         let index = c.minutes_billed as u32;
+        let planned = minute_transfers(c, index)?;
         // A savepoint per minute: a refused debit must not undo the minutes before it.
         let sp = txn.savepoint().await?;
-        match charge_minute(&sp, c, index, now).await {
+        match charge_minute(&sp, c, index, planned, now).await {
             Ok(charge) => {
                 sp.commit().await?;
                 c.minutes_billed += 1;
@@ -673,10 +674,10 @@ async fn bill_until(
 pub fn minute_transfers(
     c: &consultation::Model,
     index: u32,
-) -> (MinuteCharge, Vec<TransferRequest>) {
-    let charge = billing::price_minute(index, terms_of(c));
+) -> Result<(MinuteCharge, Vec<TransferRequest>)> {
+    let charge = billing::price_minute(index, terms_of(c)?);
     let legs = charge.legs();
-    let currency = currency_of(c);
+    let currency = currency_of(c)?;
     let client = AccountRef::wallet(c.client_id, currency);
     let earnings = AccountRef::earnings(c.practitioner_id, currency);
     let minute = index + 1;
@@ -723,7 +724,7 @@ pub fn minute_transfers(
             },
         )
         .collect();
-    (charge, requests)
+    Ok((charge, requests))
 }
 
 /// Charges minute `index`: up to three ledger legs and the minute's record, each keyed by
@@ -732,9 +733,9 @@ async fn charge_minute<C: ConnectionTrait>(
     conn: &C,
     c: &consultation::Model,
     index: u32,
+    (charge, legs): (MinuteCharge, Vec<TransferRequest>),
     now: DateTime<Utc>,
 ) -> Result<MinuteCharge, LedgerError> {
-    let (charge, legs) = minute_transfers(c, index);
     for req in legs {
         ledger::transfer(conn, req, now).await?;
     }
@@ -956,13 +957,9 @@ pub async fn tick(app: &Services) -> Result<TickReport> {
     let due: Vec<Uuid> = active
         .into_iter()
         .filter_map(|(id, started, client_seen, practitioner_seen, billed)| {
-            let started = started?;
-            let client_seen = client_seen.unwrap_or(started).max(started);
-            let practitioner_seen = practitioner_seen.unwrap_or(started).max(started);
-            let present_until = client_seen.min(practitioner_seen);
-            let owed = billing::owed_minutes(started, present_until, &outages);
-            let someone_left = client_seen < now - grace || practitioner_seen < now - grace;
-            (someone_left || owed > billed as u32).then_some(id)
+            let presence = billing::Presence::new(started?, client_seen, practitioner_seen);
+            let owed = billing::owed_minutes(&presence, &outages);
+            (presence.gone(now, grace).is_some() || owed > billed as u32).then_some(id)
         })
         .collect();
     // Due sessions are billed many per transaction (`bill_batch`): the ledger legs of all
@@ -1048,20 +1045,19 @@ pub async fn bill_due(
         return Ok(report);
     };
     // Recompute from the locked row: a heartbeat may have landed since the scan.
-    let client_seen = c.client_seen_at.unwrap_or(started).max(started);
-    let practitioner_seen = c.practitioner_seen_at.unwrap_or(started).max(started);
-    let present_until = client_seen.min(practitioner_seen);
+    let presence = billing::Presence::new(started, c.client_seen_at, c.practitioner_seen_at);
+    let present_until = presence.both_until();
     let before = c.minutes_billed;
     let outages = app.outages.current();
-    if client_seen < now - grace || practitioner_seen < now - grace {
-        // The side seen last before the gap; an outage in the gap kept both away.
-        let absent_since = client_seen.min(practitioner_seen);
-        let reason = if billing::outage_between(absent_since, now, &outages) {
+    if let Some(first_gone) = presence.gone(now, grace) {
+        // An outage in the gap kept both away; otherwise the side that went quiet first.
+        let reason = if billing::outage_between(present_until, now, &outages) {
             EndReason::ServiceInterrupted
-        } else if client_seen <= practitioner_seen {
-            EndReason::ClientDisconnected
         } else {
-            EndReason::PractitionerDisconnected
+            match first_gone {
+                billing::Side::Client => EndReason::ClientDisconnected,
+                billing::Side::Practitioner => EndReason::PractitionerDisconnected,
+            }
         };
         let ended = settle(app, &txn, c, present_until, reason, now, &mut out).await?;
         report.minutes_charged += (ended.minutes_billed - before) as u32;
@@ -1098,11 +1094,11 @@ async fn warn_if_low(
     now: DateTime<Utc>,
     out: &mut Outbox,
 ) -> Result<()> {
-    let next = billing::price_minute(c.minutes_billed as u32, terms_of(c));
+    let next = billing::price_minute(c.minutes_billed as u32, terms_of(c)?);
     if next.client_pays == 0 {
         return Ok(());
     }
-    let available = available_balance(txn, c.client_id, currency_of(c)).await?;
+    let available = available_balance(txn, c.client_id, currency_of(c)?).await?;
     warn_with(txn, c, available, now, out).await?;
     Ok(())
 }
@@ -1116,12 +1112,13 @@ pub async fn warn_with<C: ConnectionTrait>(
     available: i64,
     now: DateTime<Utc>,
     out: &mut Outbox,
-) -> Result<(), sea_orm::DbErr> {
-    let next = billing::price_minute(c.minutes_billed as u32, terms_of(c));
+) -> Result<()> {
+    let terms = terms_of(c)?;
+    let next = billing::price_minute(c.minutes_billed as u32, terms);
     if next.client_pays == 0 {
         return Ok(());
     }
-    let left = billing::minutes_affordable(terms_of(c), c.minutes_billed as u32, available);
+    let left = billing::minutes_affordable(terms, c.minutes_billed as u32, available);
     for threshold in [1i64, 2] {
         if left <= threshold
             && c.warned_at_minutes_left

@@ -14,4 +14,5 @@ pub mod engine;
 pub mod events;
 pub mod liveness;
 pub mod outages;
+pub mod tips;
 pub mod waitlist;

@@ -17,19 +17,22 @@
 
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::RefundAnswer;
+use super::human_reference;
 use crate::Services;
 use crate::audit::{self, Actor, Change};
 use crate::error::{Error, Kind, Result};
-use crate::ledger::holds;
-use crate::ledger::{AccountKind, AccountRef, Currency};
+use crate::ledger::holds::{self, HoldRequest};
+use crate::ledger::{AccountKind, AccountRef, Currency, MAX_AMOUNT, stored_currency};
+use crate::wallet::CreditReason;
 use store::entity::{payment_order, refund};
+use store::status::{PaymentOrderStatus, RefundStatus};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundView {
@@ -304,4 +307,218 @@ pub enum Settled {
     /// Someone else (the request or the sweeper) settled it first; its gateway id if it
     /// succeeded.
     Already(Option<String>),
+}
+
+/// What an admin asked for when refunding a top-up.
+#[derive(Debug, Clone)]
+pub struct RefundOrder<'a> {
+    pub topup: Uuid,
+    /// Minor units sent back through the gateway.
+    pub amount: i64,
+    pub reason: CreditReason,
+    pub note: &'a str,
+    /// The admin's idempotency key; a retry under it answers the refund's current state.
+    pub key: &'a str,
+}
+
+/// Where a requested refund stands once this call returns.
+#[derive(Debug)]
+pub enum Requested {
+    /// The gateway refunded it; the money left the wallet.
+    Succeeded(RefundView),
+    /// The gateway's answer is not known yet: the money stays set aside until the sweeper
+    /// learns it.
+    Pending(RefundView),
+}
+
+/// Refunds (part of) a paid top-up back through its gateway: claims the amount on the order
+/// and sets the money aside (with the share of any bonus or promo credit it brought) in one
+/// transaction, asks the gateway outside any transaction, then settles by its answer. A
+/// definite refusal is an error and releases the money; an unknown answer leaves the refund
+/// pending. A retry under the same key answers what became of the first attempt.
+pub async fn request(app: &Services, actor: &Actor, order: RefundOrder<'_>) -> Result<Requested> {
+    if let Some(earlier) = refund::Entity::find()
+        .filter(refund::Column::IdempotencyKey.eq(order.key))
+        .one(&app.db)
+        .await?
+    {
+        if earlier.payment_order_id != order.topup || earlier.amount != order.amount {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for another refund",
+            ));
+        }
+        let total = payment_order::Entity::find_by_id(order.topup)
+            .one(&app.db)
+            .await?
+            .map_or(0, |o| o.refunded);
+        let view = view_of(&earlier, total);
+        return match earlier.status.parse::<RefundStatus>() {
+            Ok(RefundStatus::Failed) => Err(refused()),
+            Ok(RefundStatus::Pending) => Ok(Requested::Pending(view)),
+            Ok(RefundStatus::Succeeded) => Ok(Requested::Succeeded(view)),
+            Err(_) => Err(Error::internal(anyhow::anyhow!(
+                "refund {} has the status {:?}",
+                earlier.id,
+                earlier.status
+            ))),
+        };
+    }
+    if !(1..=MAX_AMOUNT).contains(&order.amount) {
+        return Err(Error::field(
+            "amount",
+            "out_of_range",
+            format!("must be between 1 and {MAX_AMOUNT}"),
+        ));
+    }
+    let admin = actor
+        .id
+        .ok_or_else(|| Error::forbidden("admin_only", "Only an admin can refund a top-up"))?;
+    let now = app.clock.now();
+
+    // 1. Claim the amount on the order and set the money aside, in one transaction.
+    let txn = store::begin_write(&app.db).await?;
+    let topup = payment_order::Entity::find_by_id(order.topup)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("Top-up"))?;
+    if topup.status != PaymentOrderStatus::Paid.as_str() {
+        return Err(Error::conflict(
+            "not_paid",
+            "Only a paid top-up can be refunded",
+        ));
+    }
+    if topup.gateway != app.gateway.name() {
+        return Err(Error::conflict(
+            "gateway_changed",
+            "This top-up came through a gateway that is no longer configured",
+        ));
+    }
+    if refund::Entity::find()
+        .filter(refund::Column::PaymentOrderId.eq(topup.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(Error::conflict(
+            "refund_pending",
+            "Another refund of this top-up is waiting for the gateway's answer; try again once it is settled",
+        ));
+    }
+    let claimed = payment_order::Entity::update_many()
+        .col_expr(
+            payment_order::Column::Refunded,
+            Expr::col(payment_order::Column::Refunded).add(order.amount),
+        )
+        .col_expr(payment_order::Column::UpdatedAt, Expr::value(now))
+        .filter(payment_order::Column::Id.eq(topup.id))
+        .filter(
+            Expr::col(payment_order::Column::Refunded)
+                .add(order.amount)
+                .lte(Expr::col(payment_order::Column::Amount)),
+        )
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(Error::conflict(
+            "refund_exceeds_payment",
+            format!(
+                "At most {} can still be refunded on this top-up",
+                topup.amount - topup.refunded
+            ),
+        ));
+    }
+    let currency = stored_currency(&topup.currency)?;
+    let refund_id = Uuid::now_v7();
+    let taken_back = clawback(
+        topup.discount + topup.package_bonus,
+        topup.amount,
+        topup.refunded,
+        order.amount,
+    );
+    let hold = holds::place(
+        &txn,
+        HoldRequest {
+            user: topup.user_id,
+            currency,
+            amount: order.amount + taken_back,
+            reference: &format!("refund:{}", topup.reference),
+            key: &format!("refund-hold:{refund_id}"),
+            expires_at: now + Duration::days(7),
+        },
+        now,
+    )
+    .await?;
+    let row = refund::ActiveModel {
+        id: Set(refund_id),
+        reference: Set(human_reference("RF")),
+        payment_order_id: Set(topup.id),
+        user_id: Set(topup.user_id),
+        amount: Set(order.amount),
+        clawback: Set(taken_back),
+        currency: Set(topup.currency.clone()),
+        reason: Set(order.reason.as_str().to_owned()),
+        note: Set(order.note.to_owned()),
+        status: Set(RefundStatus::Pending.as_str().into()),
+        gateway_refund_id: Set(None),
+        hold_id: Set(hold.id),
+        created_by: Set(admin),
+        idempotency_key: Set(order.key.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if crate::error::unique_violation(&e).is_some() {
+            Error::conflict(
+                "idempotency_in_progress",
+                "A refund with this Idempotency-Key is being processed; retry",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    txn.commit().await?;
+    let refunded_total = topup.refunded + order.amount;
+
+    // 2. Ask the gateway, outside any transaction.
+    let answer = app
+        .gateway
+        .refund(&topup, order.amount, &gateway_key(&topup, &row))
+        .await;
+
+    // 3. Settle the hold according to the answer; an unknown answer settles nothing.
+    let outcome = match answer {
+        RefundAnswer::Refunded(id) => Ok(id),
+        RefundAnswer::Refused(why) => Err(why),
+        RefundAnswer::NotFound => {
+            tracing::warn!(refund = %row.id, "the gateway answered a refund with nothing; left pending");
+            return Ok(Requested::Pending(view_of(&row, refunded_total)));
+        }
+        RefundAnswer::Unknown(why) => {
+            tracing::warn!(refund = %row.id, error = %why, "refund answer unknown; left pending for the sweeper");
+            return Ok(Requested::Pending(view_of(&row, refunded_total)));
+        }
+    };
+    match settle(
+        app,
+        &row,
+        &topup,
+        outcome.as_deref().map_err(String::clone),
+        actor,
+    )
+    .await?
+    {
+        Settled::Succeeded(gateway_refund_id) | Settled::Already(Some(gateway_refund_id)) => {
+            Ok(Requested::Succeeded(RefundView {
+                status: RefundStatus::Succeeded.as_str().into(),
+                gateway_refund_id: Some(gateway_refund_id),
+                ..view_of(&row, refunded_total)
+            }))
+        }
+        Settled::Failed | Settled::Already(None) => Err(refused()),
+    }
 }

@@ -26,12 +26,13 @@ use super::{BookingStatus, OPEN, ServiceChannel};
 use crate::Services;
 use crate::error::{Error, Result};
 use crate::ledger::holds::{self, HoldRequest};
-use crate::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
+use crate::ledger::{
+    self, AccountKind, AccountRef, Currency, TransferRequest, stored_bps, stored_currency,
+};
 use crate::live::events::Outbox;
 use crate::notifications::format_money;
 use store::WriteTxn;
 use store::entity::{booking, consultation, practitioner, practitioner_schedule, service};
-use store::money::Bps;
 
 pub fn not_found() -> Error {
     Error::not_found("Booking")
@@ -413,8 +414,8 @@ async fn close(
     kept_bps: u16,
     now: DateTime<Utc>,
 ) -> Result<booking::Model> {
-    let currency = Currency::parse(&b.currency).unwrap_or(Currency::INR);
-    let commission = Bps::new(u16::try_from(b.commission_bps).unwrap_or(0)).unwrap_or(Bps::ZERO);
+    let currency = stored_currency(&b.currency)?;
+    let commission = stored_bps(b.commission_bps)?;
     let s = policy::settle(b.price, b.amount, commission, kept_bps);
     let earnings = AccountRef::earnings(b.practitioner_id, currency);
     if let Some(hold_id) = b.hold_id {

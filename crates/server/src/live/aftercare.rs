@@ -27,12 +27,12 @@ use crate::http::{
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use domain::audit::{self, Change};
-use domain::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
+use domain::ledger::MAX_AMOUNT;
 use domain::live::engine::Status;
 use domain::validate::Check;
 use providers::agora::{RtcRole, RtcTokenRequest, RtcUser, build_rtc_token};
-use store::entity::{agora_usage_log, consultation, consultation_note, practitioner, review, tip};
-use store::money::{Bps, share};
+use store::entity::{agora_usage_log, consultation, consultation_note, practitioner, review};
+use store::money::Bps;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -99,7 +99,7 @@ async fn rtc_ttl(app: &AppState, c: &consultation::Model, now: DateTime<Utc>) ->
     let available = domain::live::engine::available_balance(
         &app.db,
         c.client_id,
-        domain::live::engine::currency_of(c),
+        domain::live::engine::currency_of(c)?,
     )
     .await?;
     let billed = u32::try_from(c.minutes_billed).unwrap_or(0);
@@ -108,7 +108,7 @@ async fn rtc_ttl(app: &AppState, c: &consultation::Model, now: DateTime<Utc>) ->
     let elapsed = c.started_at.map_or(0, |s| (now - s).num_seconds());
     let paid_secs_left = i64::from(billed) * 60 - elapsed;
     Ok(domain::live::billing::rtc_token_ttl(
-        domain::live::engine::terms_of(c),
+        domain::live::engine::terms_of(c)?,
         billed,
         paid_secs_left,
         available,
@@ -503,70 +503,17 @@ async fn send_tip(
         return Ok(r);
     }
     let cons = participant(&app, &auth, id).await?;
-    if cons.client_id != auth.id {
-        return Err(ApiError::forbidden(
-            "not_the_client",
-            "Only the client of a consultation can tip",
-        ));
-    }
-    if cons.status != Status::Ended.as_str() {
-        return Err(ApiError::conflict(
-            "consultation_not_completed",
-            "Tips are for consultations that have ended",
-        ));
-    }
-    let currency = Currency::parse(&cons.currency).unwrap_or(Currency::INR);
-    let fee = share(
-        body.amount,
-        Bps::new(app.config.tip_fee_bps).unwrap_or(Bps::ZERO),
-    );
     let now = app.clock.now();
-    let tip_id = Uuid::now_v7();
     let txn = store::begin_write(&app.db).await?;
-    let client = AccountRef::wallet(auth.id, currency);
-    for (suffix, credit, amount) in [
-        (
-            "p",
-            AccountRef::earnings(cons.practitioner_id, currency),
-            body.amount - fee,
-        ),
-        (
-            "f",
-            AccountRef::platform(AccountKind::PlatformRevenue, currency),
-            fee,
-        ),
-    ] {
-        if amount == 0 {
-            continue;
-        }
-        ledger::transfer(
-            &txn,
-            TransferRequest {
-                debit: client.clone(),
-                credit,
-                amount,
-                kind: "tip".to_owned(),
-                reference: format!("consultation:{}", cons.id),
-                idempotency_key: format!("tip:{}:{}:{suffix}", auth.id, key.0),
-                hold_id: None,
-                description: format!("Tip for consultation {}", cons.reference),
-            },
-            now,
-        )
-        .await?;
-    }
-    let row = tip::ActiveModel {
-        id: Set(tip_id),
-        consultation_id: Set(cons.id),
-        client_id: Set(auth.id),
-        practitioner_id: Set(cons.practitioner_id),
-        amount: Set(body.amount),
-        platform_fee: Set(fee),
-        currency: Set(currency.as_str().to_owned()),
-        idempotency_key: Set(key.0.clone()),
-        created_at: Set(now),
-    }
-    .insert(&txn)
+    let row = domain::live::tips::send(
+        &txn,
+        Bps::new(app.config.tip_fee_bps).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?,
+        auth.id,
+        &cons,
+        body.amount,
+        &key.0,
+        now,
+    )
     .await?;
     let view = TipView {
         id: row.id,

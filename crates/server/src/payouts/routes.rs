@@ -4,8 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,10 +21,10 @@ use crate::http::{
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use domain::audit::{self, Change};
-use domain::ledger::{self, AccountKind, AccountRef, Currency, TransferRequest};
-use domain::payments::human_reference;
+use domain::ledger::AccountKind;
+use domain::payouts::{self, PayoutAccountView};
 use domain::validate::Check;
-use store::entity::{ledger_account, payout, payout_account, practitioner};
+use store::entity::{payout, payout_account, practitioner};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,16 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 async fn me(app: &AppState, user: &PractitionerUser) -> ApiResult<practitioner::Model> {
     crate::practitioners::profile::find_by_user(app, user.0.id).await
-}
-
-async fn balance<C: ConnectionTrait>(conn: &C, kind: AccountKind, owner: Uuid) -> ApiResult<i64> {
-    Ok(ledger_account::Entity::find()
-        .filter(ledger_account::Column::Kind.eq(kind.as_str()))
-        .filter(ledger_account::Column::OwnerKey.eq(owner.to_string()))
-        .filter(ledger_account::Column::Currency.eq(Currency::INR.as_str()))
-        .one(conn)
-        .await?
-        .map_or(0, |a| a.balance))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,10 +59,13 @@ async fn my_earnings(
     user: PractitionerUser,
 ) -> ApiResult<ApiJson<Earnings>> {
     let p = me(&app, &user).await?;
+    let currency = payouts::currency_of(&p)?;
     Ok(ApiJson(Earnings {
-        currency: Currency::INR.as_str().to_owned(),
-        available: balance(&app.db, AccountKind::PractitionerEarnings, p.id).await?,
-        pending_payout: balance(&app.db, AccountKind::PayoutsPending, p.id).await?,
+        currency: currency.as_str().to_owned(),
+        available: payouts::balance(&app.db, AccountKind::PractitionerEarnings, p.id, currency)
+            .await?,
+        pending_payout: payouts::balance(&app.db, AccountKind::PayoutsPending, p.id, currency)
+            .await?,
         commission_bps: super::commission_for(app.config.commission_bps, p.commission_bps).get(),
     }))
 }
@@ -87,52 +79,6 @@ pub struct PayoutAccountInput {
     pub bank_account_number: Option<String>,
     pub ifsc: Option<String>,
     pub upi_id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutAccountView {
-    pub method: String,
-    pub account_holder: String,
-    /// Only the last four digits are shown.
-    pub bank_account_masked: Option<String>,
-    pub ifsc: Option<String>,
-    pub upi_id: Option<String>,
-}
-
-fn mask(n: &str) -> String {
-    let tail: String = n
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("••••{tail}")
-}
-
-impl PayoutAccountView {
-    /// Where the money goes, as a notice may show it: the UPI id, or the masked account.
-    fn destination(&self) -> String {
-        match (&self.upi_id, &self.bank_account_masked, &self.ifsc) {
-            (Some(upi), _, _) => upi.clone(),
-            (None, Some(acct), Some(ifsc)) => format!("{acct} ({ifsc})"),
-            (None, Some(acct), None) => acct.clone(),
-            (None, None, _) => "—".to_owned(),
-        }
-    }
-}
-
-impl From<payout_account::Model> for PayoutAccountView {
-    fn from(a: payout_account::Model) -> Self {
-        Self {
-            method: a.method,
-            account_holder: a.account_holder,
-            bank_account_masked: a.bank_account_number.as_deref().map(mask),
-            ifsc: a.ifsc,
-            upi_id: a.upi_id,
-        }
-    }
 }
 
 /// Where my payouts go.
@@ -311,13 +257,6 @@ async fn request_payout(
     if let Some(r) = key.replay(&app.db, user.0.id, &fp).await? {
         return Ok(r);
     }
-    // Payout notices and receipts go by email; an address nobody proved may not be theirs.
-    if !user.0.user.email_verified {
-        return Err(ApiError::forbidden(
-            "email_unverified",
-            "Verify your email address before asking for a payout",
-        ));
-    }
     let p = me(&app, &user).await?;
     let mut c = Check::new();
     c.range(
@@ -327,53 +266,17 @@ async fn request_payout(
         domain::ledger::MAX_AMOUNT,
     );
     c.finish()?;
-    let account = payout_account::Entity::find_by_id(p.id)
-        .one(&app.db)
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict("payout_account_missing", "Set a payout account first")
-        })?;
     let now = app.clock.now();
-    let id = Uuid::now_v7();
     let txn = store::begin_write(&app.db).await?;
-    ledger::transfer(
+    let row = payouts::request(
         &txn,
-        TransferRequest {
-            debit: AccountRef::earnings(p.id, Currency::INR),
-            credit: AccountRef {
-                kind: AccountKind::PayoutsPending,
-                owner: p.id.to_string(),
-                currency: Currency::INR,
-            },
-            amount: body.amount,
-            kind: "payout_request".into(),
-            reference: format!("payout:{id}"),
-            idempotency_key: format!("payout-request:{id}"),
-            hold_id: None,
-            description: "Payout requested".into(),
-        },
+        &user.0.user,
+        &p,
+        body.amount,
+        app.config.payout_min_minor,
+        &key.0,
         now,
     )
-    .await?;
-    let row = payout::ActiveModel {
-        id: Set(id),
-        reference: Set(human_reference("PO")),
-        practitioner_id: Set(p.id),
-        amount: Set(body.amount),
-        currency: Set(Currency::INR.as_str().to_owned()),
-        status: Set("requested".into()),
-        destination: Set(
-            serde_json::to_string(&PayoutAccountView::from(account)).unwrap_or_default()
-        ),
-        note: Set(None),
-        paid_reference: Set(None),
-        receipt_number: Set(None),
-        idempotency_key: Set(key.0.clone()),
-        created_at: Set(now),
-        decided_at: Set(None),
-        paid_at: Set(None),
-    }
-    .insert(&txn)
     .await?;
     let res = key
         .save(
@@ -470,113 +373,16 @@ pub struct Decision {
     pub note: String,
 }
 
-/// Settles a requested payout: paid (money leaves to `payouts_paid`, a receipt number is
-/// given) or rejected (money returns to earnings).
 async fn decide(
     app: &AppState,
     admin: &AdminUser,
     meta: &ClientMeta,
     id: Uuid,
-    note: &str,
-    paid: bool,
+    decision: payouts::Decision,
 ) -> ApiResult<PayoutView> {
     let now = app.clock.now();
     let txn = store::begin_write(&app.db).await?;
-    let row = payout::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Payout"))?;
-    if row.status != "requested" {
-        return Err(ApiError::conflict(
-            "invalid_transition",
-            format!("A {} payout cannot change", row.status),
-        ));
-    }
-    let pending = AccountRef {
-        kind: AccountKind::PayoutsPending,
-        owner: row.practitioner_id.to_string(),
-        currency: Currency::INR,
-    };
-    let (to, status, action) = if paid {
-        (
-            AccountRef::platform(AccountKind::PayoutsPaid, Currency::INR),
-            "paid",
-            "payout.paid",
-        )
-    } else {
-        (
-            AccountRef::earnings(row.practitioner_id, Currency::INR),
-            "rejected",
-            "payout.reject",
-        )
-    };
-    ledger::transfer(
-        &txn,
-        TransferRequest {
-            debit: pending,
-            credit: to,
-            amount: row.amount,
-            kind: if paid {
-                "payout".into()
-            } else {
-                "payout_rejected".into()
-            },
-            reference: format!("payout:{}", row.id),
-            idempotency_key: format!("payout-{status}:{}", row.id),
-            hold_id: None,
-            description: format!("Payout {}", row.reference),
-        },
-        now,
-    )
-    .await?;
-    let mut m = row.clone().into_active_model();
-    m.status = Set(status.into());
-    m.decided_at = Set(Some(now));
-    if paid {
-        m.paid_at = Set(Some(now));
-        m.paid_reference = Set(Some(note.to_owned()));
-        // Receipt numbers: year and the payout's own reference, unique with it.
-        m.receipt_number = Set(Some(format!(
-            "RCPT-{}-{}",
-            now.format("%Y"),
-            &row.reference[2..]
-        )));
-    } else {
-        m.note = Set(Some(note.to_owned()));
-    }
-    let row = m.update(&txn).await?;
-    audit::record(
-        &txn,
-        &admin.0.actor(meta),
-        Change {
-            action,
-            target_type: "payout",
-            target_id: row.id.to_string(),
-            before: Some(json!({"status": "requested"})),
-            after: Some(json!({"status": status, "amount": row.amount, "note": note})),
-        },
-        now,
-    )
-    .await?;
-    if let Some(p) = practitioner::Entity::find_by_id(row.practitioner_id)
-        .one(&txn)
-        .await?
-    {
-        domain::notifications::notify(
-            &txn,
-            now,
-            p.user_id,
-            "payout.status",
-            json!({
-                "reference": row.reference,
-                "amount": crate::notifications::format_money(row.amount, &row.currency),
-                "status": status,
-                "note": note,
-            }),
-        )
-        .await?;
-    }
+    let row = payouts::decide(&txn, &admin.0.actor(meta), id, decision, now).await?;
     txn.commit().await?;
     app.job_wakeup.notify_one();
     Ok(row.into())
@@ -596,7 +402,14 @@ async fn reject_payout(
     let note = c.text("note", &body.note, 1, 500);
     c.finish()?;
     Ok(ApiJson(
-        decide(&app, &admin, &meta, id, &note, false).await?,
+        decide(
+            &app,
+            &admin,
+            &meta,
+            id,
+            payouts::Decision::Rejected { note },
+        )
+        .await?,
     ))
 }
 
@@ -613,5 +426,14 @@ async fn mark_paid(
     let mut c = Check::new();
     let note = c.text("note", &body.note, 1, 100);
     c.finish()?;
-    Ok(ApiJson(decide(&app, &admin, &meta, id, &note, true).await?))
+    Ok(ApiJson(
+        decide(
+            &app,
+            &admin,
+            &meta,
+            id,
+            payouts::Decision::Paid { reference: note },
+        )
+        .await?,
+    ))
 }

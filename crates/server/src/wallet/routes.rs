@@ -4,10 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,10 +19,11 @@ use crate::http::{
     ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
 };
 use crate::idempotency::{IdempotencyKey, fingerprint};
-use domain::audit::{self, Change};
-use domain::ledger::{self, AccountKind, AccountRef, Currency, MAX_AMOUNT, TransferRequest};
+use domain::ledger::{Currency, MAX_AMOUNT};
 use domain::validate::Check;
+pub use domain::wallet::{CreditReason, Reconciliation};
 use store::entity::{user, wallet, wallet_transaction};
+use store::status::WalletStatus;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -211,7 +210,7 @@ async fn set_status(
     meta: &ClientMeta,
     id: Uuid,
     body: FreezeRequest,
-    to: &str,
+    to: WalletStatus,
 ) -> ApiResult<WalletView> {
     let mut c = Check::new();
     let reason = c.text("reason", &body.reason, 1, 1000);
@@ -220,30 +219,7 @@ async fn set_status(
     existing_user(app, id).await?;
     let now = app.clock.now();
     let txn = store::begin_write(&app.db).await?;
-    let w = ledger::ensure_wallet(&txn, id, currency, now).await?;
-    wallet::Entity::update_many()
-        .col_expr(wallet::Column::Status, Expr::value(to))
-        .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
-        .filter(wallet::Column::Id.eq(w.id))
-        .exec(&txn)
-        .await?;
-    audit::record(
-        &txn,
-        &admin.0.actor(meta),
-        Change {
-            action: if to == "frozen" {
-                "wallet.freeze"
-            } else {
-                "wallet.unfreeze"
-            },
-            target_type: "wallet",
-            target_id: w.id.to_string(),
-            before: Some(json!({"status": w.status})),
-            after: Some(json!({"status": to, "reason": reason})),
-        },
-        now,
-    )
-    .await?;
+    domain::wallet::set_status(&txn, &admin.0.actor(meta), id, currency, to, &reason, now).await?;
     txn.commit().await?;
     Ok(wallet_of(&app.db, id, currency)
         .await?
@@ -262,7 +238,7 @@ async fn freeze(
     ApiJson(body): ApiJson<FreezeRequest>,
 ) -> ApiResult<ApiJson<WalletView>> {
     Ok(ApiJson(
-        set_status(&app, &admin, &meta, id, body, "frozen").await?,
+        set_status(&app, &admin, &meta, id, body, WalletStatus::Frozen).await?,
     ))
 }
 
@@ -277,17 +253,8 @@ async fn unfreeze(
     ApiJson(body): ApiJson<FreezeRequest>,
 ) -> ApiResult<ApiJson<WalletView>> {
     Ok(ApiJson(
-        set_status(&app, &admin, &meta, id, body, "active").await?,
+        set_status(&app, &admin, &meta, id, body, WalletStatus::Active).await?,
     ))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CreditReason {
-    PractitionerNoShow,
-    TechnicalFault,
-    Goodwill,
-    Other,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -338,71 +305,31 @@ async fn grant_credit(
     c.finish()?;
     let currency = currency_param(body.currency.as_deref())?;
     let target = existing_user(&app, id).await?;
-    if target.status == "deleted" {
-        return Err(ApiError::conflict(
-            "account_deleted",
-            "This account is deleted",
-        ));
-    }
     let now = app.clock.now();
     let txn = store::begin_write(&app.db).await?;
-    let applied = ledger::transfer(
-        &txn,
-        TransferRequest {
-            debit: AccountRef::platform(AccountKind::PromotionsExpense, currency),
-            credit: AccountRef::wallet(id, currency),
-            amount: body.amount,
-            kind: "credit".into(),
-            reference: format!("admin-credit:{}", key.0),
-            idempotency_key: format!("admin-credit:{}:{}", admin.0.id, key.0),
-            hold_id: None,
-            description: note.clone().unwrap_or_else(|| "Credit from Augur".into()),
-        },
-        now,
-    )
-    .await?;
-    let w = ledger::ensure_wallet(&txn, id, currency, now).await?;
-    audit::record(
+    let credited = domain::wallet::grant_credit(
         &txn,
         &admin.0.actor(&meta),
-        Change {
-            action: "wallet.credit",
-            target_type: "wallet",
-            target_id: w.id.to_string(),
-            before: Some(json!({"available": w.available - body.amount})),
-            after: Some(json!({"available": w.available, "amount": body.amount, "reason": body.reason, "note": note, "transfer_id": applied.transfer().id})),
-        },
+        &target,
+        currency,
+        body.amount,
+        body.reason,
+        note.as_deref(),
+        &key.0,
         now,
     )
     .await?;
     let result = CreditResult {
-        transfer_id: applied.transfer().id,
+        transfer_id: credited.transfer_id,
         amount: body.amount,
         currency: currency.as_str().to_owned(),
-        wallet: w.into(),
+        wallet: credited.wallet.into(),
     };
     let res = key
         .save(&txn, admin.0.id, &fp, StatusCode::CREATED, &result, now)
         .await?;
     txn.commit().await?;
     Ok(res)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CurrencyBalance {
-    pub currency: String,
-    /// Sum of every ledger account's balance; zero when the books balance.
-    pub sum: i64,
-    pub accounts: i64,
-    pub balanced: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Reconciliation {
-    pub balanced: bool,
-    pub currencies: Vec<CurrencyBalance>,
-    /// Wallet rows whose balances differ from their ledger accounts (should be none).
-    pub wallet_mismatches: Vec<Uuid>,
 }
 
 /// Prove the books balance: per currency the ledger sums to zero (the gateway edge
@@ -413,20 +340,5 @@ async fn reconciliation(
     State(app): State<AppState>,
     _admin: AdminUser,
 ) -> ApiResult<ApiJson<Reconciliation>> {
-    let currencies: Vec<CurrencyBalance> = ledger::trial_balance(&app.db)
-        .await?
-        .into_iter()
-        .map(|(currency, sum, accounts)| CurrencyBalance {
-            currency,
-            sum,
-            accounts,
-            balanced: sum == 0,
-        })
-        .collect();
-    let wallet_mismatches = ledger::wallet_mismatches(&app.db).await?;
-    Ok(ApiJson(Reconciliation {
-        balanced: currencies.iter().all(|c| c.balanced) && wallet_mismatches.is_empty(),
-        currencies,
-        wallet_mismatches,
-    }))
+    Ok(ApiJson(domain::wallet::reconciliation(&app.db).await?))
 }
