@@ -7,7 +7,7 @@
 //! - batched: `ledger::batch::Batcher` (group commit), next to a raw-SQL group-commit loop
 //!   that queues the same way and issues the same multi-row statements per batch.
 //!
-//! `cargo run --release -p augur --example bench_ledger`; PostgreSQL with
+//! `cargo run --release -p augur-bench --bin bench_ledger`; PostgreSQL with
 //! `AUGUR_BENCH_POSTGRES_URL=postgres://…`; `AUGUR_BENCH_SECS` per measurement (default 3);
 //! `AUGUR_BENCH_SKIP_SQLITE=1` for PostgreSQL alone.
 

@@ -18,11 +18,11 @@
 //!
 //! ```sh
 //! cargo build --release -p augur            # the server the bench starts
-//! cargo run --release -p augur --example bench_live -- --connections 100000 --sessions 100
+//! cargo run --release -p augur-bench --bin bench_live -- --connections 100000 --sessions 100
 //! # PostgreSQL for every phase, and the cross-node chat figure (needs Redis too):
 //! AUGUR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //! AUGUR_BENCH_REDIS_URL=redis://127.0.0.1:6379 \
-//!   cargo run --release -p augur --example bench_live
+//!   cargo run --release -p augur-bench --bin bench_live
 //! ```
 //!
 //! `--help` lists the options. See docs/benchmarks.md, "Live consultations".
@@ -137,7 +137,7 @@ struct Args {
     /// Phases to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "idle,chat,cross,billing")]
     phases: Vec<Phase>,
-    /// The server binary (default: `augur` in the directory above this example's, i.e.
+    /// The server binary (default: `augur` beside this program, i.e.
     /// `$CARGO_TARGET_DIR/release/augur`).
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -364,14 +364,13 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// The release `augur` binary: `--server-bin`, else beside this example's directory
-/// (`target/release/examples/bench_live` → `target/release/augur`).
+/// The release `augur` binary: `--server-bin`, else beside this program
+/// (`target/release/bench_live` → `target/release/augur`).
 fn server_binary(args: &Args) -> anyhow::Result<PathBuf> {
     let path = match &args.server_bin {
         Some(p) => p.clone(),
         None => std::env::current_exe()?
             .parent()
-            .and_then(Path::parent)
             .map(|d| d.join("augur"))
             .context("locating the target directory")?,
     };

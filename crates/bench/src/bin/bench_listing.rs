@@ -2,7 +2,7 @@
 //! over HTTP with 64 concurrent connections, then runs the same queries directly against the
 //! database in the same process with the same concurrency, and prints both and their ratio.
 //!
-//! `cargo run --release -p augur --example bench_listing` — SQLite always; PostgreSQL too when
+//! `cargo run --release -p augur-bench --bin bench_listing` — SQLite always; PostgreSQL too when
 //! `AUGUR_BENCH_POSTGRES_URL` (or `AUGUR_TEST_POSTGRES_URL`) names a server. `AUGUR_BENCH_SECS`
 //! sets the measuring time per phase (default 10).
 
@@ -246,7 +246,7 @@ async fn bench(label: &str, database_url: String, secs: f64) -> anyhow::Result<(
                 let mut sender = senders[i % CONCURRENCY].lock().await;
                 let req = hyper::Request::get(path)
                     .header("host", "bench")
-                    .body(http_body_util::Empty::<axum::body::Bytes>::new())
+                    .body(http_body_util::Empty::<bytes::Bytes>::new())
                     .expect("request");
                 let res = sender.send_request(req).await.expect("response");
                 assert!(

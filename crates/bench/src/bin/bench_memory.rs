@@ -3,13 +3,13 @@
 //! resident memory (`VmRSS` from /proc) idle, right after the sign-ups, and after an idle
 //! pause, with the peak (`VmHWM`). The goal: after the pause, at most 100 MiB above idle.
 //!
-//! `cargo build --release -p augur && cargo run --release -p augur --example bench_memory`
+//! `cargo build --release -p augur && cargo run --release -p augur-bench --bin bench_memory`
 //!
 //! `AUGUR_BENCH_SIGNUPS` (default 200), `AUGUR_BENCH_CONCURRENCY` (16) and
 //! `AUGUR_BENCH_IDLE_SECS` (30) change the run; `AUGUR_BENCH_SERVER_BIN` names another
-//! server binary (default: `augur` beside this example's directory). Linux only (/proc).
+//! server binary (default: `augur` beside this program). Linux only (/proc).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -29,14 +29,12 @@ fn env_or(name: &str, default: u64) -> anyhow::Result<u64> {
     }
 }
 
-/// `augur` next to the directory of this example (`target/release/examples/bench_memory`
-/// → `target/release/augur`), unless `AUGUR_BENCH_SERVER_BIN` names one.
+/// `augur` beside this program (`target/release/bench_memory` → `target/release/augur`), unless `AUGUR_BENCH_SERVER_BIN` names one.
 fn server_binary() -> anyhow::Result<PathBuf> {
     let path = match std::env::var_os("AUGUR_BENCH_SERVER_BIN") {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()?
             .parent()
-            .and_then(Path::parent)
             .map(|d| d.join("augur"))
             .context("locating the target directory")?,
     };
