@@ -40,7 +40,7 @@ macro_rules! column_enum {
             /// Where the values are stored (`table.column`, comma separated).
             pub const COLUMNS: &'static str = $columns;
 
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $value,)+
                 }
@@ -66,6 +66,13 @@ macro_rules! column_enum {
 
             fn try_from(s: &str) -> Result<Self, BadValue> {
                 s.parse()
+            }
+        }
+
+        /// Filters and updates take the enum itself: `Column::Status.eq(Status::Paid)`.
+        impl From<$name> for sea_orm::Value {
+            fn from(v: $name) -> Self {
+                v.as_str().into()
             }
         }
 

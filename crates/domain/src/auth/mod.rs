@@ -4,49 +4,8 @@
 pub mod password;
 pub mod token;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+/// What a user account may do (the column's allowed values).
+pub use store::status::UserRole as Role;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Client,
-    Practitioner,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Client => "client",
-            Role::Practitioner => "practitioner",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "client" => Some(Role::Client),
-            "practitioner" => Some(Role::Practitioner),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    Active,
-    Suspended,
-    Deleted,
-}
-
-impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Suspended => "suspended",
-            AccountStatus::Deleted => "deleted",
-        }
-    }
-}
+/// Whether a user account can sign in (the column's allowed values).
+pub use store::status::UserStatus as AccountStatus;

@@ -39,24 +39,7 @@ impl std::fmt::Display for Permanent {
 /// Kinds whose payload holds a secret (an OTP code): scrubbed once the job is finished.
 const SECRET_PAYLOAD_KINDS: &[&str] = &[SEND_SMS];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    Pending,
-    Running,
-    Done,
-    Dead,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Pending => "pending",
-            JobStatus::Running => "running",
-            JobStatus::Done => "done",
-            JobStatus::Dead => "dead",
-        }
-    }
-}
+pub use store::status::JobStatus;
 
 /// Adds a job inside the caller's transaction, so it exists exactly when the change that
 /// caused it does.

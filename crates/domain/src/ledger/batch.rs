@@ -45,6 +45,7 @@ use store::bulk::{Limits, Sql, exec_rows};
 use store::entity::ledger_transfer;
 pub use store::lite::Conn;
 use store::lite::WriterDb;
+use store::status::WalletStatus;
 
 /// Transfers applied in one transaction at most. Larger batches amortise more but hold the
 /// locks (and SQLite's write gate) longer, which the single-transfer path waits behind.
@@ -756,7 +757,7 @@ async fn lock_wallets(
                 Uuid::now_v7().into(),
                 (*user).into(),
                 currency.as_str().into(),
-                "active".into(),
+                WalletStatus::Active.as_str().into(),
                 now.into(),
                 now.into(),
                 0i64.into(),
@@ -814,7 +815,7 @@ async fn read_wallets(
                 (user, currency),
                 WalletRow {
                     id,
-                    active: status == "active",
+                    active: status == WalletStatus::Active.as_str(),
                     available,
                     held,
                     d_available: 0,

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::{AccountRef, Currency, LedgerError, MAX_AMOUNT, TransferRequest, transfer};
 use store::entity::{ledger_hold, ledger_transfer};
+use store::status::HoldStatus;
 
-pub const ACTIVE: &str = "active";
+pub const ACTIVE: &str = HoldStatus::Active.as_str();
 
 pub struct HoldRequest<'a> {
     pub user: Uuid,
@@ -136,7 +137,7 @@ async fn settle_if_empty<C: ConnectionTrait>(
     let hold = load(conn, id).await?;
     if hold.amount == hold.captured + hold.released && hold.status == ACTIVE {
         let status = if hold.captured > 0 {
-            "captured"
+            HoldStatus::Captured.as_str()
         } else {
             closing
         };
@@ -200,7 +201,7 @@ pub async fn capture<C: ConnectionTrait>(
         )
         .await?;
     }
-    settle_if_empty(conn, hold_id, "released", now).await
+    settle_if_empty(conn, hold_id, HoldStatus::Released.as_str(), now).await
 }
 
 /// Returns whatever is left in the hold to the client's available balance.

@@ -28,6 +28,7 @@ use crate::error::{Error, Kind};
 use store::entity::{ledger_account, ledger_transfer, wallet, wallet_transaction};
 use store::money::Bps;
 pub use store::money::Currency;
+use store::status::WalletStatus;
 
 /// A currency read back from a row. Every writer stores a parsed code, so one that does not
 /// parse means a damaged row; refusing beats moving money in a guessed currency.
@@ -308,7 +309,7 @@ pub async fn ensure_wallet<C: ConnectionTrait>(
         held: Set(0),
         total_credited: Set(0),
         total_debited: Set(0),
-        status: Set("active".to_owned()),
+        status: Set(WalletStatus::Active.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -512,7 +513,7 @@ async fn update_wallet<C: ConnectionTrait>(
             .col_expr(wallet::Column::UpdatedAt, Expr::value(now))
             .filter(wallet::Column::UserId.eq(user))
             .filter(wallet::Column::Currency.eq(currency.as_str()))
-            .filter(wallet::Column::Status.eq("active"));
+            .filter(wallet::Column::Status.eq(WalletStatus::Active.as_str()));
         if delta_total > 0 {
             update = update.col_expr(
                 wallet::Column::TotalCredited,
@@ -529,7 +530,7 @@ async fn update_wallet<C: ConnectionTrait>(
         }
         // Not updated: either frozen or not created yet.
         let w = ensure_wallet(conn, user, currency, now).await?;
-        if w.status != "active" {
+        if w.status != WalletStatus::Active.as_str() {
             return Err(LedgerError::WalletFrozen);
         }
     }

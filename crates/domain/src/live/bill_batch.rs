@@ -42,6 +42,7 @@ use crate::error::Result;
 use crate::ledger::batch::{AccountIds, Conn, Keys, Pending, decide_and_write};
 use store::bulk::{Limits, Sql, exec_rows, own_connection};
 use store::entity::{consultation, wallet};
+use store::status::WalletStatus;
 
 /// The batches' connection and the ledger account ids they learned. A connection of its own
 /// with a large statement cache (`ledger::batch::own_connection`): batch statements differ
@@ -277,7 +278,10 @@ async fn wallets_of<C: ConnectionTrait>(
             .all(conn)
             .await?;
         for (user, currency, available, status) in rows {
-            out.insert((user, currency), (available, status == "active"));
+            out.insert(
+                (user, currency),
+                (available, status == WalletStatus::Active.as_str()),
+            );
         }
     }
     Ok(out)

@@ -31,29 +31,8 @@ use store::entity::{
     practitioner_presence, wallet,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Requested,
-    Active,
-    Ended,
-    Declined,
-    Missed,
-    Cancelled,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Requested => "requested",
-            Status::Active => "active",
-            Status::Ended => "ended",
-            Status::Declined => "declined",
-            Status::Missed => "missed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-}
+/// Where a live consultation stands (the column's allowed values).
+pub use store::status::ConsultationStatus as Status;
 
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -423,7 +402,7 @@ pub async fn accept(
         .filter(|c| c.practitioner_user_id == practitioner_user)
         .ok_or_else(not_yours)?;
     if c.status != Status::Requested.as_str() {
-        return Err(wrong_state(&c, "requested"));
+        return Err(wrong_state(&c, Status::Requested.as_str()));
     }
     if c.respond_by < now {
         return Err(Error::conflict(
@@ -519,7 +498,7 @@ pub async fn refuse(
         })
         .ok_or_else(not_yours)?;
     if c.status != Status::Requested.as_str() {
-        return Err(wrong_state(&c, "requested"));
+        return Err(wrong_state(&c, Status::Requested.as_str()));
     }
     let status = if as_practitioner {
         Status::Declined
@@ -548,7 +527,7 @@ pub async fn heartbeat(app: &Services, user: Uuid, id: Uuid) -> Result<consultat
         .filter(|c| c.client_id == user || c.practitioner_user_id == user)
         .ok_or_else(not_yours)?;
     if c.status != Status::Active.as_str() && c.status != Status::Requested.as_str() {
-        return Err(wrong_state(&c, "active"));
+        return Err(wrong_state(&c, Status::Active.as_str()));
     }
     let is_client = c.client_id == user;
     let column = if is_client {
@@ -598,7 +577,7 @@ pub async fn end(app: &Services, user: Uuid, id: Uuid) -> Result<consultation::M
         .filter(|c| c.client_id == user || c.practitioner_user_id == user)
         .ok_or_else(not_yours)?;
     if c.status != Status::Active.as_str() {
-        return Err(wrong_state(&c, "active"));
+        return Err(wrong_state(&c, Status::Active.as_str()));
     }
     let by_client = c.client_id == user;
     let presence = billing::Presence::new(

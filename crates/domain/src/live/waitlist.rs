@@ -23,9 +23,10 @@ use crate::Services;
 use crate::error::{Error, Result};
 use crate::practitioners::{Channel, Verification};
 use store::entity::{practitioner, practitioner_presence, waitlist_entry};
+use store::status::WaitlistStatus;
 
-pub const WAITING: &str = "waiting";
-pub const OFFERED: &str = "offered";
+pub const WAITING: &str = WaitlistStatus::Waiting.as_str();
+pub const OFFERED: &str = WaitlistStatus::Offered.as_str();
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WaitlistView {
@@ -208,7 +209,7 @@ pub async fn leave(app: &Services, client: Uuid, id: Uuid) -> Result<()> {
         .await?
         .ok_or_else(|| Error::not_found("Waitlist entry"))?;
     let mut m: waitlist_entry::ActiveModel = e.into();
-    m.status = Set("left".to_owned());
+    m.status = Set(WaitlistStatus::Left.as_str().to_owned());
     m.updated_at = Set(now);
     m.update(&txn).await?;
     let offered = offer_next(app, &txn, id, now).await?;
@@ -328,7 +329,10 @@ pub async fn sweep(app: &Services, now: DateTime<Utc>) -> Result<u32> {
     if !expired.is_empty() {
         let txn = store::begin_write(&app.db).await?;
         waitlist_entry::Entity::update_many()
-            .col_expr(waitlist_entry::Column::Status, Expr::value("expired"))
+            .col_expr(
+                waitlist_entry::Column::Status,
+                Expr::value(WaitlistStatus::Expired.as_str()),
+            )
             .col_expr(waitlist_entry::Column::UpdatedAt, Expr::value(now))
             .filter(waitlist_entry::Column::Status.eq(OFFERED))
             .filter(waitlist_entry::Column::OfferExpiresAt.lte(now))

@@ -28,6 +28,7 @@ use store::entity::{
     email_log, notification, notification_queue as queue, push_device, push_notification, sms_log,
     user,
 };
+use store::status::{DeliveryStatus, ProviderLogStatus, PushStatus};
 
 /// Runs one delivery job.
 pub async fn run(app: &Services, job: &ClaimedJob) -> anyhow::Result<()> {
@@ -40,7 +41,10 @@ pub async fn run(app: &Services, job: &ClaimedJob) -> anyhow::Result<()> {
         tracing::warn!(delivery = %id, "delivery row is gone");
         return Ok(());
     };
-    if matches!(row.status.as_str(), "sent" | "dead" | "skipped") {
+    if matches!(
+        row.status.parse::<DeliveryStatus>(),
+        Ok(DeliveryStatus::Sent | DeliveryStatus::Dead | DeliveryStatus::Skipped)
+    ) {
         return Ok(());
     }
     let result = match events::find(&row.event) {
@@ -56,7 +60,10 @@ pub async fn run(app: &Services, job: &ClaimedJob) -> anyhow::Result<()> {
     let terminal = match &result {
         Ok(()) => {
             update = update
-                .col_expr(queue::Column::Status, Expr::value("sent"))
+                .col_expr(
+                    queue::Column::Status,
+                    Expr::value(DeliveryStatus::Sent.as_str()),
+                )
                 .col_expr(queue::Column::SentAt, Expr::value(now))
                 .col_expr(
                     queue::Column::LastError,
@@ -70,7 +77,10 @@ pub async fn run(app: &Services, job: &ClaimedJob) -> anyhow::Result<()> {
             let msg: String = format!("{err:#}").chars().take(2000).collect();
             update = update.col_expr(queue::Column::LastError, Expr::value(msg));
             if dead {
-                update = update.col_expr(queue::Column::Status, Expr::value("dead"));
+                update = update.col_expr(
+                    queue::Column::Status,
+                    Expr::value(DeliveryStatus::Dead.as_str()),
+                );
             } else {
                 update = update
                     .col_expr(queue::Column::Status, Expr::value("retrying"))
@@ -215,7 +225,13 @@ async fn send_email(
         subject: Set(message.subject.clone()),
         provider: Set(app.email.name().to_owned()),
         provider_message_id: Set(result.as_ref().ok().cloned()),
-        status: Set(if result.is_ok() { "sent" } else { "failed" }.to_owned()),
+        status: Set(if result.is_ok() {
+            ProviderLogStatus::Sent
+        } else {
+            ProviderLogStatus::Failed
+        }
+        .as_str()
+        .to_owned()),
         error: Set(result.as_ref().err().map(|e| format!("{e:#}"))),
         created_at: Set(app.clock.now()),
     }
@@ -255,7 +271,13 @@ async fn send_sms(
         }),
         provider: Set(app.sms.name().to_owned()),
         provider_message_id: Set(result.as_ref().ok().cloned()),
-        status: Set(if result.is_ok() { "sent" } else { "failed" }.to_owned()),
+        status: Set(if result.is_ok() {
+            ProviderLogStatus::Sent
+        } else {
+            ProviderLogStatus::Failed
+        }
+        .as_str()
+        .to_owned()),
         error: Set(result.as_ref().err().map(|e| format!("{e:#}"))),
         created_at: Set(app.clock.now()),
     }
@@ -282,7 +304,10 @@ async fn send_push(
         .await?;
     let done: HashSet<Uuid> = push_notification::Entity::find()
         .filter(push_notification::Column::QueueId.eq(row.id))
-        .filter(push_notification::Column::Status.is_in(["sent", "invalid_token"]))
+        .filter(
+            push_notification::Column::Status
+                .is_in([PushStatus::Sent.as_str(), PushStatus::InvalidToken.as_str()]),
+        )
         .all(&app.db)
         .await?
         .into_iter()
@@ -315,9 +340,9 @@ async fn send_push(
         };
         let result = app.push.send(&message).await;
         let (status, provider_id, error) = match &result {
-            Ok(PushOutcome::Sent(id)) => ("sent", Some(id.clone()), None),
+            Ok(PushOutcome::Sent(id)) => (PushStatus::Sent.as_str(), Some(id.clone()), None),
             Ok(PushOutcome::InvalidToken(code)) => ("invalid_token", None, Some(code.clone())),
-            Err(e) => ("failed", None, Some(format!("{e:#}"))),
+            Err(e) => (PushStatus::Failed.as_str(), None, Some(format!("{e:#}"))),
         };
         push_notification::ActiveModel {
             id: Set(Uuid::now_v7()),

@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::jobs;
 use events::EventDef;
 use store::entity::{notification, notification_queue as queue, push_device, user};
+use store::status::DeliveryStatus;
 
 /// The product name templates see as `app_name`.
 pub const APP_NAME: &str = "Augur";
@@ -441,7 +442,7 @@ async fn enqueue<C: ConnectionTrait>(
         locale: Set(to.locale.clone()),
         recipient: Set(recipient),
         data: Set(data.to_string()),
-        status: Set("pending".to_owned()),
+        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
         job_id: Set(Some(job_id)),
         run_at: Set(run_at),
         attempts: Set(0),

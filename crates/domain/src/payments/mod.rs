@@ -24,6 +24,7 @@ use crate::audit::{self, Actor, Change};
 use crate::error::{Error, Kind};
 use crate::ledger::{self, AccountRef, Currency, LedgerError, TransferRequest};
 use store::entity::{payment_order, webhook_event};
+use store::status::PaymentOrderStatus;
 
 /// What an order asks of a gateway.
 pub struct NewOrder {
@@ -291,11 +292,14 @@ pub async fn apply_event<C: ConnectionTrait>(
         PaymentEventKind::Other => PaymentOutcome::Ignored,
         PaymentEventKind::Failed { gateway_order_id } => {
             let res = payment_order::Entity::update_many()
-                .col_expr(payment_order::Column::Status, Expr::value("failed"))
+                .col_expr(
+                    payment_order::Column::Status,
+                    Expr::value(PaymentOrderStatus::Failed.as_str()),
+                )
                 .col_expr(payment_order::Column::UpdatedAt, Expr::value(now))
                 .filter(payment_order::Column::Gateway.eq(event.gateway))
                 .filter(payment_order::Column::GatewayOrderId.eq(gateway_order_id.as_str()))
-                .filter(payment_order::Column::Status.eq("created"))
+                .filter(payment_order::Column::Status.eq(PaymentOrderStatus::Created.as_str()))
                 .exec(conn)
                 .await?;
             if res.rows_affected == 1 {
@@ -352,7 +356,7 @@ async fn credit_order<C: ConnectionTrait>(
         tracing::warn!(gateway, gateway_order_id, "payment for an unknown order");
         return Ok(PaymentOutcome::Rejected);
     };
-    if order.status == "paid" {
+    if order.status == PaymentOrderStatus::Paid.as_str() {
         return Ok(PaymentOutcome::AlreadyPaid);
     }
     // The order says what was asked; an event for another amount credits nothing.
@@ -406,7 +410,10 @@ async fn credit_order<C: ConnectionTrait>(
     }
     payment_order::Entity::update_many()
         .col_expr(payment_order::Column::Discount, Expr::value(bonus))
-        .col_expr(payment_order::Column::Status, Expr::value("paid"))
+        .col_expr(
+            payment_order::Column::Status,
+            Expr::value(PaymentOrderStatus::Paid.as_str()),
+        )
         .col_expr(
             payment_order::Column::ReceiptNumber,
             Expr::value(receipt_number(now, &order.reference)),

@@ -29,10 +29,10 @@ use crate::Services;
 use crate::audit::{self, Actor, Change};
 use crate::error::{Error, Kind, Result};
 use crate::ledger::holds::{self, HoldRequest};
-use crate::ledger::{AccountKind, AccountRef, Currency, MAX_AMOUNT, stored_currency};
+use crate::ledger::{AccountKind, AccountRef, MAX_AMOUNT, stored_currency};
 use crate::wallet::CreditReason;
 use store::entity::{payment_order, refund};
-use store::status::{PaymentOrderStatus, RefundStatus};
+use store::status::{HoldStatus, PaymentOrderStatus, RefundStatus};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundView {
@@ -101,19 +101,18 @@ pub async fn settle(
     actor: &Actor,
 ) -> Result<Settled> {
     let now = app.clock.now();
-    let currency =
-        Currency::parse(&order.currency).map_err(|m| Error::internal(anyhow::anyhow!(m)))?;
+    let currency = stored_currency(&order.currency)?;
     let txn = store::begin_write(&app.db).await?;
     let status = if outcome.is_ok() {
-        "succeeded"
+        RefundStatus::Succeeded.as_str()
     } else {
-        "failed"
+        RefundStatus::Failed.as_str()
     };
     let mut claim = refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(status))
         .col_expr(refund::Column::UpdatedAt, Expr::value(now))
         .filter(refund::Column::Id.eq(r.id))
-        .filter(refund::Column::Status.eq("pending"));
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()));
     if let Ok(gateway_refund_id) = outcome {
         claim = claim.col_expr(
             refund::Column::GatewayRefundId,
@@ -124,7 +123,7 @@ pub async fn settle(
         drop(txn);
         let current = refund::Entity::find_by_id(r.id).one(&app.db).await?;
         return Ok(Settled::Already(current.and_then(|c| {
-            (c.status == "succeeded")
+            (c.status == RefundStatus::Succeeded.as_str())
                 .then_some(c.gateway_refund_id)
                 .flatten()
         })));
@@ -176,7 +175,7 @@ pub async fn settle(
         }
         Err(err) => {
             tracing::error!(error = %err, refund = %r.id, "gateway refused the refund");
-            holds::release(&txn, r.hold_id, "released", now).await?;
+            holds::release(&txn, r.hold_id, HoldStatus::Released.as_str(), now).await?;
             payment_order::Entity::update_many()
                 .col_expr(
                     payment_order::Column::Refunded,
@@ -207,7 +206,7 @@ pub fn gateway_key(order: &payment_order::Model, r: &refund::Model) -> String {
 pub async fn sweep(app: &Services) -> Result<u32> {
     let cutoff = app.clock.now() - Duration::seconds(app.config.refund_stuck_after_secs);
     let stuck = refund::Entity::find()
-        .filter(refund::Column::Status.eq("pending"))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending.as_str()))
         .filter(refund::Column::UpdatedAt.lt(cutoff))
         .all(&app.db)
         .await?;

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::jobs;
 use providers::payments as protocol;
 use store::entity::payment_order;
+use store::status::PaymentOrderStatus;
 
 pub const NAME: &str = "sandbox";
 pub const SIGNATURE_HEADER: &str = "sandbox-signature";
@@ -39,7 +40,7 @@ impl PaymentGateway for SandboxGateway {
     }
 
     async fn refund(&self, order: &payment_order::Model, amount: i64, key: &str) -> RefundAnswer {
-        if order.status != "paid" || amount <= 0 {
+        if order.status != PaymentOrderStatus::Paid.as_str() || amount <= 0 {
             return RefundAnswer::Refused("sandbox refunds only paid orders".into());
         }
         // The sandbox settles refunds at once; the id is derived from the key, so a retry

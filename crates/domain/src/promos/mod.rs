@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use rules::{Context, Refusal, Rules, Use, UserType};
 use store::entity::{payment_order, promo_code, promo_redemption, promo_user_use};
+use store::status::PaymentOrderStatus;
 
 pub fn rules_of(p: &promo_code::Model) -> Rules {
     Rules {
@@ -72,7 +73,7 @@ async fn facts<C: ConnectionTrait>(
         .await? as i64;
     let paid_before = payment_order::Entity::find()
         .filter(payment_order::Column::UserId.eq(user))
-        .filter(payment_order::Column::Status.eq("paid"))
+        .filter(payment_order::Column::Status.eq(PaymentOrderStatus::Paid.as_str()))
         .count(conn)
         .await?
         > 0;

@@ -33,6 +33,7 @@ use crate::live::events::Outbox;
 use crate::notifications::format_money;
 use store::WriteTxn;
 use store::entity::{booking, consultation, practitioner, practitioner_schedule, service};
+use store::status::{ConsultationStatus, HoldStatus};
 
 pub fn not_found() -> Error {
     Error::not_found("Booking")
@@ -437,7 +438,7 @@ async fn close(
             )
             .await?;
         }
-        holds::release(txn, hold_id, "released", now).await?;
+        holds::release(txn, hold_id, HoldStatus::Released.as_str(), now).await?;
     }
     if s.promotions_to_practitioner > 0 {
         ledger::transfer(
@@ -498,7 +499,7 @@ pub async fn confirm(app: &Services, user: Uuid, id: Uuid) -> Result<booking::Mo
     let (b, party) = load_for(&txn, id, user).await?;
     practitioner_only(party)?;
     if b.status != BookingStatus::Requested.as_str() {
-        return Err(wrong_state(&b, "requested"));
+        return Err(wrong_state(&b, BookingStatus::Requested.as_str()));
     }
     if b.respond_by <= now {
         return Err(Error::conflict(
@@ -527,7 +528,7 @@ pub async fn decline(
     let (b, party) = load_for(txn, id, user).await?;
     practitioner_only(party)?;
     if b.status != BookingStatus::Requested.as_str() {
-        return Err(wrong_state(&b, "requested"));
+        return Err(wrong_state(&b, BookingStatus::Requested.as_str()));
     }
     let mut b = close(txn, b, BookingStatus::Declined, 0, now).await?;
     if reason.is_some() {
@@ -803,7 +804,7 @@ pub async fn join(app: &Services, user: Uuid, id: Uuid) -> Result<booking::Model
     let txn = store::begin_write(&app.db).await?;
     let (b, party) = load_for(&txn, id, user).await?;
     if b.status != BookingStatus::Confirmed.as_str() {
-        return Err(wrong_state(&b, "confirmed"));
+        return Err(wrong_state(&b, BookingStatus::Confirmed.as_str()));
     }
     if b.channel == ServiceChannel::InPerson.as_str() {
         return Err(Error::conflict(
@@ -865,7 +866,7 @@ pub async fn complete(
     let (b, party) = load_for(txn, id, user).await?;
     practitioner_only(party)?;
     if b.status != BookingStatus::Confirmed.as_str() {
-        return Err(wrong_state(&b, "confirmed"));
+        return Err(wrong_state(&b, BookingStatus::Confirmed.as_str()));
     }
     if b.channel != ServiceChannel::InPerson.as_str() {
         return Err(Error::conflict(
@@ -926,7 +927,7 @@ pub async fn report_no_show(
     let now = app.clock.now();
     let (b, party) = load_for(txn, id, user).await?;
     if b.status != BookingStatus::Confirmed.as_str() {
-        return Err(wrong_state(&b, "confirmed"));
+        return Err(wrong_state(&b, BookingStatus::Confirmed.as_str()));
     }
     let grace = Duration::minutes(app.config.booking_no_show_grace_minutes.max(0));
     if now < b.starts_at + grace {
@@ -1146,7 +1147,7 @@ pub async fn sweep(app: &Services) -> Result<SweepReport> {
             .select_only()
             .column(consultation::Column::Id)
             .filter(consultation::Column::Id.is_in(chunk.iter().copied()))
-            .filter(consultation::Column::Status.eq("active"))
+            .filter(consultation::Column::Status.eq(ConsultationStatus::Active.as_str()))
             .into_tuple()
             .all(&app.db)
             .await?;
@@ -1274,7 +1275,7 @@ async fn close_if_due(
         } else {
             consultation::Entity::find_by_id(cid).one(&txn).await?
         };
-        if session.is_some_and(|c| c.status == "active") {
+        if session.is_some_and(|c| c.status == ConsultationStatus::Active.as_str()) {
             return Ok(None);
         }
         close(&txn, b, BookingStatus::Completed, 10_000, now).await?;

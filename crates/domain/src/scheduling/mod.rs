@@ -23,6 +23,7 @@ use store::entity::{
     availability_override, blocked_date, booking, consultation, practitioner_availability,
     practitioner_schedule, service,
 };
+use store::status::ConsultationStatus;
 
 /// How an appointment takes place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -55,38 +56,13 @@ impl ServiceChannel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BookingStatus {
-    /// Waiting for the practitioner; the price is held on the client's wallet.
-    Requested,
-    Confirmed,
-    Declined,
-    /// The practitioner did not answer in time.
-    Expired,
-    Cancelled,
-    Completed,
-    ClientNoShow,
-    PractitionerNoShow,
-}
-
-impl BookingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookingStatus::Requested => "requested",
-            BookingStatus::Confirmed => "confirmed",
-            BookingStatus::Declined => "declined",
-            BookingStatus::Expired => "expired",
-            BookingStatus::Cancelled => "cancelled",
-            BookingStatus::Completed => "completed",
-            BookingStatus::ClientNoShow => "client_no_show",
-            BookingStatus::PractitionerNoShow => "practitioner_no_show",
-        }
-    }
-}
+pub use store::status::BookingStatus;
 
 /// Statuses that still take the practitioner's time.
-pub const OPEN: [&str; 2] = ["requested", "confirmed"];
+pub const OPEN: [&str; 2] = [
+    BookingStatus::Requested.as_str(),
+    BookingStatus::Confirmed.as_str(),
+];
 
 /// The service types a new platform starts with (admins add, rename and retire them).
 const DEFAULT_SERVICE_TYPES: &[(&str, &str, &str)] = &[
@@ -258,7 +234,10 @@ pub async fn busy_near<C: ConnectionTrait>(
         .collect();
     for c in consultation::Entity::find()
         .filter(consultation::Column::PractitionerId.eq(practitioner_id))
-        .filter(consultation::Column::Status.is_in(["requested", "active"]))
+        .filter(consultation::Column::Status.is_in([
+            ConsultationStatus::Requested.as_str(),
+            ConsultationStatus::Active.as_str(),
+        ]))
         .all(conn)
         .await?
     {
@@ -282,7 +261,11 @@ pub async fn counted_near<C: ConnectionTrait>(
 ) -> Result<Vec<DateTime<Utc>>, DbErr> {
     let mut q = booking::Entity::find()
         .filter(booking::Column::ServiceId.eq(service_id))
-        .filter(booking::Column::Status.is_not_in(["declined", "expired", "cancelled"]))
+        .filter(booking::Column::Status.is_not_in([
+            BookingStatus::Declined.as_str(),
+            BookingStatus::Expired.as_str(),
+            BookingStatus::Cancelled.as_str(),
+        ]))
         .filter(booking::Column::StartsAt.gte(from - Duration::days(8)))
         .filter(booking::Column::StartsAt.lt(to + Duration::days(8)));
     if let Some(id) = except {

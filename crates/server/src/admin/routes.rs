@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use store::status::JobStatus;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -490,14 +491,16 @@ async fn list_jobs(
     ApiQuery(q): ApiQuery<JobsQuery>,
 ) -> ApiResult<ApiJson<Vec<JobView>>> {
     let limit = page_limit(q.limit)?;
-    let status = q.status.unwrap_or_else(|| "dead".into());
-    if !["pending", "running", "done", "dead"].contains(&status.as_str()) {
-        return Err(ApiError::field(
-            "status",
-            "invalid_choice",
-            "must be pending, running, done or dead",
-        ));
-    }
+    let status = match q.status.as_deref() {
+        None => JobStatus::Dead,
+        Some(s) => s.parse::<JobStatus>().map_err(|_| {
+            ApiError::field(
+                "status",
+                "invalid_choice",
+                "must be pending, running, done or dead",
+            )
+        })?,
+    };
     let rows = job::Entity::find()
         .filter(Condition::all().add(job::Column::Status.eq(status)))
         .order_by_desc(job::Column::UpdatedAt)

@@ -160,7 +160,10 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<AuthUser, ApiEr
             "This account is not active",
         ));
     }
-    let role = Role::parse(&user.role)
+    let role = user
+        .role
+        .parse::<Role>()
+        .ok()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", user.role)))?;
     Ok(AuthUser {
         id: user.id,

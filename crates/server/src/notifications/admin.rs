@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use store::status::DeliveryStatus;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -472,8 +473,6 @@ impl From<queue::Model> for DeliveryView {
     }
 }
 
-const STATUSES: [&str; 5] = ["pending", "retrying", "sent", "skipped", "dead"];
-
 /// Notification deliveries by state, newest first; `dead` ones are the dead letters.
 #[utoipa::path(get, path = "/api/v1/admin/notification-deliveries", tag = "admin",
     params(DeliveriesQuery),
@@ -485,14 +484,16 @@ async fn list_deliveries(
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<ApiJson<Page<DeliveryView>>> {
     let limit = page_limit(q.limit)?;
-    let status = q.status.unwrap_or_else(|| "dead".into());
-    if !STATUSES.contains(&status.as_str()) {
-        return Err(ApiError::field(
-            "status",
-            "invalid_choice",
-            "must be pending, retrying, sent, skipped or dead",
-        ));
-    }
+    let status = match q.status.as_deref() {
+        None => DeliveryStatus::Dead,
+        Some(s) => s.parse::<DeliveryStatus>().map_err(|_| {
+            ApiError::field(
+                "status",
+                "invalid_choice",
+                "must be pending, retrying, sent, skipped or dead",
+            )
+        })?,
+    };
     let mut query = queue::Entity::find().filter(queue::Column::Status.eq(status));
     if let Some(c) = q.channel {
         query = query.filter(queue::Column::Channel.eq(c));
@@ -535,7 +536,7 @@ async fn retry_delivery(
         .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("Delivery"))?;
-    if row.status != "dead" {
+    if row.status != DeliveryStatus::Dead.as_str() {
         return Err(ApiError::conflict(
             "invalid_transition",
             format!(
@@ -560,7 +561,10 @@ async fn retry_delivery(
     )
     .await?;
     queue::Entity::update_many()
-        .col_expr(queue::Column::Status, Expr::value("pending"))
+        .col_expr(
+            queue::Column::Status,
+            Expr::value(DeliveryStatus::Pending.as_str()),
+        )
         .col_expr(queue::Column::JobId, Expr::value(job_id))
         .col_expr(queue::Column::Attempts, Expr::value(0))
         .col_expr(queue::Column::RunAt, Expr::value(now))

@@ -10,6 +10,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
+use store::status::PaymentOrderStatus;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -242,7 +243,7 @@ async fn create_topup(
         gateway: Set(app.gateway.name().to_owned()),
         gateway_order_id: Set(gateway_order.gateway_order_id.clone()),
         gateway_payment_id: Set(None),
-        status: Set("created".into()),
+        status: Set(PaymentOrderStatus::Created.as_str().into()),
         checkout_url: Set(gateway_order.checkout_url.clone()),
         credit_transfer_id: Set(None),
         promo_code_id: Set(quote.promo_id),

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use store::status::PaymentOrderStatus;
 
 use crate::app::AppState;
 use crate::error::ApiResult;
@@ -16,7 +17,7 @@ pub async fn checkout_page(
 ) -> ApiResult<Html<String>> {
     let order = find_order(&app, &id).await?;
     let major = format!("{}.{:02}", order.amount / 100, order.amount % 100);
-    let actions = if order.status == "created" {
+    let actions = if order.status == PaymentOrderStatus::Created.as_str() {
         format!(
             r#"<form method="post" action="/sandbox/checkout/{id}/pay"><button class="pay">Pay {cur} {major}</button></form>
 <form method="post" action="/sandbox/checkout/{id}/fail"><button class="fail">Fail the payment</button></form>"#,

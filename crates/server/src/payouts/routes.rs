@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use store::status::PayoutStatus;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -313,11 +314,14 @@ async fn list(
     if let Some(p) = practitioner {
         query = query.filter(payout::Column::PractitionerId.eq(p));
     }
-    match q.status.as_deref().or(default_status) {
-        Some(s) if ["requested", "rejected", "paid"].contains(&s) => {
-            query = query.filter(payout::Column::Status.eq(s))
-        }
-        Some(_) => {
+    match q
+        .status
+        .as_deref()
+        .or(default_status)
+        .map(str::parse::<PayoutStatus>)
+    {
+        Some(Ok(s)) => query = query.filter(payout::Column::Status.eq(s.as_str())),
+        Some(Err(_)) => {
             return Err(ApiError::field(
                 "status",
                 "invalid_choice",
@@ -363,7 +367,9 @@ async fn admin_payouts(
     _admin: AdminUser,
     ApiQuery(q): ApiQuery<PayoutsQuery>,
 ) -> ApiResult<ApiJson<Page<PayoutView>>> {
-    Ok(ApiJson(list(&app, None, q, Some("requested")).await?))
+    Ok(ApiJson(
+        list(&app, None, q, Some(PayoutStatus::Requested.as_str())).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
