@@ -167,6 +167,18 @@ fn on_constraint(constraint: &str) -> Error {
     }
 }
 
+/// Maps a write refused by a unique constraint to a conflict with `code` (the thing already
+/// exists, or a parallel request made it); any other database error maps as usual.
+pub fn conflict_on_unique(code: &'static str, detail: &'static str) -> impl FnOnce(DbErr) -> Error {
+    move |e| {
+        if unique_violation(&e).is_some() {
+            Error::conflict(code, detail)
+        } else {
+            e.into()
+        }
+    }
+}
+
 /// Name (or message) of the violated unique constraint, on either backend.
 pub fn unique_violation(err: &DbErr) -> Option<String> {
     match err.sql_err() {

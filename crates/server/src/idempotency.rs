@@ -119,18 +119,12 @@ impl IdempotencyKey {
         }
         .insert(conn)
         .await
-        .map_err(|e| {
-            if crate::error::unique_violation(&e).is_some() {
-                // A parallel request with the same key won; the client should retry to
-                // receive that request's stored answer.
-                ApiError::conflict(
-                    "idempotency_in_progress",
-                    "A request with this Idempotency-Key is being processed; retry",
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        // A parallel request with the same key won; the client should retry to receive that
+        // request's stored answer.
+        .map_err(domain::error::conflict_on_unique(
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is being processed; retry",
+        ))?;
         let mut res = (status, row.response_body).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -278,16 +278,10 @@ pub async fn request(app: &Services, r: NewRequest<'_>) -> Result<consultation::
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if crate::error::unique_violation(&e).is_some() {
-            Error::conflict(
-                "consultation_open",
-                "You already have a consultation requested or in progress",
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(crate::error::conflict_on_unique(
+        "consultation_open",
+        "You already have a consultation requested or in progress",
+    ))?;
     let row = consultation::ActiveModel {
         id: Set(id),
         reference: Set(crate::payments::human_reference("CS")),

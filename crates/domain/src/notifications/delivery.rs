@@ -225,19 +225,21 @@ async fn send_email(
         subject: Set(message.subject.clone()),
         provider: Set(app.email.name().to_owned()),
         provider_message_id: Set(result.as_ref().ok().cloned()),
-        status: Set(if result.is_ok() {
-            ProviderLogStatus::Sent
-        } else {
-            ProviderLogStatus::Failed
-        }
-        .as_str()
-        .to_owned()),
+        status: Set(log_status(&result).to_owned()),
         error: Set(result.as_ref().err().map(|e| format!("{e:#}"))),
         created_at: Set(app.clock.now()),
     }
     .insert(&app.db)
     .await?;
     result.map(|_| ())
+}
+
+/// What an email or SMS log row says of the provider's answer.
+fn log_status<T>(result: &anyhow::Result<T>) -> &'static str {
+    match result {
+        Ok(_) => ProviderLogStatus::Sent.as_str(),
+        Err(_) => ProviderLogStatus::Failed.as_str(),
+    }
 }
 
 async fn send_sms(
@@ -271,13 +273,7 @@ async fn send_sms(
         }),
         provider: Set(app.sms.name().to_owned()),
         provider_message_id: Set(result.as_ref().ok().cloned()),
-        status: Set(if result.is_ok() {
-            ProviderLogStatus::Sent
-        } else {
-            ProviderLogStatus::Failed
-        }
-        .as_str()
-        .to_owned()),
+        status: Set(log_status(&result).to_owned()),
         error: Set(result.as_ref().err().map(|e| format!("{e:#}"))),
         created_at: Set(app.clock.now()),
     }

@@ -10,6 +10,7 @@ pub mod razorpay;
 pub mod refunds;
 pub mod sandbox;
 pub mod stripe;
+pub mod topups;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;

@@ -470,16 +470,10 @@ pub async fn request(app: &Services, actor: &Actor, order: RefundOrder<'_>) -> R
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if crate::error::unique_violation(&e).is_some() {
-            Error::conflict(
-                "idempotency_in_progress",
-                "A refund with this Idempotency-Key is being processed; retry",
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(crate::error::conflict_on_unique(
+        "idempotency_in_progress",
+        "A refund with this Idempotency-Key is being processed; retry",
+    ))?;
     txn.commit().await?;
     let refunded_total = topup.refunded + order.amount;
 

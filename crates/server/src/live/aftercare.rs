@@ -318,13 +318,10 @@ async fn create_review(
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if crate::error::unique_violation(&e).is_some() {
-            ApiError::conflict("already_reviewed", "This consultation has a review")
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(domain::error::conflict_on_unique(
+        "already_reviewed",
+        "This consultation has a review",
+    ))?;
     refresh_rating(&txn, cons.practitioner_id).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(row.into())))

@@ -6,31 +6,25 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
-use store::status::PaymentOrderStatus;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{
-    NewOrder, PaymentEvent, PaymentEventKind, PaymentOutcome, apply_event, human_reference, sandbox,
-};
+use super::{PaymentEvent, PaymentEventKind, PaymentOutcome, apply_event, sandbox};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
 use crate::idempotency::{IdempotencyKey, fingerprint};
 use domain::ledger::Currency;
+use domain::payments::topups::{self, TopupOrder};
 use domain::validate::Check;
 use store::entity::payment_order;
 
-/// Smallest and largest top-up, in minor units (₹1 and ₹1,00,000 for INR).
-pub const MIN_TOPUP: i64 = 100;
-pub const MAX_TOPUP: i64 = 10_000_000;
+pub use domain::payments::topups::{MAX_TOPUP, MIN_TOPUP};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -147,16 +141,7 @@ async fn create_topup(
     let mut c = Check::new();
     let amount = match (&package, body.amount) {
         (Some(p), None) => p.price,
-        (Some(p), Some(a)) => {
-            c.ensure(
-                a == p.price,
-                "amount",
-                "amount_mismatch",
-                "must be omitted or equal the package price",
-            );
-            a
-        }
-        (None, Some(a)) => a,
+        (_, Some(a)) => a,
         (None, None) => {
             c.fail("amount", "required", "give an amount or a package_id");
             MIN_TOPUP
@@ -175,91 +160,22 @@ async fn create_topup(
     };
     c.finish()?;
     let currency = currency.unwrap_or(Currency::INR);
-    if package
-        .as_ref()
-        .is_some_and(|p| p.currency != currency.as_str())
-    {
-        return Err(ApiError::field(
-            "currency",
-            "invalid_currency",
-            "differs from the package's currency",
-        ));
-    }
-    let now = app.clock.now();
-    let quote = crate::promos::quote(
-        &app.db,
-        auth.id,
-        body.promo_code.as_deref(),
-        amount,
-        currency.as_str(),
-        crate::promos::rules::Context::Topup,
-        now,
+    let opened = topups::open(
+        &app,
+        TopupOrder {
+            user: auth.id,
+            package,
+            amount,
+            currency,
+            promo_code: body.promo_code.as_deref(),
+        },
     )
     .await?;
-    if let Some(refusal) = quote.refusal {
-        let mut e = ApiError::field(
-            "promo_code",
-            "promo_refused",
-            format!(
-                "The code does not apply: {}",
-                serde_json::to_value(refusal).unwrap_or_default()
-            ),
-        );
-        e.code = "promo_refused";
-        return Err(e);
-    }
-    if quote.final_amount < MIN_TOPUP {
-        return Err(ApiError::field(
-            "promo_code",
-            "promo_refused",
-            "The code leaves less than the smallest payment",
-        ));
-    }
-    let order = NewOrder {
-        id: Uuid::now_v7(),
-        reference: human_reference("TP"),
-        amount: quote.final_amount,
-        currency,
-    };
-    let gateway_order = app
-        .gateway
-        .create_order(&order, &app.public_url())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "gateway refused the order");
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "gateway_unavailable",
-                "The payment gateway did not accept the order; try again",
-            )
-        })?;
+    let now = app.clock.now();
     let txn = store::begin_write(&app.db).await?;
-    let row = payment_order::ActiveModel {
-        id: Set(order.id),
-        reference: Set(order.reference),
-        user_id: Set(auth.id),
-        amount: Set(order.amount),
-        currency: Set(currency.as_str().to_owned()),
-        gateway: Set(app.gateway.name().to_owned()),
-        gateway_order_id: Set(gateway_order.gateway_order_id.clone()),
-        gateway_payment_id: Set(None),
-        status: Set(PaymentOrderStatus::Created.as_str().into()),
-        checkout_url: Set(gateway_order.checkout_url.clone()),
-        credit_transfer_id: Set(None),
-        promo_code_id: Set(quote.promo_id),
-        discount: Set(quote.discount),
-        package_id: Set(package.as_ref().map(|p| p.id)),
-        package_bonus: Set(package.as_ref().map_or(0, |p| p.credit - p.price)),
-        refunded: Set(0),
-        receipt_number: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        paid_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    let (row, client_secret) = opened.record(&txn, now).await?;
     let mut view = TopupView::from(row);
-    view.client_secret = gateway_order.client_secret;
+    view.client_secret = client_secret;
     let res = key
         .save(&txn, auth.id, &fp, StatusCode::CREATED, &view, now)
         .await?;

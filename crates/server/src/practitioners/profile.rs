@@ -273,13 +273,13 @@ async fn apply(
         ));
     }
     let txn = store::begin_write(&app.db).await?;
-    let row = m.insert(&txn).await.map_err(|e| {
-        if crate::error::unique_violation(&e).is_some() {
-            ApiError::conflict("already_applied", "You already have a practitioner profile")
-        } else {
-            e.into()
-        }
-    })?;
+    let row = m
+        .insert(&txn)
+        .await
+        .map_err(domain::error::conflict_on_unique(
+            "already_applied",
+            "You already have a practitioner profile",
+        ))?;
     let row = sync_derived(&txn, &row, languages, specializations).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, ApiJson((&row).into())))

@@ -245,13 +245,10 @@ async fn create_code(
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if crate::error::unique_violation(&e).is_some() {
-            ApiError::conflict("code_taken", "A promo code with this code exists")
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(domain::error::conflict_on_unique(
+        "code_taken",
+        "A promo code with this code exists",
+    ))?;
     audit::record(
         &txn,
         &admin.0.actor(&meta),
