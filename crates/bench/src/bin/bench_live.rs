@@ -36,7 +36,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use augur::accounts::NewUser;
-use augur::app::{AppState, Application};
+use augur::app::Application;
+use domain::Services;
 use augur::auth::Role;
 use augur::demo::{PractitionerSeed, insert_practitioner};
 use augur::practitioners::{Availability, Verification};
@@ -1761,7 +1762,7 @@ async fn cross_phase(
 /// Seeds `n` active chat sessions that started at `t0`, `per_p` per practitioner, each
 /// client funded through the ledger. Returns the client ids.
 async fn seed_sessions(
-    app: &AppState,
+    app: &Services,
     n: usize,
     per_p: usize,
     t0: chrono::DateTime<chrono::Utc>,
@@ -1922,7 +1923,7 @@ async fn seed_sessions(
 
 /// Both sides of every active session, and every practitioner, heard from now: what the
 /// sockets' frames write, in two statements.
-async fn heartbeat_all(app: &AppState) -> anyhow::Result<()> {
+async fn heartbeat_all(app: &Services) -> anyhow::Result<()> {
     let now = app.clock.now();
     let txn = store::begin_write(&app.db).await?;
     consultation::Entity::update_many()
@@ -1945,7 +1946,7 @@ async fn heartbeat_all(app: &AppState) -> anyhow::Result<()> {
 /// One task per client, as its socket would listen, finishing when the client's charge
 /// for `minute` (1-based, as in the event) arrives.
 async fn listen_for_minute(
-    app: &AppState,
+    app: &Services,
     clients: &[Uuid],
     minute: u32,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<Option<Instant>>>> {
@@ -1994,7 +1995,7 @@ async fn lags(
 /// it at most every few seconds), and the worker bills on its own ticks. A session's lag
 /// runs from the second whose liveness made its minute due to its charge's event.
 async fn spread_run(
-    app: &AppState,
+    app: &Services,
     clients: &[Uuid],
     t0: chrono::DateTime<chrono::Utc>,
     clock: &ManualClock,
@@ -2037,7 +2038,7 @@ async fn spread_run(
 }
 
 /// One worker pass, as the node's worker runs it.
-async fn tick(app: &AppState) -> anyhow::Result<engine::TickReport> {
+async fn tick(app: &Services) -> anyhow::Result<engine::TickReport> {
     engine::tick(app)
         .await
         .map_err(|e| anyhow::anyhow!("worker pass failed: {e:?}"))
