@@ -86,14 +86,15 @@ pub enum Side {
 }
 
 /// When each side of a running session was last seen (a heartbeat, a message, a socket
-/// frame), each at least the start: a side not seen since it began counts as there at the
-/// start. The billing rule lives here: the client owes for the window both sides were
-/// present, and nothing after the first of them went quiet.
+/// frame). For billing a side counts as there from the start until it was last seen, and a
+/// sighting from before the start counts as the start. The billing rule lives here: the
+/// client owes for the window both sides were present, and nothing after the first of them
+/// went quiet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Presence {
     pub started: DateTime<Utc>,
-    pub client_seen: DateTime<Utc>,
-    pub practitioner_seen: DateTime<Utc>,
+    client_seen: Option<DateTime<Utc>>,
+    practitioner_seen: Option<DateTime<Utc>>,
 }
 
 impl Presence {
@@ -104,23 +105,33 @@ impl Presence {
     ) -> Self {
         Self {
             started,
-            client_seen: client_seen.unwrap_or(started).max(started),
-            practitioner_seen: practitioner_seen.unwrap_or(started).max(started),
+            client_seen,
+            practitioner_seen,
         }
+    }
+
+    /// When `side` was last seen, at the earliest the start.
+    pub fn seen(&self, side: Side) -> DateTime<Utc> {
+        let raw = match side {
+            Side::Client => self.client_seen,
+            Side::Practitioner => self.practitioner_seen,
+        };
+        raw.unwrap_or(self.started).max(self.started)
     }
 
     /// The end of the window both sides were present for.
     pub fn both_until(&self) -> DateTime<Utc> {
-        self.client_seen.min(self.practitioner_seen)
+        self.seen(Side::Client).min(self.seen(Side::Practitioner))
     }
 
     /// The side that went quiet first, once either has been silent for longer than
     /// `grace` (the client on a tie); `None` while both are still here.
     pub fn gone(&self, now: DateTime<Utc>, grace: Duration) -> Option<Side> {
         let cutoff = now - grace;
-        if self.client_seen >= cutoff && self.practitioner_seen >= cutoff {
+        let (client, practitioner) = (self.seen(Side::Client), self.seen(Side::Practitioner));
+        if client >= cutoff && practitioner >= cutoff {
             None
-        } else if self.client_seen <= self.practitioner_seen {
+        } else if client <= practitioner {
             Some(Side::Client)
         } else {
             Some(Side::Practitioner)
@@ -129,16 +140,16 @@ impl Presence {
 
     /// Where billing stops when `ender` ends the session at `now`: the ender is here now;
     /// the other side counts as here until now if seen within `grace`, else until it was
-    /// last seen.
+    /// last seen, and a side never seen at all was never there (billing stops at the start).
     pub fn ended_by(&self, ender: Side, now: DateTime<Utc>, grace: Duration) -> DateTime<Utc> {
         let other = match ender {
             Side::Client => self.practitioner_seen,
             Side::Practitioner => self.client_seen,
         };
-        if other >= now - grace {
-            now.max(self.started)
-        } else {
-            other
+        match other {
+            Some(seen) if seen >= now - grace => now,
+            Some(seen) => seen.max(self.started),
+            None => self.started,
         }
     }
 }
@@ -618,7 +629,7 @@ mod tests {
         // Nobody seen since the start (or a clock that says earlier): nothing owed.
         assert_eq!(owed_minutes(&Presence::new(t(0), None, None), &[]), 0);
         let early = Presence::new(t(100), Some(t(40)), Some(t(160)));
-        assert_eq!(early.client_seen, t(100));
+        assert_eq!(early.seen(Side::Client), t(100));
         assert_eq!(owed_minutes(&early, &[]), 0);
         // An outage inside the window is not billed.
         let down = [Outage {
@@ -655,8 +666,9 @@ mod tests {
         assert_eq!(p.ended_by(Side::Practitioner, t(210), grace), t(210));
         // The practitioner vanished at 190 s; the client ends at 300 s: billed to 190 s.
         assert_eq!(p.ended_by(Side::Client, t(300), grace), t(190));
-        // Never seen: billed to the start.
+        // Never seen: billed to the start, even just after it.
         let never = Presence::new(t(50), Some(t(400)), None);
         assert_eq!(never.ended_by(Side::Client, t(400), grace), t(50));
+        assert_eq!(never.ended_by(Side::Client, t(60), grace), t(50));
     }
 }
