@@ -174,13 +174,14 @@ pub async fn terms_for(
                 now,
             )
             .await?;
+            if let Some(why) = q.refusal {
+                return Err(crate::promos::refused(why));
+            }
             if !q.applied {
                 return Err(Error::field(
                     "promo_code",
                     "promo_refused",
-                    q.refusal
-                        .map(|r| format!("{r:?}"))
-                        .unwrap_or_else(|| "the code does not apply".into()),
+                    "The code does not apply",
                 ));
             }
             let budget = match q.promo_id {

@@ -81,17 +81,8 @@ pub async fn open(app: &Services, t: TopupOrder<'_>) -> Result<Opened> {
         now,
     )
     .await?;
-    if let Some(refusal) = quote.refusal {
-        let mut e = Error::field(
-            "promo_code",
-            "promo_refused",
-            format!(
-                "The code does not apply: {}",
-                serde_json::to_value(refusal).unwrap_or_default()
-            ),
-        );
-        e.code = "promo_refused";
-        return Err(e);
+    if let Some(why) = quote.refusal {
+        return Err(promos::refused(why));
     }
     if quote.final_amount < MIN_TOPUP {
         return Err(Error::field(

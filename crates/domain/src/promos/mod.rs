@@ -80,6 +80,20 @@ async fn facts<C: ConnectionTrait>(
     Ok((used_by_user, paid_before))
 }
 
+/// The client's error when a promo code does not apply: the field, a stable code, and why.
+pub fn refused(why: rules::Refusal) -> crate::error::Error {
+    let mut e = crate::error::Error::field(
+        "promo_code",
+        "promo_refused",
+        format!(
+            "The code does not apply: {}",
+            serde_json::to_value(why).unwrap_or_default()
+        ),
+    );
+    e.code = "promo_refused";
+    e
+}
+
 /// The one quote every purchase calls: what `code` takes off `price` for `user`.
 pub async fn quote<C: ConnectionTrait>(
     conn: &C,

@@ -291,20 +291,8 @@ pub async fn book(
         now,
     )
     .await?;
-    let refused = |r: crate::promos::rules::Refusal| {
-        let mut e = Error::field(
-            "promo_code",
-            "promo_refused",
-            format!(
-                "The code does not apply: {}",
-                serde_json::to_value(r).unwrap_or_default()
-            ),
-        );
-        e.code = "promo_refused";
-        e
-    };
     if let Some(r) = quote.refusal {
-        return Err(refused(r));
+        return Err(crate::promos::refused(r));
     }
     let mut discount = 0;
     if let Some(promo_id) = quote.promo_id {
@@ -323,7 +311,7 @@ pub async fn book(
         .await?
         {
             Ok(d) => discount = d,
-            Err(r) => return Err(refused(r)),
+            Err(r) => return Err(crate::promos::refused(r)),
         }
     }
     let amount = s.price_minor - discount;
