@@ -174,14 +174,15 @@ pub async fn terms_for(
                 now,
             )
             .await?;
-            if let Some(why) = q.refusal {
-                return Err(crate::promos::refused(why));
-            }
+            // A live request answers a refused code as an invalid field (`validation_failed`),
+            // unlike top-ups and bookings (`promo_refused`); clients already rely on both.
             if !q.applied {
                 return Err(Error::field(
                     "promo_code",
                     "promo_refused",
-                    "The code does not apply",
+                    q.refusal
+                        .map(|r| format!("{r:?}"))
+                        .unwrap_or_else(|| "the code does not apply".into()),
                 ));
             }
             let budget = match q.promo_id {
