@@ -9,6 +9,7 @@ pub mod astrology;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod jobs;
 pub mod ledger;

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use secrecy::ExposeSecret;
@@ -181,6 +181,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(practitioners::profile::router())
         .merge(practitioners::discovery::router())
         .merge(admin::routes::router())
+        .merge(admin::overview::router())
         .merge(wallet::routes::router())
         .merge(payments::routes::router())
         .merge(payments::packages::router())
@@ -231,6 +232,7 @@ pub fn router(state: AppState) -> Router {
     }
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let console = crate::console::router(state.clone(), api.clone().with_state(state.clone()));
     let mut public = Router::new()
         .merge(api)
         .route("/health/live", get(live))
@@ -242,6 +244,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
         .route("/demo/live", get(live_demo))
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .with_state(state.clone())
+        .merge(console)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(run_to_completion))
@@ -259,7 +264,6 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
-        .with_state(state)
 }
 
 /// Runs the handler on its own task, so a client that disconnects (or the timeout layer)
@@ -320,7 +324,12 @@ fn ensure_problem(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // The console's pages answer errors as pages.
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page {
         return response;
     }
     let (code, detail) = match status {
@@ -349,12 +358,18 @@ fn ensure_problem(response: Response) -> Response {
     err.into_response()
 }
 
-async fn not_found() -> ApiError {
+/// An unknown address: a page for a browser outside the API, the problem document for
+/// everyone else.
+async fn not_found(headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    if crate::console::wants_html(&headers) && !uri.path().starts_with("/api/") {
+        return crate::console::not_found_page();
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "Nothing is found at this address",
     )
+    .into_response()
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod app;
 pub mod astrology;
 pub mod auth;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod http;

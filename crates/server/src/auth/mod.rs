@@ -140,11 +140,25 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<AuthUser, ApiEr
             }
             _ => ApiError::unauthorized("invalid_token", "The access token is not valid"),
         })?;
+    signed_in(app, claims.sub, claims.sid, false).await
+}
+
+/// The account behind a live session: the session not revoked (and, for a console cookie
+/// that outlives no access token, not past its own expiry), the account active.
+pub async fn signed_in(
+    app: &AppState,
+    user_id: Uuid,
+    session_id: Uuid,
+    check_expiry: bool,
+) -> Result<AuthUser, ApiError> {
+    let now = app.clock.now();
     let (user, session) = tokio::try_join!(
-        user::Entity::find_by_id(claims.sub).one(&app.db),
-        auth_session::Entity::find_by_id(claims.sid).one(&app.db),
+        user::Entity::find_by_id(user_id).one(&app.db),
+        auth_session::Entity::find_by_id(session_id).one(&app.db),
     )?;
-    let session_alive = session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub);
+    let session_alive = session.is_some_and(|s| {
+        s.revoked_at.is_none() && s.user_id == user_id && (!check_expiry || s.expires_at > now)
+    });
     let user = match user {
         Some(u) if session_alive => u,
         _ => {
@@ -168,7 +182,7 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<AuthUser, ApiEr
     Ok(AuthUser {
         id: user.id,
         role,
-        session_id: claims.sid,
+        session_id,
         user,
     })
 }

@@ -34,7 +34,8 @@ pub struct TokenPair {
     pub session_id: Uuid,
 }
 
-fn access_token(
+/// A fresh access token for an existing session (the console's in-process API calls).
+pub fn access_token(
     app: &AppState,
     user: &user::Model,
     session_id: Uuid,

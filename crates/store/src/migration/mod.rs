@@ -29,6 +29,7 @@ mod m20261207_000001_hardening;
 mod m20261207_000002_accounts;
 mod m20261207_000004_live_limits;
 mod m20261208_000001_enumerated_columns;
+mod m20261209_000001_console;
 
 use m20261122_000001_foundation::Foundation;
 use m20261122_000002_ledger::Ledger;
@@ -46,6 +47,7 @@ use m20261207_000001_hardening::Hardening;
 use m20261207_000002_accounts::Accounts;
 use m20261207_000004_live_limits::LiveLimits;
 use m20261208_000001_enumerated_columns::EnumeratedColumns;
+use m20261209_000001_console::Console;
 
 pub struct Migrator;
 
@@ -70,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(Accounts),
             Box::new(LiveLimits),
             Box::new(EnumeratedColumns),
+            Box::new(Console),
         ]
     }
 }
@@ -122,6 +125,7 @@ mod tests {
         "m20261207_000001_hardening",
         "m20261207_000002_accounts",
         "m20261207_000004_live_limits",
+        "m20261208_000001_enumerated_columns",
     ];
 
     #[test]
