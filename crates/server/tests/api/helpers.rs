@@ -398,14 +398,21 @@ impl TestApp {
 
     /// Creates an admin account directly and returns its access token.
     pub async fn admin_token(&self) -> String {
+        self.admin_account().await.1
+    }
+
+    /// Creates an admin account directly; returns its email (the password is
+    /// [`PASSWORD`]) and an access token.
+    pub async fn admin_account(&self) -> (String, String) {
         let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
         augur::demo::create_admin(&self.state, &email, PASSWORD, "Admin")
             .await
             .expect("create admin");
-        self.login(&email, PASSWORD).await.expect(200)["tokens"]["access_token"]
+        let token = self.login(&email, PASSWORD).await.expect(200)["tokens"]["access_token"]
             .as_str()
             .unwrap()
-            .to_owned()
+            .to_owned();
+        (email, token)
     }
 
     /// Runs queued jobs, then returns the last SMS code sent to `phone`.

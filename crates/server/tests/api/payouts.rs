@@ -20,7 +20,7 @@ async fn request(app: &TestApp, token: &str, key: &str, amount: i64) -> Resp {
 }
 
 /// A client pays for a consultation: hold, then capture with the commission split.
-async fn earn(app: &TestApp, admin: &str, practitioner: Uuid, amount: i64) {
+pub(crate) async fn earn(app: &TestApp, admin: &str, practitioner: Uuid, amount: i64) {
     let (_, _, client) = app
         .register(&format!("payer-{}@example.com", Uuid::now_v7().simple()))
         .await;

@@ -1,0 +1,161 @@
+//! Walks through the console in a real headless Chromium, as a person would: sign in,
+//! click, type, read what the page says. Each test saves a screenshot when it fails.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::both_backends;
+use crate::helpers::{Backend, PASSWORD, TestApp, application, approved_practitioner};
+use crate::webdriver::{Browser, available};
+
+both_backends!(an_admin_approves_refunds_pays_and_edits_a_template, the_console_fits_a_phone);
+
+async fn sign_in(browser: &Browser, base: &str, email: &str) {
+    browser.goto(&format!("{base}/console")).await;
+    browser.find("form[action='/console/sign-in']").await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/console/sign-in'] button[type=submit]").await;
+}
+
+async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
+    let Some((driver, chromium)) = available() else { return };
+    let app = TestApp::spawn(b).await;
+    let (email, admin) = app.admin_account().await;
+    // An application waiting.
+    let (token, _, _) = app.register("applicant@example.com").await;
+    app.post("/api/v1/practitioners/apply", Some(&token), application("Meera Joshi"))
+        .await
+        .expect(201);
+    // A paid top-up.
+    let (client, _, client_id) = app.register("payer@example.com").await;
+    let topup = app
+        .post_keyed("/api/v1/wallet/topups", &client, "t-1", json!({"amount": 50_000}))
+        .await
+        .expect(201);
+    let checkout = topup["checkout_url"].as_str().unwrap().to_owned();
+    app.client.post(format!("{checkout}/pay")).send().await.unwrap();
+    domain::jobs::run_pending(&app.state).await.unwrap();
+    // A payout requested.
+    let (earner, pid) = approved_practitioner(&app, &admin, "earner@example.com", "Earning Reader").await;
+    crate::payouts::earn(&app, &admin, pid.parse::<Uuid>().unwrap(), 100_000).await;
+    app.verify_email("earner@example.com").await;
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/payout-account",
+        Some(&earner),
+        Some(json!({"method": "bank", "account_holder": "Earning Reader", "bank_account_number": "123456789012", "ifsc": "HDFC0001234"})),
+    )
+    .await
+    .expect(200);
+    let payout = app
+        .post_keyed("/api/v1/practitioners/me/payouts", &earner, "p-1", json!({"amount": 60_000}))
+        .await
+        .expect(201);
+
+    let browser = Browser::start(&driver, &chromium, false).await;
+    let base = app.base.clone();
+    browser
+        .run_test("admin_walk", |browser| async move {
+            sign_in(&browser, &base, &email).await;
+            browser.wait_for_text("h1", "Dashboard").await;
+            assert_eq!(browser.text("#applications-waiting").await, "1");
+            assert_eq!(browser.text("#payouts-waiting").await, "1");
+            assert_eq!(browser.text("#books").await, "Balanced");
+
+            // Approve the application from the queue.
+            browser.click("a[href='/console/admin/practitioners?status=pending']").await;
+            browser.wait_for_text("main table", "Meera Joshi").await;
+            browser.click("main table form[action$='/approve'] button").await;
+            browser.wait_for_text(".notice.ok", "Approved").await;
+            assert!(!browser.text("main table").await.contains("Meera Joshi"));
+
+            // Refund ₹120 of the top-up.
+            browser.click("nav a[href='/console/admin/topups']").await;
+            browser.wait_for_text("h1", "Top-ups").await;
+            browser.fill("form.refund input[name=amount]", "120").await;
+            browser.select("form.refund select[name=reason]", "technical_fault").await;
+            browser.click("form.refund button[type=submit]").await;
+            browser.wait_for_text(".notice.ok", "Refunded.").await;
+            browser.wait_for_text("main table", "₹120.00").await;
+
+            // Pay the payout.
+            browser.click("nav a[href='/console/admin/payouts']").await;
+            browser.wait_for_text("main table", "₹600.00").await;
+            browser.fill("form[action$='/mark-paid'] input[name=note]", "UTR123456789").await;
+            browser.click("form[action$='/mark-paid'] button").await;
+            browser.wait_for_text(".notice.ok", "Marked paid.").await;
+
+            // Edit a template, watching the preview follow the typing.
+            browser
+                .goto(&format!("{base}/console/admin/templates/welcome/in_app/en"))
+                .await;
+            browser.wait_for_text("h1", "Template: welcome").await;
+            browser.fill("#body", "Namaste {{ name }}, your first reading awaits.").await;
+            browser.wait_for_text("#preview-body", "your first reading awaits").await;
+            let preview = browser.text("#preview-body").await;
+            assert!(!preview.contains("{{"), "the preview is rendered: {preview}");
+            browser.fill("#body", "Broken {{ name ").await;
+            browser.wait_for_text("#preview-error", "").await;
+            assert!(browser.run("return document.getElementById('preview-error').hidden").await == json!(false));
+            browser.fill("#body", "Namaste {{ name }}, welcome to Augur.").await;
+            browser.click("#template-form button[type=submit]").await;
+            browser.wait_for_text(".notice.ok", "Saved.").await;
+        })
+        .await;
+
+    // What the clicks did, read back through the API.
+    let pending = app
+        .get("/api/v1/admin/practitioners?status=pending", Some(&admin))
+        .await
+        .expect(200);
+    assert!(pending["items"].as_array().unwrap().is_empty());
+    let wallet = app
+        .get(&format!("/api/v1/admin/wallets/{client_id}"), Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(wallet["available"], 38_000);
+    let paid = app
+        .get("/api/v1/admin/payouts?status=paid", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(paid["items"][0]["id"], payout["id"]);
+    assert_eq!(paid["items"][0]["paid_reference"], "UTR123456789");
+    let template = app
+        .get("/api/v1/admin/notification-templates/welcome/in_app/en", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(template["body"], "Namaste {{ name }}, welcome to Augur.");
+    assert_eq!(template["customized"], true);
+}
+
+async fn the_console_fits_a_phone(b: Backend) {
+    let Some((driver, chromium)) = available() else { return };
+    let app = TestApp::spawn(b).await;
+    let (email, _) = app.admin_account().await;
+    for i in 0..3 {
+        app.register(&format!("someone-with-a-long-address-{i}@example.com")).await;
+    }
+    let browser = Browser::start(&driver, &chromium, true).await;
+    let base = app.base.clone();
+    browser
+        .run_test("phone", |browser| async move {
+            browser.goto(&format!("{base}/console/sign-in")).await;
+            let overflow = "return document.documentElement.scrollWidth - document.documentElement.clientWidth";
+            assert_eq!(browser.run(overflow).await, json!(0), "the sign-in page fits");
+            sign_in(&browser, &base, &email).await;
+            browser.wait_for_text("h1", "Dashboard").await;
+            for path in ["/console/admin", "/console/admin/users", "/console/admin/topups", "/console/admin/audit"] {
+                browser.goto(&format!("{base}{path}")).await;
+                browser.find("h1").await;
+                assert_eq!(browser.run(overflow).await, json!(0), "{path} scrolls sideways on a phone");
+            }
+            // Keyboard: the first Tab reaches the skip link, which leads to the content.
+            browser.goto(&format!("{base}/console/admin/users")).await;
+            let labelled = browser
+                .run("return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].every(el => el.labels && el.labels.length > 0)")
+                .await;
+            assert_eq!(labelled, json!(true), "every field has a label");
+        })
+        .await;
+}
