@@ -124,14 +124,22 @@ async fn list_users(
         );
     }
     if let Some(role) = q.role.as_deref() {
-        let role: Role = role
-            .parse()
-            .map_err(|_| ApiError::field("role", "invalid_choice", "must be client, practitioner or admin"))?;
+        let role: Role = role.parse().map_err(|_| {
+            ApiError::field(
+                "role",
+                "invalid_choice",
+                "must be client, practitioner or admin",
+            )
+        })?;
         query = query.filter(user::Column::Role.eq(role.as_str()));
     }
     if let Some(status) = q.status.as_deref() {
         let status: AccountStatus = status.parse().map_err(|_| {
-            ApiError::field("status", "invalid_choice", "must be active, suspended or deleted")
+            ApiError::field(
+                "status",
+                "invalid_choice",
+                "must be active, suspended or deleted",
+            )
         })?;
         query = query.filter(user::Column::Status.eq(status.as_str()));
     }
@@ -236,14 +244,23 @@ async fn list_topups(
     let mut query = payment_order::Entity::find();
     if let Some(status) = q.status.as_deref() {
         let status: PaymentOrderStatus = status.parse().map_err(|_| {
-            ApiError::field("status", "invalid_choice", "must be created, paid or failed")
+            ApiError::field(
+                "status",
+                "invalid_choice",
+                "must be created, paid or failed",
+            )
         })?;
         query = query.filter(payment_order::Column::Status.eq(status));
     }
     if let Some(user_id) = q.user_id {
         query = query.filter(payment_order::Column::UserId.eq(user_id));
     }
-    if let Some(reference) = q.reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    if let Some(reference) = q
+        .reference
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         query = query.filter(payment_order::Column::Reference.eq(reference.to_uppercase()));
     }
     if let Some(raw) = q.cursor.as_deref() {

@@ -66,7 +66,9 @@ fn query_string(params: &[(&str, Option<&str>)]) -> String {
 }
 
 fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
-    q.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
+    q.get(name)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// A page that could not be read: its problem as an error page.
@@ -206,7 +208,13 @@ fn wants_csv(q: &Params) -> bool {
 }
 
 /// After a form: back to `to`, with the API's answer in words.
-fn after(console: &ConsoleState, to: &str, form: &str, result: Result<Value, Problem>, ok: &str) -> Response {
+fn after(
+    console: &ConsoleState,
+    to: &str,
+    form: &str,
+    result: Result<Value, Problem>,
+    ok: &str,
+) -> Response {
     match result {
         Ok(_) => redirect_with(&console.app, to, Flash::ok(ok)),
         Err(problem) => redirect_with(&console.app, to, Flash::error(form, problem.message())),
@@ -251,21 +259,33 @@ pub fn parse_amount(text: &str) -> Result<i64, String> {
         .ok_or_else(|| "That amount is too large".to_owned())
 }
 
-fn admin_page(console: &ConsoleState, viewer: &Viewer, template: &str, mut ctx: Value, active: &str) -> Response {
+fn admin_page(
+    console: &ConsoleState,
+    viewer: &Viewer,
+    template: &str,
+    mut ctx: Value,
+    active: &str,
+) -> Response {
     if let Some(map) = ctx.as_object_mut() {
         map.insert("active".into(), json!(active));
     }
     page(&console.app, Some(viewer), StatusCode::OK, template, ctx)
 }
 
-async fn dashboard(State(console): State<ConsoleState>, AdminViewer(viewer): AdminViewer) -> Response {
+async fn dashboard(
+    State(console): State<ConsoleState>,
+    AdminViewer(viewer): AdminViewer,
+) -> Response {
     let api = viewer.api(&console);
     let zone = match viewer.auth.user.time_zone.as_str() {
         "UTC" | "" => "Asia/Kolkata".to_owned(),
         zone => zone.to_owned(),
     };
     let figures = match api
-        .get(&format!("/api/v1/admin/dashboard{}", query_string(&[("time_zone", Some(&zone))])))
+        .get(&format!(
+            "/api/v1/admin/dashboard{}",
+            query_string(&[("time_zone", Some(&zone))])
+        ))
         .await
     {
         Ok(f) => f,
@@ -327,7 +347,15 @@ async fn users(
     if wants_csv(&q) {
         return csv_export(&api, "/api/v1/admin/users", &filters, USER_COLUMNS, "users").await;
     }
-    let list = match listing(&api, "/api/v1/admin/users", "/console/admin/users", &filters, &q).await {
+    let list = match listing(
+        &api,
+        "/api/v1/admin/users",
+        "/console/admin/users",
+        &filters,
+        &q,
+    )
+    .await
+    {
         Ok(list) => list,
         Err(problem) => return failed(&problem),
     };
@@ -397,8 +425,11 @@ async fn user_action(
     let reason = field(&form, "reason");
     let (result, ok) = match action.as_str() {
         "suspend" => (
-            api.post(&format!("/api/v1/admin/users/{id}/suspend"), json!({"reason": reason}))
-                .await,
+            api.post(
+                &format!("/api/v1/admin/users/{id}/suspend"),
+                json!({"reason": reason}),
+            )
+            .await,
             "The account is suspended and its sessions have ended.",
         ),
         "reactivate" => (
@@ -407,19 +438,27 @@ async fn user_action(
             "The account is active again.",
         ),
         "freeze" => (
-            api.post(&format!("/api/v1/admin/wallets/{id}/freeze"), json!({"reason": reason}))
-                .await,
+            api.post(
+                &format!("/api/v1/admin/wallets/{id}/freeze"),
+                json!({"reason": reason}),
+            )
+            .await,
             "The wallet is frozen.",
         ),
         "unfreeze" => (
-            api.post(&format!("/api/v1/admin/wallets/{id}/unfreeze"), json!({"reason": reason}))
-                .await,
+            api.post(
+                &format!("/api/v1/admin/wallets/{id}/unfreeze"),
+                json!({"reason": reason}),
+            )
+            .await,
             "The wallet is unfrozen.",
         ),
         "credit" => {
             let amount = match parse_amount(field(&form, "amount")) {
                 Ok(amount) => amount,
-                Err(text) => return redirect_with(&console.app, &back, Flash::error("credit", text)),
+                Err(text) => {
+                    return redirect_with(&console.app, &back, Flash::error("credit", text));
+                }
             };
             let note = Some(field(&form, "note")).filter(|n| !n.is_empty());
             (
@@ -467,7 +506,15 @@ async fn practitioners(
         )
         .await;
     }
-    let list = match listing(&api, "/api/v1/admin/practitioners", "/console/admin/practitioners", &filters, &q).await {
+    let list = match listing(
+        &api,
+        "/api/v1/admin/practitioners",
+        "/console/admin/practitioners",
+        &filters,
+        &q,
+    )
+    .await
+    {
         Ok(list) => list,
         Err(problem) => return failed(&problem),
     };
@@ -498,7 +545,11 @@ async fn practitioner(
         loop {
             let path = format!(
                 "/api/v1/admin/practitioners{}",
-                query_string(&[("status", Some(status)), ("limit", Some("100")), ("cursor", cursor.as_deref())])
+                query_string(&[
+                    ("status", Some(status)),
+                    ("limit", Some("100")),
+                    ("cursor", cursor.as_deref())
+                ])
             );
             let body = match api.get(&path).await {
                 Ok(body) => body,
@@ -522,7 +573,10 @@ async fn practitioner(
     let Some(found) = found else {
         return super::not_found_page();
     };
-    let title = found["display_name"].as_str().unwrap_or("Practitioner").to_owned();
+    let title = found["display_name"]
+        .as_str()
+        .unwrap_or("Practitioner")
+        .to_owned();
     admin_page(
         &console,
         &viewer,
@@ -545,13 +599,19 @@ async fn practitioner_action(
     };
     let reason = Some(field(&form, "reason")).filter(|r| !r.is_empty());
     let (path, ok) = match action.as_str() {
-        "approve" => ("approve", "Approved: the practitioner can now take clients."),
+        "approve" => (
+            "approve",
+            "Approved: the practitioner can now take clients.",
+        ),
         "reject" => ("reject", "The application is rejected."),
         "suspend" => ("suspend", "The practitioner is suspended."),
         _ => return super::not_found_page(),
     };
     let result = api
-        .post(&format!("/api/v1/admin/practitioners/{id}/{path}"), json!({"reason": reason}))
+        .post(
+            &format!("/api/v1/admin/practitioners/{id}/{path}"),
+            json!({"reason": reason}),
+        )
         .await;
     after(&console, &back, &format!("{action}-{id}"), result, ok)
 }
@@ -582,9 +642,24 @@ async fn topups(
         ("user_id", param(&q, "user_id")),
     ];
     if wants_csv(&q) {
-        return csv_export(&api, "/api/v1/admin/topups", &filters, TOPUP_COLUMNS, "topups").await;
+        return csv_export(
+            &api,
+            "/api/v1/admin/topups",
+            &filters,
+            TOPUP_COLUMNS,
+            "topups",
+        )
+        .await;
     }
-    let list = match listing(&api, "/api/v1/admin/topups", "/console/admin/topups", &filters, &q).await {
+    let list = match listing(
+        &api,
+        "/api/v1/admin/topups",
+        "/console/admin/topups",
+        &filters,
+        &q,
+    )
+    .await
+    {
         Ok(list) => list,
         Err(problem) => return failed(&problem),
     };
@@ -673,7 +748,15 @@ async fn payouts(
         )
         .await;
     }
-    let list = match listing(&api, "/api/v1/admin/payouts", "/console/admin/payouts", &filters, &q).await {
+    let list = match listing(
+        &api,
+        "/api/v1/admin/payouts",
+        "/console/admin/payouts",
+        &filters,
+        &q,
+    )
+    .await
+    {
         Ok(list) => list,
         Err(problem) => return failed(&problem),
     };
@@ -704,12 +787,18 @@ async fn payout_action(
     };
     let (path, ok) = match action.as_str() {
         "mark-paid" => ("mark-paid", "Marked paid."),
-        "reject" => ("reject", "Rejected: the amount is back in the practitioner's earnings."),
+        "reject" => (
+            "reject",
+            "Rejected: the amount is back in the practitioner's earnings.",
+        ),
         _ => return super::not_found_page(),
     };
     let result = viewer
         .api(&console)
-        .post(&format!("/api/v1/admin/payouts/{id}/{path}"), json!({"note": field(&form, "note")}))
+        .post(
+            &format!("/api/v1/admin/payouts/{id}/{path}"),
+            json!({"note": field(&form, "note")}),
+        )
         .await;
     after(&console, &back, &format!("{action}-{id}"), result, ok)
 }
@@ -763,7 +852,10 @@ async fn template(
         Err(problem) => return failed(&problem),
     };
     let preview = api
-        .post(&format!("{}/preview", template_path(&event, &channel, &locale)), json!({}))
+        .post(
+            &format!("{}/preview", template_path(&event, &channel, &locale)),
+            json!({}),
+        )
         .await
         .ok();
     admin_page(
@@ -779,7 +871,11 @@ async fn template(
 
 /// The template fields of a form, as the API's body (`html` only for email).
 fn template_body(form: &Params) -> Value {
-    let optional = |name: &str| form.get(name).map(|v| v.replace("\r\n", "\n")).filter(|v| !v.trim().is_empty());
+    let optional = |name: &str| {
+        form.get(name)
+            .map(|v| v.replace("\r\n", "\n"))
+            .filter(|v| !v.trim().is_empty())
+    };
     json!({
         "subject": optional("subject"),
         "body": form.get("body").map(|v| v.replace("\r\n", "\n")).unwrap_or_default(),
@@ -803,8 +899,11 @@ async fn save_template(
     let result = if field(&form, "_form") == "reset" {
         api.delete(&template_path(&event, &channel, &locale)).await
     } else {
-        api.put(&template_path(&event, &channel, &locale), template_body(&form))
-            .await
+        api.put(
+            &template_path(&event, &channel, &locale),
+            template_body(&form),
+        )
+        .await
     };
     let ok = if field(&form, "_form") == "reset" {
         "The template is back to the default."
@@ -872,7 +971,15 @@ async fn audit(
         )
         .await;
     }
-    let list = match listing(&api, "/api/v1/admin/audit-logs", "/console/admin/audit", &filters, &q).await {
+    let list = match listing(
+        &api,
+        "/api/v1/admin/audit-logs",
+        "/console/admin/audit",
+        &filters,
+        &q,
+    )
+    .await
+    {
         Ok(list) => list,
         Err(problem) => return failed(&problem),
     };

@@ -43,9 +43,17 @@ impl Problem {
         let fields: Vec<String> = self
             .fields
             .iter()
+            .filter(|(_, message)| !self.detail.contains(message.as_str()))
             .map(|(field, message)| format!("{}: {message}", field.replace('_', " ")))
             .collect();
-        format!("{} ({})", self.detail.trim_end_matches('.'), fields.join("; "))
+        if fields.is_empty() {
+            return self.detail.clone();
+        }
+        format!(
+            "{} ({})",
+            self.detail.trim_end_matches('.'),
+            fields.join("; ")
+        )
     }
 }
 
@@ -148,7 +156,7 @@ impl Api {
         };
         let mut req = req.body(body).map_err(|_| Problem::unreadable(500))?;
         if let Some(peer) = &self.caller.peer {
-            req.extensions_mut().insert(peer.clone());
+            req.extensions_mut().insert(*peer);
         }
         let res = self
             .router

@@ -8,8 +8,8 @@
 //! strict Content-Security-Policy, and error messages in words next to the form that
 //! caused them. docs/console.md says how to add a page.
 
-pub mod api;
 mod admin;
+pub mod api;
 pub mod render;
 pub mod session;
 
@@ -135,13 +135,15 @@ async fn check_forgery(console: &ConsoleState, req: Request) -> Result<Request, 
         };
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-        error_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Too much to send",
-            "This form is larger than the console accepts.",
-        )
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much to send",
+                "This form is larger than the console accepts.",
+            )
+        })?;
     let given = form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == "_csrf")
         .map(|(_, value)| value.into_owned());
@@ -156,17 +158,16 @@ async fn check_forgery(console: &ConsoleState, req: Request) -> Result<Request, 
 /// The embedded stylesheet and script.
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
-        "console.css" => (include_str!("static/console.css"), "text/css; charset=utf-8"),
+        "console.css" => (
+            include_str!("static/console.css"),
+            "text/css; charset=utf-8",
+        ),
         "console.js" => (
             include_str!("static/console.js"),
             "text/javascript; charset=utf-8",
         ),
         _ => {
-            return error_page(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is no such file.",
-            );
+            return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such file.");
         }
     };
     (

@@ -239,10 +239,8 @@ where
             }
             Err(_) => {
                 let mut res = to_sign_in(parts);
-                res.headers_mut().append(
-                    header::SET_COOKIE,
-                    cookie(app, SESSION_COOKIE, "", "/", 0),
-                );
+                res.headers_mut()
+                    .append(header::SET_COOKIE, cookie(app, SESSION_COOKIE, "", "/", 0));
                 return Err(res);
             }
         };
@@ -450,7 +448,10 @@ pub async fn sign_in(
 /// Ends this browser's session (the API's logout) and forgets the cookie.
 pub async fn sign_out(State(console): State<ConsoleState>, viewer: Viewer) -> Response {
     // A failure still signs the browser out; the session then ends at its expiry.
-    let _ = viewer.api(&console).post("/api/v1/auth/logout", json!({})).await;
+    let _ = viewer
+        .api(&console)
+        .post("/api/v1/auth/logout", json!({}))
+        .await;
     let mut res = Redirect::to("/console/sign-in").into_response();
     res.headers_mut().append(
         header::SET_COOKIE,

@@ -8,36 +8,57 @@ use crate::both_backends;
 use crate::helpers::{Backend, PASSWORD, TestApp, application, approved_practitioner};
 use crate::webdriver::{Browser, available};
 
-both_backends!(an_admin_approves_refunds_pays_and_edits_a_template, the_console_fits_a_phone);
+both_backends!(
+    an_admin_approves_refunds_pays_and_edits_a_template,
+    the_console_fits_a_phone
+);
 
 async fn sign_in(browser: &Browser, base: &str, email: &str) {
     browser.goto(&format!("{base}/console")).await;
     browser.find("form[action='/console/sign-in']").await;
     browser.fill("#email", email).await;
     browser.fill("#password", PASSWORD).await;
-    browser.click("form[action='/console/sign-in'] button[type=submit]").await;
+    browser
+        .click("form[action='/console/sign-in'] button[type=submit]")
+        .await;
 }
 
 async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
-    let Some((driver, chromium)) = available() else { return };
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
     let app = TestApp::spawn(b).await;
     let (email, admin) = app.admin_account().await;
     // An application waiting.
     let (token, _, _) = app.register("applicant@example.com").await;
-    app.post("/api/v1/practitioners/apply", Some(&token), application("Meera Joshi"))
-        .await
-        .expect(201);
+    app.post(
+        "/api/v1/practitioners/apply",
+        Some(&token),
+        application("Meera Joshi"),
+    )
+    .await
+    .expect(201);
     // A paid top-up.
     let (client, _, client_id) = app.register("payer@example.com").await;
     let topup = app
-        .post_keyed("/api/v1/wallet/topups", &client, "t-1", json!({"amount": 50_000}))
+        .post_keyed(
+            "/api/v1/wallet/topups",
+            &client,
+            "t-1",
+            json!({"amount": 50_000}),
+        )
         .await
         .expect(201);
     let checkout = topup["checkout_url"].as_str().unwrap().to_owned();
-    app.client.post(format!("{checkout}/pay")).send().await.unwrap();
+    app.client
+        .post(format!("{checkout}/pay"))
+        .send()
+        .await
+        .unwrap();
     domain::jobs::run_pending(&app.state).await.unwrap();
     // A payout requested.
-    let (earner, pid) = approved_practitioner(&app, &admin, "earner@example.com", "Earning Reader").await;
+    let (earner, pid) =
+        approved_practitioner(&app, &admin, "earner@example.com", "Earning Reader").await;
     crate::payouts::earn(&app, &admin, pid.parse::<Uuid>().unwrap(), 100_000).await;
     app.verify_email("earner@example.com").await;
     app.call(
@@ -49,7 +70,12 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
     .await
     .expect(200);
     let payout = app
-        .post_keyed("/api/v1/practitioners/me/payouts", &earner, "p-1", json!({"amount": 60_000}))
+        .post_keyed(
+            "/api/v1/practitioners/me/payouts",
+            &earner,
+            "p-1",
+            json!({"amount": 60_000}),
+        )
         .await
         .expect(201);
 
@@ -64,9 +90,13 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
             assert_eq!(browser.text("#books").await, "Balanced");
 
             // Approve the application from the queue.
-            browser.click("a[href='/console/admin/practitioners?status=pending']").await;
+            browser
+                .click("a[href='/console/admin/practitioners?status=pending']")
+                .await;
             browser.wait_for_text("main table", "Meera Joshi").await;
-            browser.click("main table form[action$='/approve'] button").await;
+            browser
+                .click("main table form[action$='/approve'] button")
+                .await;
             browser.wait_for_text(".notice.ok", "Approved").await;
             assert!(!browser.text("main table").await.contains("Meera Joshi"));
 
@@ -74,7 +104,9 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
             browser.click("nav a[href='/console/admin/topups']").await;
             browser.wait_for_text("h1", "Top-ups").await;
             browser.fill("form.refund input[name=amount]", "120").await;
-            browser.select("form.refund select[name=reason]", "technical_fault").await;
+            browser
+                .select("form.refund select[name=reason]", "technical_fault")
+                .await;
             browser.click("form.refund button[type=submit]").await;
             browser.wait_for_text(".notice.ok", "Refunded.").await;
             browser.wait_for_text("main table", "₹120.00").await;
@@ -82,7 +114,12 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
             // Pay the payout.
             browser.click("nav a[href='/console/admin/payouts']").await;
             browser.wait_for_text("main table", "₹600.00").await;
-            browser.fill("form[action$='/mark-paid'] input[name=note]", "UTR123456789").await;
+            browser
+                .fill(
+                    "form[action$='/mark-paid'] input[name=note]",
+                    "UTR123456789",
+                )
+                .await;
             browser.click("form[action$='/mark-paid'] button").await;
             browser.wait_for_text(".notice.ok", "Marked paid.").await;
 
@@ -91,14 +128,24 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
                 .goto(&format!("{base}/console/admin/templates/welcome/in_app/en"))
                 .await;
             browser.wait_for_text("h1", "Template: welcome").await;
-            browser.fill("#body", "Namaste {{ name }}, your first reading awaits.").await;
-            browser.wait_for_text("#preview-body", "your first reading awaits").await;
+            browser
+                .fill("#body", "Namaste {{ name }}, your first reading awaits.")
+                .await;
+            browser
+                .wait_for_text("#preview-body", "your first reading awaits")
+                .await;
             let preview = browser.text("#preview-body").await;
-            assert!(!preview.contains("{{"), "the preview is rendered: {preview}");
+            assert!(
+                !preview.contains("{{"),
+                "the preview is rendered: {preview}"
+            );
             browser.fill("#body", "Broken {{ name ").await;
-            browser.wait_for_text("#preview-error", "").await;
-            assert!(browser.run("return document.getElementById('preview-error').hidden").await == json!(false));
-            browser.fill("#body", "Namaste {{ name }}, welcome to Augur.").await;
+            browser
+                .wait_for_text("#preview-error", "The template does not render")
+                .await;
+            browser
+                .fill("#body", "Namaste {{ name }}, welcome to Augur.")
+                .await;
             browser.click("#template-form button[type=submit]").await;
             browser.wait_for_text(".notice.ok", "Saved.").await;
         })
@@ -122,7 +169,10 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
     assert_eq!(paid["items"][0]["id"], payout["id"]);
     assert_eq!(paid["items"][0]["paid_reference"], "UTR123456789");
     let template = app
-        .get("/api/v1/admin/notification-templates/welcome/in_app/en", Some(&admin))
+        .get(
+            "/api/v1/admin/notification-templates/welcome/in_app/en",
+            Some(&admin),
+        )
         .await
         .expect(200);
     assert_eq!(template["body"], "Namaste {{ name }}, welcome to Augur.");
@@ -130,11 +180,14 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
 }
 
 async fn the_console_fits_a_phone(b: Backend) {
-    let Some((driver, chromium)) = available() else { return };
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
     let app = TestApp::spawn(b).await;
     let (email, _) = app.admin_account().await;
     for i in 0..3 {
-        app.register(&format!("someone-with-a-long-address-{i}@example.com")).await;
+        app.register(&format!("someone-with-a-long-address-{i}@example.com"))
+            .await;
     }
     let browser = Browser::start(&driver, &chromium, true).await;
     let base = app.base.clone();

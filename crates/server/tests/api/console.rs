@@ -46,12 +46,22 @@ impl Page {
     }
 }
 
+/// HTML text as the browser reads it (the escapes the console's templates write).
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// The value of the first hidden field `name`.
 pub fn hidden(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')?;
-    Some(html[start..start + end].to_owned())
+    Some(unescape(&html[start..start + end]))
 }
 
 pub struct Browser<'a> {
@@ -185,47 +195,82 @@ async fn a_signed_out_browser_is_sent_to_sign_in(b: Backend) {
     let browser = Browser::new(&app);
     let page = browser.get("/console/admin/users?q=x").await;
     assert_eq!(page.status, 303);
-    assert_eq!(page.location(), "/console/sign-in?next=/console/admin/users%3Fq%3Dx");
+    assert_eq!(
+        page.location(),
+        "/console/sign-in?next=/console/admin/users%3Fq%3Dx"
+    );
     let root = browser.get("/").await;
-    assert_eq!((root.status, root.location().as_str()), (StatusCode::SEE_OTHER, "/console"));
+    assert_eq!(
+        (root.status, root.location().as_str()),
+        (StatusCode::SEE_OTHER, "/console")
+    );
     assert_eq!(browser.get("/console").await.status, 303);
 
     // A browser lost outside the API gets a page, an API client the problem document.
     let lost = browser.get("/no-such-page").await;
     assert_eq!(lost.status, 404);
-    assert!(lost.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        lost.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(lost.body.contains("Nothing here"), "{}", lost.body);
-    app.get("/no-such-page", None).await.problem(404, "not_found");
+    app.get("/no-such-page", None)
+        .await
+        .problem(404, "not_found");
     let api = browser.get("/api/v1/no-such-route").await;
     assert_eq!(api.headers["content-type"], "application/problem+json");
 
     // The sign-in page is strict about where it runs and what it loads.
     let form = browser.get("/console/sign-in").await;
     let csp = form.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert!(!form.body.contains("<script>"), "no inline script");
 
     // Wrong password: the form again, with the API's words next to it.
     let (email, _) = app.admin_account().await;
     let csrf = form.csrf();
     let wrong = browser
-        .post("/console/sign-in", &[("_csrf", &csrf), ("email", &email), ("password", "not-the-password")])
+        .post(
+            "/console/sign-in",
+            &[
+                ("_csrf", &csrf),
+                ("email", &email),
+                ("password", "not-the-password"),
+            ],
+        )
         .await;
     assert_eq!(wrong.status, 401);
-    assert!(wrong.body.contains("Email or password is incorrect"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("Email or password is incorrect"),
+        "{}",
+        wrong.body
+    );
 
     // The right one, with `next`: back where the browser was going, and only there.
     let done = browser
         .post(
             "/console/sign-in",
-            &[("_csrf", &csrf), ("email", &email), ("password", PASSWORD), ("next", "/console/admin/users")],
+            &[
+                ("_csrf", &csrf),
+                ("email", &email),
+                ("password", PASSWORD),
+                ("next", "/console/admin/users"),
+            ],
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.location(), "/console/admin/users");
     let cookie = done.headers[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("augur_console="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     assert_eq!(browser.get("/console/admin/users").await.status, 200);
 
     let other = Browser::new(&app);
@@ -233,10 +278,19 @@ async fn a_signed_out_browser_is_sent_to_sign_in(b: Backend) {
     let away = other
         .post(
             "/console/sign-in",
-            &[("_csrf", &form.csrf()), ("email", &email), ("password", PASSWORD), ("next", "//evil.example/x")],
+            &[
+                ("_csrf", &form.csrf()),
+                ("email", &email),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
         )
         .await;
-    assert_eq!(away.location(), "/console/admin", "an outside `next` is ignored");
+    assert_eq!(
+        away.location(),
+        "/console/admin",
+        "an outside `next` is ignored"
+    );
 }
 
 async fn a_form_without_its_csrf_token_is_refused(b: Backend) {
@@ -244,7 +298,11 @@ async fn a_form_without_its_csrf_token_is_refused(b: Backend) {
     let (email, admin) = app.admin_account().await;
     let (token, _, _) = app.register("applicant@example.com").await;
     let p = app
-        .post("/api/v1/practitioners/apply", Some(&token), application("Careful Reader"))
+        .post(
+            "/api/v1/practitioners/apply",
+            Some(&token),
+            application("Careful Reader"),
+        )
         .await
         .expect(201);
     let id = p["id"].as_str().unwrap();
@@ -254,20 +312,33 @@ async fn a_form_without_its_csrf_token_is_refused(b: Backend) {
 
     let missing = browser.post(&approve, &[]).await;
     assert_eq!(missing.status, 403);
-    assert!(missing.body.contains("This form has expired"), "{}", missing.body);
-    let forged = browser.post(&approve, &[("_csrf", "0".repeat(64).as_str())]).await;
+    assert!(
+        missing.body.contains("This form has expired"),
+        "{}",
+        missing.body
+    );
+    let forged = browser
+        .post(&approve, &[("_csrf", "0".repeat(64).as_str())])
+        .await;
     assert_eq!(forged.status, 403);
     let page = browser.get("/console/admin/practitioners").await;
     let csrf = page.csrf();
     let elsewhere = browser
         .post_with_origin(&approve, "https://evil.example", &[("_csrf", &csrf)])
         .await;
-    assert_eq!(elsewhere.status, 403, "another site's form is refused even with a token");
+    assert_eq!(
+        elsewhere.status, 403,
+        "another site's form is refused even with a token"
+    );
     let still = app
         .get("/api/v1/admin/practitioners?status=pending", Some(&admin))
         .await
         .expect(200);
-    assert_eq!(still["items"].as_array().unwrap().len(), 1, "nothing was approved");
+    assert_eq!(
+        still["items"].as_array().unwrap().len(),
+        1,
+        "nothing was approved"
+    );
 
     // A token is bound to its session: another admin's token does not work here.
     let (other_email, _) = app.admin_account().await;
@@ -275,49 +346,93 @@ async fn a_form_without_its_csrf_token_is_refused(b: Backend) {
     other.sign_in(&other_email, "/console/admin").await;
     let theirs = other.get("/console/admin/practitioners").await.csrf();
     assert_ne!(theirs, csrf);
-    assert_eq!(browser.post(&approve, &[("_csrf", &theirs)]).await.status, 403);
+    assert_eq!(
+        browser.post(&approve, &[("_csrf", &theirs)]).await.status,
+        403
+    );
 
     // The sign-in form itself is bound to its own cookie.
     let fresh = Browser::new(&app);
     let signin = fresh
-        .post("/console/sign-in", &[("email", &email), ("password", PASSWORD)])
+        .post(
+            "/console/sign-in",
+            &[("email", &email), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(signin.status, 403);
 
-    let done = browser.post(&approve, &[("_csrf", &csrf), ("_back", "/console/admin/practitioners?status=pending")]).await;
+    let done = browser
+        .post(
+            &approve,
+            &[
+                ("_csrf", &csrf),
+                ("_back", "/console/admin/practitioners?status=pending"),
+            ],
+        )
+        .await;
     assert_eq!(done.status, 303);
     let landed = browser.get(&done.location()).await;
-    assert!(landed.body.contains("Approved: the practitioner can now take clients."), "{}", landed.body);
     assert!(
-        app.get("/api/v1/admin/practitioners?status=pending", Some(&admin)).await.expect(200)["items"]
+        landed
+            .body
+            .contains("Approved: the practitioner can now take clients."),
+        "{}",
+        landed.body
+    );
+    assert!(
+        app.get("/api/v1/admin/practitioners?status=pending", Some(&admin))
+            .await
+            .expect(200)["items"]
             .as_array()
             .unwrap()
             .is_empty()
     );
     // The message was shown once.
     let again = browser.get(&done.location()).await;
-    assert!(!again.body.contains("Approved: the practitioner"), "{}", again.body);
+    assert!(
+        !again.body.contains("Approved: the practitioner"),
+        "{}",
+        again.body
+    );
 }
 
 async fn a_client_opening_an_admin_page_gets_403(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.register("client@example.com").await;
     let browser = Browser::new(&app);
-    browser.sign_in("client@example.com", "/console/client").await;
-    for path in ["/console/admin", "/console/admin/users", "/console/admin/topups", "/console/admin/audit"] {
+    browser
+        .sign_in("client@example.com", "/console/client")
+        .await;
+    for path in [
+        "/console/admin",
+        "/console/admin/users",
+        "/console/admin/topups",
+        "/console/admin/audit",
+    ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 403, "{path}");
-        assert!(page.body.contains("This page is for admin accounts."), "{}", page.body);
+        assert!(
+            page.body.contains("This page is for admin accounts."),
+            "{}",
+            page.body
+        );
     }
     // Nor can a client post an admin form, even with its own valid token.
     let (_, admin) = app.admin_account().await;
     let (token, _, _) = app.register("applicant@example.com").await;
     let p = app
-        .post("/api/v1/practitioners/apply", Some(&token), application("Hopeful"))
+        .post(
+            "/api/v1/practitioners/apply",
+            Some(&token),
+            application("Hopeful"),
+        )
         .await
         .expect(201);
     let page = browser.get("/console/sign-in").await;
-    assert_eq!(page.status, 303, "a signed-in client is sent home from the sign-in page");
+    assert_eq!(
+        page.status, 303,
+        "a signed-in client is sent home from the sign-in page"
+    );
     let csrf = {
         let mut jar_csrf = None;
         // The client's own CSRF token, as any of its pages would carry it.
@@ -329,11 +444,19 @@ async fn a_client_opening_an_admin_page_gets_403(b: Backend) {
     };
     assert!(csrf.is_none(), "the refusal page carries no form");
     let refused = browser
-        .post(&format!("/console/admin/practitioners/{}/approve", p["id"].as_str().unwrap()), &[("_csrf", "x")])
+        .post(
+            &format!(
+                "/console/admin/practitioners/{}/approve",
+                p["id"].as_str().unwrap()
+            ),
+            &[("_csrf", "x")],
+        )
         .await;
     assert_eq!(refused.status, 403);
     assert_eq!(
-        app.get("/api/v1/admin/practitioners?status=pending", Some(&admin)).await.expect(200)["items"]
+        app.get("/api/v1/admin/practitioners?status=pending", Some(&admin))
+            .await
+            .expect(200)["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -354,19 +477,25 @@ async fn a_practitioner_bio_with_script_renders_as_text(b: Backend) {
     let browser = Browser::new(&app);
     browser.sign_in(&email, "/console/admin").await;
     let page = browser
-        .get(&format!("/console/admin/practitioners/{}", p["id"].as_str().unwrap()))
+        .get(&format!(
+            "/console/admin/practitioners/{}",
+            p["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
     assert!(!page.body.contains("<b>Reader"), "{}", page.body);
     assert!(
-        page.body.contains("Hello &lt;script&gt;alert(&#x27;owned&#x27;)&lt;/script&gt; &amp; welcome &quot;friend&quot;"),
+        page.body.contains("Hello &lt;script&gt;alert(&#x27;owned&#x27;)&lt;&#x2f;script&gt; &amp; welcome &quot;friend&quot;"),
         "{}",
         page.body
     );
-    assert!(page.body.contains("Sneaky &lt;b&gt;Reader&lt;/b&gt;"));
+    assert!(page.body.contains("Sneaky &lt;b&gt;Reader&lt;&#x2f;b&gt;"));
     let list = browser.get("/console/admin/practitioners").await;
-    assert!(list.body.contains("Sneaky &lt;b&gt;Reader&lt;/b&gt;") && !list.body.contains("<b>Reader"));
+    assert!(
+        list.body.contains("Sneaky &lt;b&gt;Reader&lt;&#x2f;b&gt;")
+            && !list.body.contains("<b>Reader")
+    );
 }
 
 async fn console_actions_are_the_apis_actions(b: Backend) {
@@ -379,25 +508,44 @@ async fn console_actions_are_the_apis_actions(b: Backend) {
 
     // Validation errors come back in words, next to the form.
     let empty = browser
-        .submit(&user_page, &format!("{user_page}/suspend"), &[("reason", "")])
+        .submit(
+            &user_page,
+            &format!("{user_page}/suspend"),
+            &[("reason", "")],
+        )
         .await;
     assert_eq!(empty.status, 303);
     let shown = browser.get(&user_page).await;
-    assert!(shown.body.contains("id=\"suspend-error\""), "{}", shown.body);
+    assert!(
+        shown.body.contains("id=\"suspend-error\""),
+        "{}",
+        shown.body
+    );
 
     let done = browser
-        .submit(&user_page, &format!("{user_page}/suspend"), &[("reason", "chargeback fraud")])
+        .submit(
+            &user_page,
+            &format!("{user_page}/suspend"),
+            &[("reason", "chargeback fraud")],
+        )
         .await;
     assert_eq!(done.status, 303);
     let after = browser.get(&user_page).await;
-    assert!(after.body.contains("The account is suspended"), "{}", after.body);
+    assert!(
+        after.body.contains("The account is suspended"),
+        "{}",
+        after.body
+    );
     app.login("member@example.com", PASSWORD)
         .await
         .problem(403, "account_suspended");
 
     // The audit entry is the API's own: action, actor, target, the browser's address.
     let log = app
-        .get(&format!("/api/v1/admin/audit-logs?target_id={client_id}"), Some(&admin))
+        .get(
+            &format!("/api/v1/admin/audit-logs?target_id={client_id}"),
+            Some(&admin),
+        )
         .await
         .expect(200);
     let entry = &log["items"][0];
@@ -405,7 +553,9 @@ async fn console_actions_are_the_apis_actions(b: Backend) {
     let me = app.get("/api/v1/me", Some(&admin)).await.expect(200);
     assert_eq!(entry["actor_id"], me["id"]);
     assert_eq!(entry["ip"], "127.0.0.1");
-    let audit = browser.get("/console/admin/audit?action=user.suspend").await;
+    let audit = browser
+        .get("/console/admin/audit?action=user.suspend")
+        .await;
     assert!(audit.body.contains("user.suspend"), "{}", audit.body);
 
     // Goodwill credit: amount typed in rupees, credited in paise.
@@ -418,7 +568,12 @@ async fn console_actions_are_the_apis_actions(b: Backend) {
     let sent = browser
         .post(
             &format!("{user_page}/credit"),
-            &[("_csrf", &page.csrf()), ("_key", &key), ("amount", "1,250.50"), ("reason", "goodwill")],
+            &[
+                ("_csrf", &page.csrf()),
+                ("_key", &key),
+                ("amount", "1,250.50"),
+                ("reason", "goodwill"),
+            ],
         )
         .await;
     assert_eq!(sent.status, 303);
@@ -432,22 +587,42 @@ async fn console_actions_are_the_apis_actions(b: Backend) {
     let bad = browser
         .post(
             &format!("{user_page}/credit"),
-            &[("_csrf", &page.csrf()), ("amount", "12.345"), ("reason", "goodwill")],
+            &[
+                ("_csrf", &page.csrf()),
+                ("amount", "12.345"),
+                ("reason", "goodwill"),
+            ],
         )
         .await;
     assert_eq!(bad.status, 303);
-    assert!(browser.get(&user_page).await.body.contains("Enter an amount such as 250 or 250.50"));
+    assert!(
+        browser
+            .get(&user_page)
+            .await
+            .body
+            .contains("Enter an amount such as 250 or 250.50")
+    );
 }
 
 /// A client with a paid top-up of `amount`; returns (client id, top-up id).
 async fn paid_topup(app: &TestApp, email: &str, amount: i64) -> (String, String) {
     let (token, _, client_id) = app.register(email).await;
     let topup = app
-        .post_keyed("/api/v1/wallet/topups", &token, &format!("t-{email}"), json!({"amount": amount}))
+        .post_keyed(
+            "/api/v1/wallet/topups",
+            &token,
+            &format!("t-{email}"),
+            json!({"amount": amount}),
+        )
         .await
         .expect(201);
     let checkout = topup["checkout_url"].as_str().unwrap().to_owned();
-    let res = app.client.post(format!("{checkout}/pay")).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{checkout}/pay"))
+        .send()
+        .await
+        .unwrap();
     assert!(res.status().is_success());
     domain::jobs::run_pending(&app.state).await.unwrap();
     (client_id, topup["id"].as_str().unwrap().to_owned())
@@ -461,7 +636,10 @@ async fn a_refund_form_sent_twice_refunds_once(b: Backend) {
     browser.sign_in(&email, "/console/admin").await;
     let page = browser.get("/console/admin/topups?status=paid").await;
     assert!(page.body.contains("₹500.00"), "{}", page.body);
-    let form_start = page.body.find(&format!("/console/admin/topups/{topup}/refund")).unwrap();
+    let form_start = page
+        .body
+        .find(&format!("/console/admin/topups/{topup}/refund"))
+        .unwrap();
     let key = crate::console::hidden(&page.body[form_start..], "_key").unwrap();
     let fields = [
         ("_csrf", page.csrf()),
@@ -473,14 +651,20 @@ async fn a_refund_form_sent_twice_refunds_once(b: Backend) {
     let action = format!("/console/admin/topups/{topup}/refund");
     let first = browser.post(&action, &fields).await;
     let second = browser.post(&action, &fields).await;
-    assert_eq!((first.status, second.status), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
     let wallet = app
         .get(&format!("/api/v1/admin/wallets/{client_id}"), Some(&admin))
         .await
         .expect(200);
     assert_eq!(wallet["available"], 38_000, "one refund of ₹120, not two");
     let listed = app
-        .get(&format!("/api/v1/admin/topups?user_id={client_id}"), Some(&admin))
+        .get(
+            &format!("/api/v1/admin/topups?user_id={client_id}"),
+            Some(&admin),
+        )
         .await
         .expect(200);
     assert_eq!(listed["items"][0]["refunded"], 12_000);
@@ -490,11 +674,23 @@ async fn a_refund_form_sent_twice_refunds_once(b: Backend) {
     let form_start = page.body.find(&action).unwrap();
     let key = crate::console::hidden(&page.body[form_start..], "_key").unwrap();
     let too_much = browser
-        .post(&action, &[("_csrf", &page.csrf()), ("_key", &key), ("amount", "900"), ("reason", "other")])
+        .post(
+            &action,
+            &[
+                ("_csrf", &page.csrf()),
+                ("_key", &key),
+                ("amount", "900"),
+                ("reason", "other"),
+            ],
+        )
         .await;
     assert_eq!(too_much.status, 303);
     let shown = browser.get("/console/admin/topups").await;
-    assert!(shown.body.contains(&format!("id=\"refund-{topup}-error\"")), "{}", shown.body);
+    assert!(
+        shown.body.contains(&format!("id=\"refund-{topup}-error\"")),
+        "{}",
+        shown.body
+    );
     let reconciliation = app
         .get("/api/v1/admin/ledger/reconciliation", Some(&admin))
         .await
@@ -509,8 +705,13 @@ async fn signing_out_ends_the_console_session(b: Backend) {
     browser.sign_in(&email, "/console/admin").await;
     let cookie = browser.forget_cookie("augur_console").unwrap();
     browser.set_cookie("augur_console", &cookie);
-    let out = browser.submit("/console/admin", "/console/sign-out", &[]).await;
-    assert_eq!((out.status, out.location().as_str()), (StatusCode::SEE_OTHER, "/console/sign-in"));
+    let out = browser
+        .submit("/console/admin", "/console/sign-out", &[])
+        .await;
+    assert_eq!(
+        (out.status, out.location().as_str()),
+        (StatusCode::SEE_OTHER, "/console/sign-in")
+    );
     // The old cookie, kept by an attacker, no longer opens anything.
     browser.set_cookie("augur_console", &cookie);
     assert_eq!(browser.get("/console/admin").await.status, 303);
@@ -531,34 +732,61 @@ async fn admin_lists_filter_page_and_export(b: Backend) {
     browser.sign_in(&email, "/console/admin").await;
     let first = browser.get("/console/admin/users?role=client").await;
     assert_eq!(first.status, 200);
-    assert_eq!(first.body.matches("/console/admin/users/0").count(), 20, "20 a page");
+    assert_eq!(
+        first.body.matches("/console/admin/users/0").count(),
+        20,
+        "20 a page"
+    );
     let next = first.body.split("rel=\"next\"").next().unwrap();
     let href_start = next.rfind("href=\"").unwrap() + 6;
-    let href = next[href_start..].split('"').next().unwrap().replace("&amp;", "&");
-    assert!(href.contains("role=client") && href.contains("cursor="), "{href}");
+    let href = unescape(next[href_start..].split('"').next().unwrap());
+    assert!(
+        href.contains("role=client") && href.contains("cursor="),
+        "{href}"
+    );
     let second = browser.get(&href).await;
     assert_eq!(second.body.matches("/console/admin/users/0").count(), 4);
 
     let found = browser.get("/console/admin/users?q=PERSON07").await;
     assert!(found.body.contains("person07@example.com"));
     assert!(!found.body.contains("person08@example.com"));
-    let api = app.get("/api/v1/admin/users?q=person_", Some(&admin)).await.expect(200);
-    assert!(api["items"].as_array().unwrap().is_empty(), "`_` is matched literally");
+    let api = app
+        .get("/api/v1/admin/users?q=person_", Some(&admin))
+        .await
+        .expect(200);
+    assert!(
+        api["items"].as_array().unwrap().is_empty(),
+        "`_` is matched literally"
+    );
     app.get("/api/v1/admin/users?role=wizard", Some(&admin))
         .await
         .problem(422, "validation_failed");
 
-    let csv = browser.get("/console/admin/users?format=csv&role=client").await;
+    let csv = browser
+        .get("/console/admin/users?format=csv&role=client")
+        .await;
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
-    assert!(csv.headers["content-disposition"].to_str().unwrap().contains("users.csv"));
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("users.csv")
+    );
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines.len(), 1 + 24, "every page, not only the first");
     assert!(lines[0].starts_with("id,email,phone"));
-    assert!(csv.body.contains("'=cmd@example.com"), "formulas are neutralised");
+    assert!(
+        csv.body.contains("'=cmd@example.com"),
+        "formulas are neutralised"
+    );
 
     let bad = browser.get("/console/admin/users?role=wizard").await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("That filter is not valid"), "{}", bad.body);
+    assert!(
+        bad.body.contains("That filter is not valid"),
+        "{}",
+        bad.body
+    );
 }
 
 async fn the_dashboard_counts_from_the_ledger(b: Backend) {
@@ -567,11 +795,18 @@ async fn the_dashboard_counts_from_the_ledger(b: Backend) {
     paid_topup(&app, "payer@example.com", 50_000).await;
     paid_topup(&app, "payer2@example.com", 25_050).await;
     let (token, _, _) = app.register("applicant@example.com").await;
-    app.post("/api/v1/practitioners/apply", Some(&token), application("New Reader"))
-        .await
-        .expect(201);
+    app.post(
+        "/api/v1/practitioners/apply",
+        Some(&token),
+        application("New Reader"),
+    )
+    .await
+    .expect(201);
     let d = app
-        .get("/api/v1/admin/dashboard?time_zone=Asia/Kolkata", Some(&admin))
+        .get(
+            "/api/v1/admin/dashboard?time_zone=Asia/Kolkata",
+            Some(&admin),
+        )
         .await
         .expect(200);
     assert_eq!(d["today"]["topups"], 75_050, "{d}");
@@ -592,7 +827,14 @@ async fn the_dashboard_counts_from_the_ledger(b: Backend) {
     let page = browser.get("/console/admin").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("₹750.50"), "{}", page.body);
-    assert!(page.body.contains("<svg class=\"chart\""), "charts are drawn");
-    assert!(page.body.contains("id=\"applications-waiting\">1<"), "{}", page.body);
+    assert!(
+        page.body.contains("<svg class=\"chart\""),
+        "charts are drawn"
+    );
+    assert!(
+        page.body.contains("id=\"applications-waiting\">1<"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Balanced"));
 }

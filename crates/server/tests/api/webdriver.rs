@@ -130,7 +130,11 @@ impl Browser {
             _profile: tempdir::Dir(profile),
         };
         browser
-            .cmd("POST", "timeouts", json!({"implicit": 0, "pageLoad": 30000, "script": 30000}))
+            .cmd(
+                "POST",
+                "timeouts",
+                json!({"implicit": 0, "pageLoad": 30000, "script": 30000}),
+            )
             .await;
         browser
     }
@@ -161,11 +165,11 @@ impl Browser {
     }
 
     pub async fn url(&self) -> String {
-        self.cmd("GET", "url", json!({})).await.as_str().unwrap_or_default().to_owned()
-    }
-
-    pub async fn source(&self) -> String {
-        self.cmd("GET", "source", json!({})).await.as_str().unwrap_or_default().to_owned()
+        self.cmd("GET", "url", json!({}))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The first element matching `css`, waiting up to 10 s for it to appear.
@@ -173,22 +177,34 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(v) = self
-                .try_cmd("POST", "element", json!({"using": "css selector", "value": css}))
+                .try_cmd(
+                    "POST",
+                    "element",
+                    json!({"using": "css selector", "value": css}),
+                )
                 .await
                 && let Some(id) = v[ELEMENT_KEY].as_str()
             {
                 return Element(id.to_owned());
             }
-            assert!(Instant::now() < deadline, "no element matches {css} at {}", self.url().await);
+            assert!(
+                Instant::now() < deadline,
+                "no element matches {css} at {}",
+                self.url().await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub async fn count(&self, css: &str) -> usize {
-        self.cmd("POST", "elements", json!({"using": "css selector", "value": css}))
-            .await
-            .as_array()
-            .map_or(0, Vec::len)
+        self.cmd(
+            "POST",
+            "elements",
+            json!({"using": "css selector", "value": css}),
+        )
+        .await
+        .as_array()
+        .map_or(0, Vec::len)
     }
 
     pub async fn click(&self, css: &str) {
@@ -201,23 +217,21 @@ impl Browser {
     /// Replaces the text of the field matching `css` with `text`, as typed.
     pub async fn fill(&self, css: &str, text: &str) {
         let el = self.find(css).await;
-        self.cmd("POST", &format!("element/{}/clear", el.0), json!({})).await;
-        self.try_cmd("POST", &format!("element/{}/value", el.0), json!({"text": text}))
-            .await
-            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
-    }
-
-    /// Types `text` at the end of the field matching `css`.
-    pub async fn type_into(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        self.try_cmd("POST", &format!("element/{}/value", el.0), json!({"text": text}))
-            .await
-            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+        self.cmd("POST", &format!("element/{}/clear", el.0), json!({}))
+            .await;
+        self.try_cmd(
+            "POST",
+            &format!("element/{}/value", el.0),
+            json!({"text": text}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
     }
 
     /// Picks the option with `value` in the select matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
-        self.click(&format!("{css} option[value=\"{value}\"]")).await;
+        self.click(&format!("{css} option[value=\"{value}\"]"))
+            .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -252,9 +266,13 @@ impl Browser {
 
     /// Runs `script` in the page and answers its return value.
     pub async fn run(&self, script: &str) -> Value {
-        self.try_cmd("POST", "execute/sync", json!({"script": script, "args": []}))
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}"))
+        self.try_cmd(
+            "POST",
+            "execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
     /// Saves a PNG of the viewport to `path`.

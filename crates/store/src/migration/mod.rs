@@ -109,7 +109,7 @@ mod tests {
     /// The names databases have recorded as applied, in the order they ran. A migration
     /// renamed, dropped or moved would make existing databases fail to migrate (or run it
     /// twice), so the list may only grow at its end.
-    const LANDED: [&str; 15] = [
+    const LANDED: [&str; 16] = [
         "m20261122_000001_foundation",
         "m20261122_000002_ledger",
         "m20261122_000003_payments",
