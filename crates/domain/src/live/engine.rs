@@ -320,8 +320,20 @@ pub async fn request(app: &Services, r: NewRequest<'_>) -> Result<consultation::
         super::waitlist::mark_served(&txn, p.id, r.client, now).await?;
     }
     txn.commit().await?;
+    // The practitioner is told who is asking, by first name and last initial only.
+    let client_name = store::entity::user::Entity::find_by_id(r.client)
+        .one(&app.db)
+        .await?
+        .map(|u| match u.last_name.chars().next() {
+            Some(initial) => format!("{} {initial}.", u.first_name),
+            None => u.first_name,
+        })
+        .unwrap_or_default();
     let mut out = Outbox::default();
-    out.push(row.practitioner_user_id, LiveEvent::requested(&row));
+    out.push(
+        row.practitioner_user_id,
+        LiveEvent::requested(&row, client_name),
+    );
     out.publish(app).await;
     Ok(row)
 }

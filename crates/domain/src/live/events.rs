@@ -19,6 +19,8 @@ pub enum LiveEvent {
     ConsultationRequested {
         consultation_id: Uuid,
         reference: String,
+        /// Who is asking: the client's first name and last initial.
+        client_name: String,
         channel: String,
         rate: i64,
         currency: String,
@@ -75,10 +77,11 @@ impl LiveEvent {
             offer_expires_at: e.offer_expires_at,
         }
     }
-    pub fn requested(c: &consultation::Model) -> Self {
+    pub fn requested(c: &consultation::Model, client_name: String) -> Self {
         LiveEvent::ConsultationRequested {
             consultation_id: c.id,
             reference: c.reference.clone(),
+            client_name,
             channel: c.channel.clone(),
             rate: c.rate_minor,
             currency: c.currency.clone(),

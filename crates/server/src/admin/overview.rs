@@ -25,10 +25,10 @@ use store::status::PaymentOrderStatus;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(dashboard))
-        .routes(routes!(list_users))
-        .routes(routes!(get_user))
-        .routes(routes!(list_topups))
+        .routes(routes!(admin_dashboard))
+        .routes(routes!(admin_users))
+        .routes(routes!(admin_user))
+        .routes(routes!(admin_topups))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -48,7 +48,7 @@ pub struct DashboardQuery {
     responses((status = 200, body = Dashboard), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn dashboard(
+async fn admin_dashboard(
     State(app): State<AppState>,
     _admin: AdminUser,
     ApiQuery(q): ApiQuery<DashboardQuery>,
@@ -90,7 +90,7 @@ pub struct UsersQuery {
     responses((status = 200, body = Page<UserView>), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn list_users(
+async fn admin_users(
     State(app): State<AppState>,
     _admin: AdminUser,
     ApiQuery(q): ApiQuery<UsersQuery>,
@@ -172,7 +172,7 @@ pub struct AdminUserView {
     responses((status = 200, body = AdminUserView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
-async fn get_user(
+async fn admin_user(
     State(app): State<AppState>,
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
@@ -235,7 +235,7 @@ pub struct AdminTopupView {
     responses((status = 200, body = Page<AdminTopupView>), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
-async fn list_topups(
+async fn admin_topups(
     State(app): State<AppState>,
     _admin: AdminUser,
     ApiQuery(q): ApiQuery<AdminTopupsQuery>,

@@ -10,6 +10,8 @@
 
 mod admin;
 pub mod api;
+mod client;
+mod practitioner;
 pub mod render;
 pub mod session;
 
@@ -51,8 +53,11 @@ pub fn router(app: AppState, api: Router) -> Router {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/console/sign-out", post(session::sign_out))
+        .route("/console/token", post(session::token))
         .route("/console/static/{file}", get(asset))
         .merge(admin::routes())
+        .merge(practitioner::routes())
+        .merge(client::routes())
         .layer(middleware::from_fn_with_state(console.clone(), guard))
         .with_state(console)
 }
@@ -69,7 +74,8 @@ pub fn nav(role: Role) -> Value {
             ("/console/admin/templates", "Templates"),
             ("/console/admin/audit", "Audit log"),
         ],
-        Role::Practitioner | Role::Client => &[],
+        Role::Practitioner => &[("/console/practitioner", "Live")],
+        Role::Client => &[("/console/client", "Wallet and chat")],
     };
     json!(
         links
@@ -164,6 +170,10 @@ async fn asset(Path(file): Path<String>) -> Response {
         ),
         "console.js" => (
             include_str!("static/console.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "live.js" => (
+            include_str!("static/live.js"),
             "text/javascript; charset=utf-8",
         ),
         _ => {

@@ -54,6 +54,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin/templates.html",
     "admin/template.html",
     "admin/audit.html",
+    "live_panel.html",
+    "practitioner/home.html",
+    "client/home.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

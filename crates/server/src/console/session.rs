@@ -459,3 +459,20 @@ pub async fn sign_out(State(console): State<ConsoleState>, viewer: Viewer) -> Re
     );
     res
 }
+
+/// A short-lived access token for this browser's session, for the console's live pages,
+/// which talk to the API and the WebSocket from script. Only same-site script can ask
+/// (the CSRF header is required), and the token lives in that page's memory only.
+pub async fn token(State(console): State<ConsoleState>, viewer: Viewer) -> Response {
+    let (token, expires_in) = crate::auth::session::access_token(
+        &console.app,
+        &viewer.auth.user,
+        viewer.auth.session_id,
+        console.app.clock.now(),
+    );
+    let mut res =
+        axum::Json(json!({"access_token": token, "expires_in": expires_in})).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

@@ -11,13 +11,25 @@ use crate::http::ApiPath;
 use domain::payments::sandbox::{find_order, press};
 
 /// The checkout page a client is sent to.
+#[derive(Debug, serde::Deserialize)]
+pub struct Sent {
+    sent: Option<String>,
+}
+
 pub async fn checkout_page(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    axum::extract::Query(sent): axum::extract::Query<Sent>,
 ) -> ApiResult<Html<String>> {
     let order = find_order(&app, &id).await?;
     let major = format!("{}.{:02}", order.amount / 100, order.amount % 100);
-    let actions = if order.status == PaymentOrderStatus::Created.as_str() {
+    let actions = if sent.sent.is_some() && order.status == PaymentOrderStatus::Created.as_str() {
+        // Pressed, and the signed webhook is on its way: the money arrives with it, as with
+        // a real gateway, so the page says so instead of offering to pay again.
+        "<p class=\"status\">Payment sent. Your wallet is credited when the gateway's webhook arrives.</p>\
+         <p><a href=\"/console/client\">Back to your wallet</a></p>"
+            .to_owned()
+    } else if order.status == PaymentOrderStatus::Created.as_str() {
         format!(
             r#"<form method="post" action="/sandbox/checkout/{id}/pay"><button class="pay">Pay {cur} {major}</button></form>
 <form method="post" action="/sandbox/checkout/{id}/fail"><button class="fail">Fail the payment</button></form>"#,
@@ -25,8 +37,9 @@ pub async fn checkout_page(
             cur = escape(&order.currency),
         )
     } else {
+        // A real gateway sends the payer back to the shop; the console's wallet is ours.
         format!(
-            "<p class=\"status\">This payment is <b>{}</b>.</p>",
+            "<p class=\"status\">This payment is <b>{}</b>.</p><p><a href=\"/console/client\">Back to your wallet</a></p>",
             escape(&order.status)
         )
     };
@@ -45,7 +58,7 @@ pub async fn checkout_page(
 
 pub async fn pay(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     press(&app, &id, true).await?;
-    Ok(Redirect::to(&format!("/sandbox/checkout/{id}")).into_response())
+    Ok(Redirect::to(&format!("/sandbox/checkout/{id}?sent=1")).into_response())
 }
 
 pub async fn fail(

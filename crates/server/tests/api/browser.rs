@@ -10,7 +10,10 @@ use crate::webdriver::{Browser, available};
 
 both_backends!(
     an_admin_approves_refunds_pays_and_edits_a_template,
-    the_console_fits_a_phone
+    the_console_fits_a_phone,
+    a_practitioner_takes_a_request_and_chats_with_the_clients_socket,
+    a_client_reloads_mid_session_and_keeps_it,
+    a_client_tops_up_through_the_sandbox_checkout,
 );
 
 async fn sign_in(browser: &Browser, base: &str, email: &str) {
@@ -209,6 +212,238 @@ async fn the_console_fits_a_phone(b: Backend) {
                 .run("return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].every(el => el.labels && el.labels.length > 0)")
                 .await;
             assert_eq!(labelled, json!(true), "every field has a label");
+        })
+        .await;
+}
+
+/// Funds `user` with a goodwill credit of `amount`.
+async fn fund(app: &TestApp, admin: &str, user: &str, amount: i64) {
+    app.post_keyed(
+        &format!("/api/v1/admin/wallets/{user}/credits"),
+        admin,
+        &format!("fund-{user}"),
+        json!({"amount": amount, "reason": "goodwill"}),
+    )
+    .await
+    .expect(201);
+}
+
+async fn wait_connected(browser: &Browser) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while browser
+        .run("return document.getElementById('live').dataset.connected || ''")
+        .await
+        != json!("true")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the live panel did not connect"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_practitioner_takes_a_request_and_chats_with_the_clients_socket(b: Backend) {
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (_, pid) = approved_practitioner(&app, &admin, "reader@example.com", "Asha Reader").await;
+    let (client, _, client_id) = app.register("seeker@example.com").await;
+    fund(&app, &admin, &client_id, 50_000).await;
+
+    let browser = Browser::start(&driver, &chromium, false).await;
+    let base = app.base.clone();
+    let app = std::sync::Arc::new(app);
+    let test_app = app.clone();
+    browser
+        .run_test("practitioner_live", |browser| async move {
+            let app = test_app;
+            sign_in(&browser, &base, "reader@example.com").await;
+            browser.wait_for_text("h1", "Live").await;
+            browser.click("#go-online").await;
+            browser.wait_for_text(".notice.ok", "You are online").await;
+            wait_connected(&browser).await;
+
+            let asked = app
+                .post("/api/v1/consultations", Some(&client), json!({"practitioner_id": pid, "channel": "chat"}))
+                .await
+                .expect(201);
+            let id = asked["id"].as_str().unwrap().to_owned();
+            // Who is asking, in words.
+            browser.wait_for_text("#requests", "Test U. asks for a chat at ₹20.00/min").await;
+            browser.click("#requests button.accept").await;
+            browser.wait_for_text("#live-status", "In session.").await;
+
+            let mut socket = crate::realtime::connect(&app, &client, true).await;
+            crate::realtime::send(
+                &mut socket,
+                json!({"type": "message", "id": "m1", "consultation_id": id, "text": "Namaste, is my career looking up?"}),
+            )
+            .await;
+            browser.wait_for_text("#chat-log", "Namaste, is my career looking up?").await;
+            // Typing shows as one transient indicator, never as log lines.
+            crate::realtime::send(&mut socket, json!({"type": "typing", "id": "t1", "consultation_id": id})).await;
+            browser.wait_for_text("#typing", "Typing").await;
+            assert!(!browser.text("#chat-log").await.contains("Typing"));
+
+            browser.fill("#chat-text", "Yes: Jupiter favours you this year.").await;
+            browser.click("#chat-form button[type=submit]").await;
+            let got = crate::realtime::expect(&mut socket, |f| {
+                f["type"] == "message" && f["message"]["body"] == "Yes: Jupiter favours you this year."
+            })
+            .await;
+            assert_ne!(got["message"]["sender_id"], json!(client_id));
+
+            browser.click("#end-session").await;
+            browser.wait_for_text("#live-status", "Ended: ended by the practitioner").await;
+            let ended = app
+                .get(&format!("/api/v1/consultations/{id}"), Some(&client))
+                .await
+                .expect(200);
+            assert_eq!(ended["status"], "ended");
+        })
+        .await;
+}
+
+async fn a_client_reloads_mid_session_and_keeps_it(b: Backend) {
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, pid) =
+        approved_practitioner(&app, &admin, "reader@example.com", "Asha Reader").await;
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (_, _, client_id) = app.register("seeker@example.com").await;
+    fund(&app, &admin, &client_id, 50_000).await;
+
+    let browser = Browser::start(&driver, &chromium, false).await;
+    let base = app.base.clone();
+    let app = std::sync::Arc::new(app);
+    let test_app = app.clone();
+    browser
+        .run_test("client_reload", |browser| async move {
+            let app = test_app;
+            sign_in(&browser, &base, "seeker@example.com").await;
+            browser.wait_for_text("#wallet-available", "₹500.00").await;
+            browser
+                .click(&format!("form[action='/console/client/chat/{pid}'] button"))
+                .await;
+            browser.wait_for_text(".notice.ok", "Request sent").await;
+            browser
+                .wait_for_text("#live-status", "Waiting for the practitioner")
+                .await;
+            // The client may change their mind while waiting.
+            assert_eq!(
+                browser
+                    .run("return document.getElementById('cancel-request').hidden")
+                    .await,
+                json!(false)
+            );
+            wait_connected(&browser).await;
+
+            let list = app
+                .get("/api/v1/consultations", Some(&practitioner))
+                .await
+                .expect(200);
+            let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+            app.post(
+                &format!("/api/v1/consultations/{id}/accept"),
+                Some(&practitioner),
+                json!({}),
+            )
+            .await
+            .expect(200);
+            browser.wait_for_text("#live-status", "In session.").await;
+            assert_eq!(
+                browser
+                    .run("return document.getElementById('cancel-request').offsetParent === null")
+                    .await,
+                json!(true),
+                "no cancelling a session that started"
+            );
+            browser.fill("#chat-text", "Before the reload").await;
+            browser.click("#chat-form button[type=submit]").await;
+            browser
+                .wait_for_text("#chat-log", "Before the reload")
+                .await;
+
+            // Reload: the page finds the session again, with its history.
+            browser.goto(&format!("{base}/console/client")).await;
+            browser.wait_for_text("#live-status", "In session.").await;
+            wait_connected(&browser).await;
+            browser
+                .wait_for_text("#chat-log", "Before the reload")
+                .await;
+            browser.fill("#chat-text", "After the reload").await;
+            browser.click("#chat-form button[type=submit]").await;
+            browser.wait_for_text("#chat-log", "After the reload").await;
+            let messages = app
+                .get(
+                    &format!("/api/v1/consultations/{id}/messages"),
+                    Some(&practitioner),
+                )
+                .await
+                .expect(200);
+            let bodies: Vec<String> = messages
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| m["body"].as_str().map(str::to_owned))
+                .collect();
+            assert!(bodies.iter().any(|b| b == "After the reload"), "{bodies:?}");
+
+            browser.click("#end-session").await;
+            browser
+                .wait_for_text("#live-status", "Ended: ended by the client")
+                .await;
+            let ended = app
+                .get(&format!("/api/v1/consultations/{id}"), Some(&practitioner))
+                .await
+                .expect(200);
+            assert_eq!(
+                (ended["status"].as_str(), ended["end_reason"].as_str()),
+                (Some("ended"), Some("client_ended"))
+            );
+        })
+        .await;
+}
+
+async fn a_client_tops_up_through_the_sandbox_checkout(b: Backend) {
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
+    app.register("payer@example.com").await;
+    let browser = Browser::start(&driver, &chromium, false).await;
+    let base = app.base.clone();
+    let app = std::sync::Arc::new(app);
+    let test_app = app.clone();
+    browser
+        .run_test("client_topup", |browser| async move {
+            let app = test_app;
+            sign_in(&browser, &base, "payer@example.com").await;
+            browser.wait_for_text("#wallet-available", "₹0.00").await;
+            browser.fill("#topup input[name=amount]", "250").await;
+            browser.click("#topup button[type=submit]").await;
+            browser
+                .wait_for_text("body", "Augur sandbox checkout")
+                .await;
+            browser.click("button.pay").await;
+            browser.wait_for_text("body", "Payment sent").await;
+            // The gateway's signed webhook, as the job worker would run it.
+            domain::jobs::run_pending(&app.state).await.unwrap();
+            browser.click("a[href='/console/client']").await;
+            browser.wait_for_text("#wallet-available", "₹250.00").await;
         })
         .await;
 }
