@@ -91,12 +91,14 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
             assert_eq!(browser.text("#applications-waiting").await, "1");
             assert_eq!(browser.text("#payouts-waiting").await, "1");
             assert_eq!(browser.text("#books").await, "Balanced");
+            browser.keep("dashboard").await;
 
             // Approve the application from the queue.
             browser
                 .click("a[href='/console/admin/practitioners?status=pending']")
                 .await;
             browser.wait_for_text("main table", "Meera Joshi").await;
+            browser.keep("applications").await;
             browser
                 .click("main table form[action$='/approve'] button")
                 .await;
@@ -113,6 +115,7 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
             browser.click("form.refund button[type=submit]").await;
             browser.wait_for_text(".notice.ok", "Refunded.").await;
             browser.wait_for_text("main table", "₹120.00").await;
+            browser.keep("topups").await;
 
             // Pay the payout.
             browser.click("nav a[href='/console/admin/payouts']").await;
@@ -151,6 +154,7 @@ async fn an_admin_approves_refunds_pays_and_edits_a_template(b: Backend) {
                 .await;
             browser.click("#template-form button[type=submit]").await;
             browser.wait_for_text(".notice.ok", "Saved.").await;
+            browser.keep("template").await;
         })
         .await;
 
@@ -295,6 +299,7 @@ async fn a_practitioner_takes_a_request_and_chats_with_the_clients_socket(b: Bac
             })
             .await;
             assert_ne!(got["message"]["sender_id"], json!(client_id));
+            browser.keep("practitioner-live").await;
 
             browser.click("#end-session").await;
             browser.wait_for_text("#live-status", "Ended: ended by the practitioner").await;
@@ -387,6 +392,7 @@ async fn a_client_reloads_mid_session_and_keeps_it(b: Backend) {
             browser.fill("#chat-text", "After the reload").await;
             browser.click("#chat-form button[type=submit]").await;
             browser.wait_for_text("#chat-log", "After the reload").await;
+            browser.keep("client-live").await;
             let messages = app
                 .get(
                     &format!("/api/v1/consultations/{id}/messages"),

@@ -289,6 +289,17 @@ impl Browser {
         }
     }
 
+    /// With `AUGUR_CONSOLE_SCREENSHOTS=<folder>` set, saves the page as `<folder>/<name>.png`
+    /// (how docs/console.md gets its pictures); otherwise does nothing.
+    pub async fn keep(&self, name: &str) {
+        if let Ok(dir) = std::env::var("AUGUR_CONSOLE_SCREENSHOTS")
+            && !dir.is_empty()
+        {
+            self.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
+                .await;
+        }
+    }
+
     /// Runs `test` with this browser; when it fails, a screenshot of the page it failed
     /// on is saved under `target/browser-screenshots/<name>.png` before the failure goes on.
     pub async fn run_test<F, Fut>(self, name: &str, test: F)
