@@ -268,6 +268,21 @@ pub struct SessionView {
     pub current: bool,
 }
 
+impl SessionView {
+    /// A session row as shown; `current` marks the caller's own session.
+    pub fn of(s: auth_session::Model, current: Option<Uuid>) -> Self {
+        Self {
+            current: Some(s.id) == current,
+            id: s.id,
+            device: s.device,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+        }
+    }
+}
+
 /// My signed-in devices.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me",
     responses((status = 200, body = Vec<SessionView>)),
@@ -286,15 +301,7 @@ async fn list_sessions(
         .await?;
     Ok(ApiJson(
         rows.into_iter()
-            .map(|s| SessionView {
-                current: s.id == auth.session_id,
-                id: s.id,
-                device: s.device,
-                ip: s.ip,
-                user_agent: s.user_agent,
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-            })
+            .map(|s| SessionView::of(s, Some(auth.session_id)))
             .collect(),
     ))
 }

@@ -190,15 +190,7 @@ async fn admin_user(
         .all(&app.db)
         .await?
         .into_iter()
-        .map(|s| SessionView {
-            current: false,
-            id: s.id,
-            device: s.device,
-            ip: s.ip,
-            user_agent: s.user_agent,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-        })
+        .map(|s| SessionView::of(s, None))
         .collect();
     Ok(ApiJson(AdminUserView {
         user: found.into(),

@@ -221,6 +221,15 @@ fn after(
     }
 }
 
+/// Where a form returns: its `_back` when that is an admin page (never elsewhere), else
+/// `default`.
+fn back_to(form: &Params, default: String) -> String {
+    match field(form, "_back") {
+        back if back.starts_with("/console/admin/") => back.to_owned(),
+        _ => default,
+    }
+}
+
 fn field<'a>(form: &'a Params, name: &str) -> &'a str {
     form.get(name).map(|v| v.trim()).unwrap_or_default()
 }
@@ -593,10 +602,7 @@ async fn practitioner_action(
     Form(form): Form<Params>,
 ) -> Response {
     let api = viewer.api(&console);
-    let back = match field(&form, "_back") {
-        b if b.starts_with("/console/admin/") => b.to_owned(),
-        _ => format!("/console/admin/practitioners/{id}"),
-    };
+    let back = back_to(&form, format!("/console/admin/practitioners/{id}"));
     let reason = Some(field(&form, "reason")).filter(|r| !r.is_empty());
     let (path, ok) = match action.as_str() {
         "approve" => (
@@ -693,10 +699,7 @@ async fn refund(
     Path(id): Path<Uuid>,
     Form(form): Form<Params>,
 ) -> Response {
-    let back = match field(&form, "_back") {
-        b if b.starts_with("/console/admin/") => b.to_owned(),
-        _ => "/console/admin/topups".to_owned(),
-    };
+    let back = back_to(&form, "/console/admin/topups".to_owned());
     let form_id = format!("refund-{id}");
     let amount = match parse_amount(field(&form, "amount")) {
         Ok(amount) => amount,
@@ -781,10 +784,7 @@ async fn payout_action(
     Path((id, action)): Path<(Uuid, String)>,
     Form(form): Form<Params>,
 ) -> Response {
-    let back = match field(&form, "_back") {
-        b if b.starts_with("/console/admin/") => b.to_owned(),
-        _ => "/console/admin/payouts".to_owned(),
-    };
+    let back = back_to(&form, "/console/admin/payouts".to_owned());
     let (path, ok) = match action.as_str() {
         "mark-paid" => ("mark-paid", "Marked paid."),
         "reject" => (
