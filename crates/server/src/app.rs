@@ -243,7 +243,8 @@ pub fn router(state: AppState) -> Router {
     public
         .route("/api/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
-        .route("/demo/live", get(live_demo))
+        // The two-tab live demo became the console's live panels.
+        .route("/demo/live", get(|| async { Redirect::to("/console") }))
         .route("/", get(|| async { Redirect::to("/console") }))
         .with_state(state.clone())
         .merge(console)
@@ -437,11 +438,6 @@ async fn openapi_json(State(app): State<AppState>) -> Response {
 
 async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
-}
-
-/// A two-tab demo of a live consultation (sign in as a client and as a practitioner).
-async fn live_demo() -> Html<&'static str> {
-    Html(include_str!("live/demo.html"))
 }
 
 /// A bound, migrated server that has not started serving yet.

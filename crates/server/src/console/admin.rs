@@ -121,6 +121,8 @@ async fn listing(
 
 /// The most rows one CSV export walks (a hundred API pages).
 const CSV_MAX_ROWS: usize = 10_000;
+/// The most API pages any one console request walks.
+const MAX_PAGES: usize = 100;
 
 /// Every row of `api_path` under `filters`, as CSV with one column per `(header, field)`
 /// (a JSON pointer into each item).
@@ -137,7 +139,7 @@ async fn csv_export(
     out.push_str("\r\n");
     let mut cursor: Option<String> = None;
     let mut rows = 0;
-    loop {
+    for _ in 0..MAX_PAGES {
         let mut params = filters.to_vec();
         params.push(("limit", Some("100")));
         params.push(("cursor", cursor.as_deref()));
@@ -224,8 +226,8 @@ fn after(
 /// Where a form returns: its `_back` when that is an admin page (never elsewhere), else
 /// `default`.
 fn back_to(form: &Params, default: String) -> String {
-    match field(form, "_back") {
-        back if back.starts_with("/console/admin/") => back.to_owned(),
+    match super::session::safe_next(Some(field(form, "_back"))) {
+        Some(back) if back.starts_with("/console/admin/") => back.to_owned(),
         _ => default,
     }
 }
@@ -245,14 +247,25 @@ fn form_key(form: &Params) -> String {
     }
 }
 
-/// Rupees typed by a person (`1,250.50`) as minor units, with integers only.
+/// Rupees typed by a person (`1,250.50`, `1,00,000`) as minor units, with integers only.
+/// Commas must group digits the Indian or the Western way, so `2,50` (two rupees fifty,
+/// written the European way) is refused rather than read as ₹250.
 pub fn parse_amount(text: &str) -> Result<i64, String> {
-    let cleaned: String = text
-        .trim()
-        .trim_start_matches('₹')
-        .chars()
-        .filter(|c| *c != ',' && !c.is_whitespace())
-        .collect();
+    let text = text.trim().trim_start_matches('₹').trim();
+    let whole_part = text.split('.').next().unwrap_or_default();
+    if whole_part.contains(',') {
+        let groups: Vec<&str> = whole_part.split(',').collect();
+        let last = groups.len() - 1;
+        let grouped = groups.iter().enumerate().all(|(i, g)| match i {
+            0 => (1..=3).contains(&g.len()),
+            i if i == last => g.len() == 3,
+            _ => g.len() == 2 || g.len() == 3,
+        });
+        if !grouped {
+            return Err("Enter an amount such as 250 or 1,250.50".to_owned());
+        }
+    }
+    let cleaned: String = text.chars().filter(|c| *c != ',').collect();
     let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) || fraction.len() > 2 {
@@ -551,7 +564,7 @@ async fn practitioner(
     let mut found = None;
     for status in PRACTITIONER_STATUSES {
         let mut cursor: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES / PRACTITIONER_STATUSES.len() {
             let path = format!(
                 "/api/v1/admin/practitioners{}",
                 query_string(&[
@@ -1014,6 +1027,11 @@ mod tests {
         assert!(parse_amount("1e3").is_err());
         assert!(parse_amount("").is_err());
         assert!(parse_amount("99999999999999999999").is_err());
+        assert_eq!(parse_amount("1,00,000"), Ok(10_000_000));
+        assert_eq!(parse_amount("100,000.5"), Ok(10_000_050));
+        assert!(parse_amount("2,50").is_err(), "not ₹250");
+        assert!(parse_amount("1,0,0").is_err());
+        assert!(parse_amount("1 000").is_err());
     }
 
     #[test]

@@ -106,7 +106,13 @@ async fn guard(State(console): State<ConsoleState>, req: Request, next: Next) ->
         }
     };
     let mut res = next.run(req).await;
-    render::secure_headers(res.headers_mut());
+    let h = res.headers_mut();
+    render::secure_headers(h);
+    // Pages, exports and previews hold private data: no cache keeps them. The embedded
+    // assets say otherwise for themselves.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     res
 }
 
@@ -130,7 +136,8 @@ async fn check_forgery(console: &ConsoleState, req: Request) -> Result<Request, 
             return Err(refused());
         }
     }
-    let Some(expected) = session::expected_csrf(&console.app, headers) else {
+    let signing_in = req.uri().path() == "/console/sign-in";
+    let Some(expected) = session::expected_csrf(&console.app, headers, signing_in) else {
         return Err(refused());
     };
     if let Some(given) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {

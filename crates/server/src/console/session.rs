@@ -75,14 +75,16 @@ pub fn csrf_for_session(app: &AppState, session: Uuid) -> String {
     tag(app, "console-csrf", &[&session.to_string()])
 }
 
-/// The CSRF token a state-changing request must carry: bound to the session when there
-/// is one, else to the sign-in form's own cookie; `None` when the request has neither.
-pub fn expected_csrf(app: &AppState, headers: &HeaderMap) -> Option<String> {
-    if let Some((_, session)) = session_of(app, headers) {
-        return Some(csrf_for_session(app, session));
+/// The CSRF token a state-changing request must carry: for the sign-in form, the one
+/// bound to that form's own cookie (a session cookie left over from an ended session must
+/// not lock its owner out of signing in again); for every other form, the one bound to
+/// the session. `None` when the request has no such cookie.
+pub fn expected_csrf(app: &AppState, headers: &HeaderMap, signing_in: bool) -> Option<String> {
+    if signing_in {
+        let nonce = cookies(headers).remove(SIGN_IN_COOKIE)?;
+        return (!nonce.is_empty()).then(|| tag(app, "console-signin-csrf", &[&nonce]));
     }
-    let nonce = cookies(headers).remove(SIGN_IN_COOKIE)?;
-    (!nonce.is_empty()).then(|| tag(app, "console-signin-csrf", &[&nonce]))
+    session_of(app, headers).map(|(_, session)| csrf_for_session(app, session))
 }
 
 pub fn csrf_matches(expected: &str, given: &str) -> bool {
@@ -291,7 +293,7 @@ role_viewer!(
     "admin"
 );
 role_viewer!(
-    /// A signed-in, approved practitioner.
+    /// A signed-in practitioner (the role is granted on approval; the API checks the rest).
     PractitionerViewer,
     Role::Practitioner,
     "practitioner"
@@ -313,8 +315,12 @@ pub fn home_of(role: Role) -> &'static str {
 }
 
 /// A `next` that stays inside the console (never another site, never `//host`).
-fn safe_next(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\'))
+pub fn safe_next(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        (*n == "/console" || n.starts_with("/console/") || n.starts_with("/console?"))
+            && !n.contains('\\')
+            && n.bytes().all(|b| b.is_ascii_graphic())
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,12 +335,20 @@ pub async fn sign_in_page(
     Query(q): Query<SignInQuery>,
 ) -> Response {
     let app = &console.app;
-    if let Some((user, session)) = session_of(app, &headers)
-        && let Ok(auth) = crate::auth::signed_in(app, user, session, true).await
-    {
-        return Redirect::to(home_of(auth.role)).into_response();
+    let mut stale = false;
+    if let Some((user, session)) = session_of(app, &headers) {
+        match crate::auth::signed_in(app, user, session, true).await {
+            Ok(auth) => return Redirect::to(home_of(auth.role)).into_response(),
+            Err(_) => stale = true,
+        }
     }
-    sign_in_form(app, &headers, q.next.as_deref(), "", None, StatusCode::OK)
+    let mut res = sign_in_form(app, &headers, q.next.as_deref(), "", None, StatusCode::OK);
+    if stale {
+        // The session behind the cookie has ended: forget it.
+        res.headers_mut()
+            .append(header::SET_COOKIE, cookie(app, SESSION_COOKIE, "", "/", 0));
+    }
+    res
 }
 
 fn sign_in_form(

@@ -14,6 +14,7 @@ both_backends!(
     a_practitioner_takes_a_request_and_chats_with_the_clients_socket,
     a_client_reloads_mid_session_and_keeps_it,
     a_client_tops_up_through_the_sandbox_checkout,
+    the_docs_page_sends_a_top_up_with_its_idempotency_key,
 );
 
 async fn sign_in(browser: &Browser, base: &str, email: &str) {
@@ -412,6 +413,13 @@ async fn a_client_reloads_mid_session_and_keeps_it(b: Backend) {
             browser
                 .wait_for_text("#live-status", "Ended: ended by the client")
                 .await;
+            // The review goes to the session on screen, even after the reload.
+            browser.select("#review-rating", "4").await;
+            browser.fill("#review-text", "Clear and kind.").await;
+            browser.click("#review-form button[type=submit]").await;
+            browser
+                .wait_for_text("#live-status", "your review is posted")
+                .await;
             let ended = app
                 .get(&format!("/api/v1/consultations/{id}"), Some(&practitioner))
                 .await
@@ -450,6 +458,46 @@ async fn a_client_tops_up_through_the_sandbox_checkout(b: Backend) {
             domain::jobs::run_pending(&app.state).await.unwrap();
             browser.click("a[href='/console/client']").await;
             browser.wait_for_text("#wallet-available", "₹250.00").await;
+        })
+        .await;
+}
+
+async fn the_docs_page_sends_a_top_up_with_its_idempotency_key(b: Backend) {
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
+    let (token, _, _) = app.register("builder@example.com").await;
+    let browser = Browser::start(&driver, &chromium, true).await;
+    let base = app.base.clone();
+    let app = std::sync::Arc::new(app);
+    let test_app = app.clone();
+    browser
+        .run_test("docs_topup", |browser| async move {
+            let app = test_app;
+            browser.goto(&format!("{base}/docs")).await;
+            let op = "details[data-op='POST /api/v1/wallet/topups']";
+            browser.find(op).await;
+            let overflow = "return document.documentElement.scrollWidth - document.documentElement.clientWidth";
+            assert_eq!(browser.run(overflow).await, json!(0), "/docs fits a phone");
+            // A newcomer meets signing in first, not the admin's operations.
+            let first = browser.run("return document.querySelector('details.op').dataset.op").await;
+            assert!(first.as_str().unwrap().contains("/api/v1/auth/"), "{first}");
+            browser.fill("#token", &token).await;
+            browser.click(&format!("{op} > summary")).await;
+            let key = browser
+                .run(&format!("return document.querySelector(\"{op} input[name='Idempotency-Key']\").value"))
+                .await;
+            assert!(!key.as_str().unwrap().is_empty(), "the key starts filled in");
+            browser.click(&format!("{op} button")).await;
+            let answer = browser.wait_for_text(&format!("{op} pre"), "201").await;
+            assert!(answer.contains("\"amount\": 25000"), "{answer}");
+            // Send again: the same key answers the first result, and no second order exists.
+            browser.click(&format!("{op} button")).await;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            browser.wait_for_text(&format!("{op} pre"), "201").await;
+            let orders = app.get("/api/v1/wallet/topups", Some(&token)).await.expect(200);
+            assert_eq!(orders["items"].as_array().unwrap().len(), 1);
         })
         .await;
 }

@@ -719,6 +719,30 @@ async fn signing_out_ends_the_console_session(b: Backend) {
     let (ids, _) = cookie.rsplit_once('.').unwrap();
     browser.set_cookie("augur_console", &format!("{ids}.{}", "a".repeat(64)));
     assert_eq!(browser.get("/console/admin").await.status, 303);
+
+    // A cookie left over from the ended session never locks its owner out of signing in.
+    browser.set_cookie("augur_console", &cookie);
+    let form = browser.get("/console/sign-in").await;
+    assert_eq!(form.status, 200);
+    browser.set_cookie("augur_console", &cookie);
+    let again = browser
+        .post(
+            "/console/sign-in",
+            &[
+                ("_csrf", &form.csrf()),
+                ("email", &email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.location().as_str()),
+        (StatusCode::SEE_OTHER, "/console/admin")
+    );
+    assert_eq!(browser.get("/console/admin").await.status, 200);
+    // Private pages and exports are never cached.
+    let csv = browser.get("/console/admin/users?format=csv").await;
+    assert_eq!(csv.headers["cache-control"], "no-store");
 }
 
 async fn admin_lists_filter_page_and_export(b: Backend) {

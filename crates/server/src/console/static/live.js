@@ -16,6 +16,7 @@
   let current = null; // the consultation on screen
   let seq = 0;
   const shown = new Set();
+  const reviewed = new Set();
 
   const REASONS = {
     client_ended: "ended by the client",
@@ -109,6 +110,8 @@
     $("cancel-request").hidden = !(iAmClient && c.status === "requested");
     $("end-session").hidden = c.status !== "active";
     $("chat-form").hidden = c.status !== "active";
+    const review = $("review-form");
+    if (review) review.hidden = !(iAmClient && c.status === "ended") || reviewed.has(c.id);
     box.hidden = false;
     $("session-with").textContent = c.reference + " · " + c.channel + " at " + money(c.rate, c.currency) + "/min";
     $("session-charged").textContent = "charged " + money(c.amount_charged || 0, c.currency);
@@ -258,6 +261,26 @@
     if (!current) return;
     try { await api("POST", "/api/v1/consultations/" + current.id + "/cancel", {}); await refresh(current.id); } catch (e) { showError(e.message); }
   });
+
+  const reviewForm = $("review-form");
+  if (reviewForm) {
+    reviewForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!current) return;
+      try {
+        await api("POST", "/api/v1/consultations/" + current.id + "/review", {
+          rating: Number($("review-rating").value),
+          text: $("review-text").value.trim() || undefined,
+        });
+        reviewed.add(current.id);
+        reviewForm.hidden = true;
+        status("Thank you: your review is posted.");
+        showError("");
+      } catch (err) {
+        showError(err.message);
+      }
+    });
+  }
 
   // Signs of life: a ping keeps sessions and presence alive; a practitioner's heartbeat
   // keeps them online while the page is open; the token is renewed before it expires.
