@@ -47,10 +47,10 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/console/admin/audit", get(audit))
 }
 
-type Params = HashMap<String, String>;
+pub(super) type Params = HashMap<String, String>;
 
 /// A query string from the non-empty `params` (values encoded).
-fn query_string(params: &[(&str, Option<&str>)]) -> String {
+pub(super) fn query_string(params: &[(&str, Option<&str>)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
@@ -65,14 +65,14 @@ fn query_string(params: &[(&str, Option<&str>)]) -> String {
     }
 }
 
-fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
     q.get(name)
         .map(String::as_str)
         .filter(|v| !v.trim().is_empty())
 }
 
 /// A page that could not be read: its problem as an error page.
-fn failed(problem: &Problem) -> Response {
+pub(super) fn failed(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let title = match problem.status {
         404 => "Not found",
@@ -84,15 +84,15 @@ fn failed(problem: &Problem) -> Response {
 }
 
 /// One page of a list: its items, and the console links to the next and first pages.
-struct Listing {
-    items: Vec<Value>,
-    next_url: Option<String>,
-    first_url: String,
-    on_first: bool,
+pub(super) struct Listing {
+    pub items: Vec<Value>,
+    pub next_url: Option<String>,
+    pub first_url: String,
+    pub on_first: bool,
 }
 
 /// Reads one page of `api_path` with the filters `filters` and the page's cursor.
-async fn listing(
+pub(super) async fn listing(
     api: &Api,
     api_path: &str,
     console_path: &str,
@@ -238,7 +238,7 @@ fn field<'a>(form: &'a Params, name: &str) -> &'a str {
 
 /// A form's idempotency key: given by the page that drew the form, so sending it twice
 /// acts once; a fresh one when the form had none.
-fn form_key(form: &Params) -> String {
+pub(super) fn form_key(form: &Params) -> String {
     let key = field(form, "_key");
     if key.is_empty() || key.len() > 100 {
         Uuid::now_v7().to_string()

@@ -74,7 +74,10 @@ pub fn nav(role: Role) -> Value {
             ("/console/admin/templates", "Templates"),
             ("/console/admin/audit", "Audit log"),
         ],
-        Role::Practitioner => &[("/console/practitioner", "Live")],
+        Role::Practitioner => &[
+            ("/console/practitioner", "Live"),
+            ("/console/practitioner/bookings", "Bookings"),
+        ],
         Role::Client => &[("/console/client", "Wallet and chat")],
     };
     json!(

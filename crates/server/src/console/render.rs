@@ -56,6 +56,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin/audit.html",
     "live_panel.html",
     "practitioner/home.html",
+    "practitioner/bookings.html",
     "client/home.html",
 ];
 

@@ -15,6 +15,7 @@ both_backends!(
     a_client_reloads_mid_session_and_keeps_it,
     a_client_tops_up_through_the_sandbox_checkout,
     the_docs_page_sends_a_top_up_with_its_idempotency_key,
+    a_practitioner_confirms_a_booking,
 );
 
 async fn sign_in(browser: &Browser, base: &str, email: &str) {
@@ -500,4 +501,92 @@ async fn the_docs_page_sends_a_top_up_with_its_idempotency_key(b: Backend) {
             assert_eq!(orders["items"].as_array().unwrap().len(), 1);
         })
         .await;
+}
+
+async fn a_practitioner_confirms_a_booking(b: Backend) {
+    let Some((driver, chromium)) = available() else {
+        return;
+    };
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, _) =
+        approved_practitioner(&app, &admin, "healer@example.com", "Healer One").await;
+    let days = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let weekly: Vec<_> = days
+        .iter()
+        .map(|d| json!({"weekday": d, "start": "06:00", "end": "20:00"}))
+        .collect();
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/availability",
+        Some(&practitioner),
+        Some(json!({"time_zone": "UTC", "weekly": weekly})),
+    )
+    .await
+    .expect(200);
+    let service = app
+        .post(
+            "/api/v1/practitioners/me/services",
+            Some(&practitioner),
+            json!({"name": "Kundli reading", "description": "One hour on video", "channel": "video", "duration_minutes": 60, "price": 150_000}),
+        )
+        .await
+        .expect(201);
+    let (client, _, client_id) = app.register("seeker@example.com").await;
+    fund(&app, &admin, &client_id, 200_000).await;
+    let start = (app.state.clock.now() + chrono::Duration::days(2))
+        .date_naive()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_utc();
+    let booking = app
+        .post_keyed(
+            "/api/v1/bookings",
+            &client,
+            "book-1",
+            json!({"service_id": service["id"], "start": start.to_rfc3339()}),
+        )
+        .await
+        .expect(201);
+    let reference = booking["reference"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start(&driver, &chromium, false).await;
+    let base = app.base.clone();
+    browser
+        .run_test("practitioner_booking", |browser| async move {
+            sign_in(&browser, &base, "healer@example.com").await;
+            browser
+                .click("nav a[href='/console/practitioner/bookings']")
+                .await;
+            browser
+                .wait_for_text(&format!("#booking-{reference}"), "₹1,500.00")
+                .await;
+            browser
+                .click(&format!("#booking-{reference} button.confirm"))
+                .await;
+            browser.wait_for_text(".notice.ok", "Confirmed").await;
+            browser
+                .click("a[href='/console/practitioner/bookings?status=confirmed']")
+                .await;
+            browser
+                .wait_for_text(&format!("#booking-{reference}"), "Confirmed")
+                .await;
+        })
+        .await;
+    let after = app
+        .get(
+            &format!("/api/v1/bookings/{}", booking["id"].as_str().unwrap()),
+            Some(&client),
+        )
+        .await
+        .expect(200);
+    assert_eq!(after["status"], "confirmed");
 }
