@@ -205,12 +205,70 @@ fn csv_cell(text: &str) -> String {
     }
 }
 
+/// A list page: an API list read with filters, one page at a time, or all of it as CSV.
+pub(super) struct ListSpec<'a> {
+    pub title: &'a str,
+    pub api_path: &'a str,
+    pub console_path: &'a str,
+    pub template: &'a str,
+    /// The page's filters, passed to the API as they are.
+    pub filters: Vec<(&'a str, Option<&'a str>)>,
+    /// CSV columns: (header, JSON pointer into an item).
+    pub csv: &'a [(&'a str, &'a str)],
+    pub file: &'a str,
+}
+
+/// Draws `spec`'s list. The template gets `items` (each with a fresh form `key`, so a
+/// double click acts once), the pager's links, `f` (the filters), `csv_url`, `back` (this
+/// page with its filters, for forms to return to), and whatever `extra` adds.
+pub(super) async fn list_page(
+    console: &ConsoleState,
+    viewer: &Viewer,
+    spec: ListSpec<'_>,
+    q: &Params,
+    extra: Value,
+) -> Response {
+    let api = viewer.api(console);
+    if wants_csv(q) {
+        return csv_export(&api, spec.api_path, &spec.filters, spec.csv, spec.file).await;
+    }
+    let list = match listing(&api, spec.api_path, spec.console_path, &spec.filters, q).await {
+        Ok(list) => list,
+        Err(problem) => return failed(&problem),
+    };
+    let items: Vec<Value> = list
+        .items
+        .into_iter()
+        .map(|mut item| {
+            item["key"] = json!(Uuid::now_v7());
+            item
+        })
+        .collect();
+    let mut csv = vec![("format", Some("csv"))];
+    csv.extend_from_slice(&spec.filters);
+    let filters: serde_json::Map<String, Value> = spec
+        .filters
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), json!(value)))
+        .collect();
+    let mut ctx = json!({
+        "title": spec.title, "items": items, "next_url": list.next_url,
+        "first_url": list.first_url, "on_first": list.on_first, "f": filters,
+        "csv_url": format!("{}{}", spec.console_path, query_string(&csv)),
+        "back": format!("{}{}", spec.console_path, query_string(&spec.filters)),
+    });
+    if let (Some(map), Value::Object(more)) = (ctx.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    admin_page(console, viewer, spec.template, ctx, spec.console_path)
+}
+
 fn wants_csv(q: &Params) -> bool {
     param(q, "format") == Some("csv")
 }
 
 /// After a form: back to `to`, with the API's answer in words.
-fn after(
+pub(super) fn after(
     console: &ConsoleState,
     to: &str,
     form: &str,
@@ -225,14 +283,14 @@ fn after(
 
 /// Where a form returns: its `_back` when that is an admin page (never elsewhere), else
 /// `default`.
-fn back_to(form: &Params, default: String) -> String {
+pub(super) fn back_to(form: &Params, default: String) -> String {
     match super::session::safe_next(Some(field(form, "_back"))) {
         Some(back) if back.starts_with("/console/admin/") => back.to_owned(),
         _ => default,
     }
 }
 
-fn field<'a>(form: &'a Params, name: &str) -> &'a str {
+pub(super) fn field<'a>(form: &'a Params, name: &str) -> &'a str {
     form.get(name).map(|v| v.trim()).unwrap_or_default()
 }
 
@@ -281,7 +339,7 @@ pub fn parse_amount(text: &str) -> Result<i64, String> {
         .ok_or_else(|| "That amount is too large".to_owned())
 }
 
-fn admin_page(
+pub(super) fn admin_page(
     console: &ConsoleState,
     viewer: &Viewer,
     template: &str,
@@ -360,39 +418,20 @@ async fn users(
     AdminViewer(viewer): AdminViewer,
     Query(q): Query<Params>,
 ) -> Response {
-    let api = viewer.api(&console);
-    let filters = [
-        ("q", param(&q, "q")),
-        ("role", param(&q, "role")),
-        ("status", param(&q, "status")),
-    ];
-    if wants_csv(&q) {
-        return csv_export(&api, "/api/v1/admin/users", &filters, USER_COLUMNS, "users").await;
-    }
-    let list = match listing(
-        &api,
-        "/api/v1/admin/users",
-        "/console/admin/users",
-        &filters,
-        &q,
-    )
-    .await
-    {
-        Ok(list) => list,
-        Err(problem) => return failed(&problem),
+    let spec = ListSpec {
+        title: "Users",
+        api_path: "/api/v1/admin/users",
+        console_path: "/console/admin/users",
+        template: "admin/users.html",
+        filters: vec![
+            ("q", param(&q, "q")),
+            ("role", param(&q, "role")),
+            ("status", param(&q, "status")),
+        ],
+        csv: USER_COLUMNS,
+        file: "users",
     };
-    admin_page(
-        &console,
-        &viewer,
-        "admin/users.html",
-        json!({
-            "title": "Users", "items": list.items, "next_url": list.next_url,
-            "first_url": list.first_url, "on_first": list.on_first,
-            "q": param(&q, "q"), "role": param(&q, "role"), "status": param(&q, "status"),
-            "csv_url": format!("/console/admin/users{}", query_string(&[("format", Some("csv")), ("q", param(&q, "q")), ("role", param(&q, "role")), ("status", param(&q, "status"))])),
-        }),
-        "/console/admin/users",
-    )
+    list_page(&console, &viewer, spec, &q, json!({})).await
 }
 
 async fn user(
@@ -505,53 +544,33 @@ async fn practitioners(
     AdminViewer(viewer): AdminViewer,
     Query(q): Query<Params>,
 ) -> Response {
-    let api = viewer.api(&console);
-    let status = param(&q, "status").unwrap_or("pending");
-    let filters = [("status", Some(status))];
-    if wants_csv(&q) {
-        return csv_export(
-            &api,
-            "/api/v1/admin/practitioners",
-            &filters,
-            &[
-                ("id", "/id"),
-                ("user_id", "/user_id"),
-                ("display_name", "/display_name"),
-                ("kind", "/kind"),
-                ("verification_status", "/verification_status"),
-                ("experience_years", "/experience_years"),
-                ("rate_chat", "/rates/chat"),
-                ("currency", "/rates/currency"),
-                ("created_at", "/created_at"),
-            ],
-            "practitioners",
-        )
-        .await;
-    }
-    let list = match listing(
-        &api,
-        "/api/v1/admin/practitioners",
-        "/console/admin/practitioners",
-        &filters,
-        &q,
-    )
-    .await
-    {
-        Ok(list) => list,
-        Err(problem) => return failed(&problem),
+    let spec = ListSpec {
+        title: "Practitioners",
+        api_path: "/api/v1/admin/practitioners",
+        console_path: "/console/admin/practitioners",
+        template: "admin/practitioners.html",
+        filters: vec![("status", Some(param(&q, "status").unwrap_or("pending")))],
+        csv: &[
+            ("id", "/id"),
+            ("user_id", "/user_id"),
+            ("display_name", "/display_name"),
+            ("kind", "/kind"),
+            ("verification_status", "/verification_status"),
+            ("experience_years", "/experience_years"),
+            ("rate_chat", "/rates/chat"),
+            ("currency", "/rates/currency"),
+            ("created_at", "/created_at"),
+        ],
+        file: "practitioners",
     };
-    admin_page(
+    list_page(
         &console,
         &viewer,
-        "admin/practitioners.html",
-        json!({
-            "title": "Practitioners", "items": list.items, "next_url": list.next_url,
-            "first_url": list.first_url, "on_first": list.on_first,
-            "status": status, "statuses": PRACTITIONER_STATUSES,
-            "csv_url": format!("/console/admin/practitioners?format=csv&status={}", percent_encode(status)),
-        }),
-        "/console/admin/practitioners",
+        spec,
+        &q,
+        json!({"statuses": PRACTITIONER_STATUSES}),
     )
+    .await
 }
 
 async fn practitioner(
@@ -654,56 +673,20 @@ async fn topups(
     AdminViewer(viewer): AdminViewer,
     Query(q): Query<Params>,
 ) -> Response {
-    let api = viewer.api(&console);
-    let filters = [
-        ("status", param(&q, "status")),
-        ("reference", param(&q, "reference")),
-        ("user_id", param(&q, "user_id")),
-    ];
-    if wants_csv(&q) {
-        return csv_export(
-            &api,
-            "/api/v1/admin/topups",
-            &filters,
-            TOPUP_COLUMNS,
-            "topups",
-        )
-        .await;
-    }
-    let list = match listing(
-        &api,
-        "/api/v1/admin/topups",
-        "/console/admin/topups",
-        &filters,
-        &q,
-    )
-    .await
-    {
-        Ok(list) => list,
-        Err(problem) => return failed(&problem),
+    let spec = ListSpec {
+        title: "Top-ups",
+        api_path: "/api/v1/admin/topups",
+        console_path: "/console/admin/topups",
+        template: "admin/topups.html",
+        filters: vec![
+            ("status", param(&q, "status")),
+            ("reference", param(&q, "reference")),
+            ("user_id", param(&q, "user_id")),
+        ],
+        csv: TOPUP_COLUMNS,
+        file: "topups",
     };
-    // Each refund form carries its own key, so a double click refunds once.
-    let items: Vec<Value> = list
-        .items
-        .into_iter()
-        .map(|mut t| {
-            t["refund_key"] = json!(Uuid::now_v7());
-            t
-        })
-        .collect();
-    admin_page(
-        &console,
-        &viewer,
-        "admin/topups.html",
-        json!({
-            "title": "Top-ups", "items": items, "next_url": list.next_url,
-            "first_url": list.first_url, "on_first": list.on_first,
-            "status": param(&q, "status"), "reference": param(&q, "reference"),
-            "csv_url": format!("/console/admin/topups{}", query_string(&[("format", Some("csv")), ("status", param(&q, "status")), ("reference", param(&q, "reference"))])),
-            "back": format!("/console/admin/topups{}", query_string(&filters)),
-        }),
-        "/console/admin/topups",
-    )
+    list_page(&console, &viewer, spec, &q, json!({})).await
 }
 
 async fn refund(
@@ -741,54 +724,33 @@ async fn payouts(
     AdminViewer(viewer): AdminViewer,
     Query(q): Query<Params>,
 ) -> Response {
-    let api = viewer.api(&console);
-    let status = param(&q, "status").unwrap_or("requested");
-    let filters = [("status", Some(status))];
-    if wants_csv(&q) {
-        return csv_export(
-            &api,
-            "/api/v1/admin/payouts",
-            &filters,
-            &[
-                ("id", "/id"),
-                ("reference", "/reference"),
-                ("amount", "/amount"),
-                ("currency", "/currency"),
-                ("status", "/status"),
-                ("paid_reference", "/paid_reference"),
-                ("note", "/note"),
-                ("created_at", "/created_at"),
-                ("paid_at", "/paid_at"),
-            ],
-            "payouts",
-        )
-        .await;
-    }
-    let list = match listing(
-        &api,
-        "/api/v1/admin/payouts",
-        "/console/admin/payouts",
-        &filters,
-        &q,
-    )
-    .await
-    {
-        Ok(list) => list,
-        Err(problem) => return failed(&problem),
+    let spec = ListSpec {
+        title: "Payouts",
+        api_path: "/api/v1/admin/payouts",
+        console_path: "/console/admin/payouts",
+        template: "admin/payouts.html",
+        filters: vec![("status", Some(param(&q, "status").unwrap_or("requested")))],
+        csv: &[
+            ("id", "/id"),
+            ("reference", "/reference"),
+            ("amount", "/amount"),
+            ("currency", "/currency"),
+            ("status", "/status"),
+            ("paid_reference", "/paid_reference"),
+            ("note", "/note"),
+            ("created_at", "/created_at"),
+            ("paid_at", "/paid_at"),
+        ],
+        file: "payouts",
     };
-    admin_page(
+    list_page(
         &console,
         &viewer,
-        "admin/payouts.html",
-        json!({
-            "title": "Payouts", "items": list.items, "next_url": list.next_url,
-            "first_url": list.first_url, "on_first": list.on_first, "status": status,
-            "statuses": ["requested", "paid", "rejected"],
-            "csv_url": format!("/console/admin/payouts?format=csv&status={}", percent_encode(status)),
-            "back": format!("/console/admin/payouts?status={}", percent_encode(status)),
-        }),
-        "/console/admin/payouts",
+        spec,
+        &q,
+        json!({"statuses": ["requested", "paid", "rejected"]}),
     )
+    .await
 }
 
 async fn payout_action(
@@ -955,62 +917,33 @@ async fn audit(
     AdminViewer(viewer): AdminViewer,
     Query(q): Query<Params>,
 ) -> Response {
-    let api = viewer.api(&console);
-    let filters = [
-        ("action", param(&q, "action")),
-        ("target_type", param(&q, "target_type")),
-        ("target_id", param(&q, "target_id")),
-        ("actor_id", param(&q, "actor_id")),
-    ];
-    if wants_csv(&q) {
-        return csv_export(
-            &api,
-            "/api/v1/admin/audit-logs",
-            &filters,
-            &[
-                ("id", "/id"),
-                ("created_at", "/created_at"),
-                ("actor_id", "/actor_id"),
-                ("actor_role", "/actor_role"),
-                ("action", "/action"),
-                ("target_type", "/target_type"),
-                ("target_id", "/target_id"),
-                ("ip", "/ip"),
-                ("request_id", "/request_id"),
-                ("before", "/before"),
-                ("after", "/after"),
-            ],
-            "audit-log",
-        )
-        .await;
-    }
-    let list = match listing(
-        &api,
-        "/api/v1/admin/audit-logs",
-        "/console/admin/audit",
-        &filters,
-        &q,
-    )
-    .await
-    {
-        Ok(list) => list,
-        Err(problem) => return failed(&problem),
+    let spec = ListSpec {
+        title: "Audit log",
+        api_path: "/api/v1/admin/audit-logs",
+        console_path: "/console/admin/audit",
+        template: "admin/audit.html",
+        filters: vec![
+            ("action", param(&q, "action")),
+            ("target_type", param(&q, "target_type")),
+            ("target_id", param(&q, "target_id")),
+            ("actor_id", param(&q, "actor_id")),
+        ],
+        csv: &[
+            ("id", "/id"),
+            ("created_at", "/created_at"),
+            ("actor_id", "/actor_id"),
+            ("actor_role", "/actor_role"),
+            ("action", "/action"),
+            ("target_type", "/target_type"),
+            ("target_id", "/target_id"),
+            ("ip", "/ip"),
+            ("request_id", "/request_id"),
+            ("before", "/before"),
+            ("after", "/after"),
+        ],
+        file: "audit-log",
     };
-    let mut csv = vec![("format", Some("csv"))];
-    csv.extend_from_slice(&filters);
-    admin_page(
-        &console,
-        &viewer,
-        "admin/audit.html",
-        json!({
-            "title": "Audit log", "items": list.items, "next_url": list.next_url,
-            "first_url": list.first_url, "on_first": list.on_first,
-            "f": {"action": param(&q, "action"), "target_type": param(&q, "target_type"),
-                  "target_id": param(&q, "target_id"), "actor_id": param(&q, "actor_id")},
-            "csv_url": format!("/console/admin/audit{}", query_string(&csv)),
-        }),
-        "/console/admin/audit",
-    )
+    list_page(&console, &viewer, spec, &q, json!({})).await
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 mod admin;
 pub mod api;
 mod client;
+mod operations;
 mod practitioner;
 pub mod render;
 pub mod session;
@@ -56,6 +57,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/console/token", post(session::token))
         .route("/console/static/{file}", get(asset))
         .merge(admin::routes())
+        .merge(operations::routes())
         .merge(practitioner::routes())
         .merge(client::routes())
         .layer(middleware::from_fn_with_state(console.clone(), guard))
@@ -71,7 +73,12 @@ pub fn nav(role: Role) -> Value {
             ("/console/admin/practitioners", "Practitioners"),
             ("/console/admin/topups", "Top-ups"),
             ("/console/admin/payouts", "Payouts"),
+            ("/console/admin/bookings", "Bookings"),
+            ("/console/admin/promo-codes", "Promo codes"),
+            ("/console/admin/packages", "Packages"),
             ("/console/admin/templates", "Templates"),
+            ("/console/admin/deliveries", "Deliveries"),
+            ("/console/admin/jobs", "Jobs"),
             ("/console/admin/audit", "Audit log"),
         ],
         Role::Practitioner => &[

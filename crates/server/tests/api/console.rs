@@ -22,6 +22,7 @@ both_backends!(
     signing_out_ends_the_console_session,
     admin_lists_filter_page_and_export,
     the_dashboard_counts_from_the_ledger,
+    promo_codes_packages_and_queues_are_run_from_the_console,
 );
 
 /// A browser without JavaScript: keeps cookies, follows no redirects.
@@ -861,4 +862,137 @@ async fn the_dashboard_counts_from_the_ledger(b: Backend) {
         page.body
     );
     assert!(page.body.contains("Balanced"));
+}
+
+async fn promo_codes_packages_and_queues_are_run_from_the_console(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (email, admin) = app.admin_account().await;
+    let browser = Browser::new(&app);
+    browser.sign_in(&email, "/console/admin").await;
+    let promos = "/console/admin/promo-codes";
+
+    // A percentage code for sessions without a cap is the API's refusal, in words.
+    let refused = browser
+        .submit(
+            promos,
+            promos,
+            &[
+                ("code", "OPEN10"),
+                ("kind", "percentage"),
+                ("value", "10"),
+                ("context_session", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 303);
+    let page = browser.get(promos).await;
+    assert!(
+        page.body.contains("id=\"new-promo-error\""),
+        "{}",
+        page.body
+    );
+
+    let made = browser
+        .submit(
+            promos,
+            promos,
+            &[
+                ("code", "diwali50"),
+                ("kind", "fixed"),
+                ("value", "50"),
+                ("usage_limit", "100"),
+                ("context_topup", "on"),
+                ("valid_until", "2099-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303);
+    let listed = app
+        .get("/api/v1/admin/promo-codes", Some(&admin))
+        .await
+        .expect(200);
+    let code = &listed["items"][0];
+    assert_eq!(code["code"], "DIWALI50");
+    assert_eq!(code["discount"]["fixed"]["amount"], 5_000);
+    assert_eq!(code["usage_limit"], 100);
+    assert_eq!(code["contexts"], json!(["topup"]));
+    let page = browser.get(promos).await;
+    assert!(
+        page.body.contains("₹50.00") && page.body.contains("The promo code is live."),
+        "{}",
+        page.body
+    );
+    let id = code["id"].as_str().unwrap();
+    let off = browser
+        .submit(promos, &format!("{promos}/{id}/deactivate"), &[])
+        .await;
+    assert_eq!(off.status, 303);
+    let listed = app
+        .get("/api/v1/admin/promo-codes", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(listed["items"][0]["active"], false);
+
+    // A credit package: ₹500 buys ₹550 of credit.
+    let packages = "/console/admin/packages";
+    let sold = browser
+        .submit(
+            packages,
+            packages,
+            &[("name", "Starter"), ("price", "500"), ("credit", "550")],
+        )
+        .await;
+    assert_eq!(sold.status, 303);
+    let on_sale = app.get("/api/v1/wallet/packages", None).await.expect(200);
+    assert_eq!(
+        (on_sale[0]["price"].as_i64(), on_sale[0]["bonus"].as_i64()),
+        (Some(50_000), Some(5_000))
+    );
+    let id = on_sale[0]["id"].as_str().unwrap();
+    browser
+        .submit(packages, &format!("{packages}/{id}/deactivate"), &[])
+        .await;
+    assert!(
+        app.get("/api/v1/wallet/packages", None)
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Every admin page draws, with the data above.
+    for path in [
+        "/console/admin",
+        "/console/admin/users",
+        "/console/admin/practitioners",
+        "/console/admin/topups",
+        "/console/admin/payouts",
+        "/console/admin/bookings",
+        "/console/admin/promo-codes",
+        "/console/admin/packages",
+        "/console/admin/templates",
+        "/console/admin/deliveries",
+        "/console/admin/deliveries?status=sent",
+        "/console/admin/jobs",
+        "/console/admin/jobs?status=done",
+        "/console/admin/audit",
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+    }
+    let audit = app
+        .get("/api/v1/admin/audit-logs", Some(&admin))
+        .await
+        .expect(200);
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.iter().any(|a| a.starts_with("promo")),
+        "{actions:?}"
+    );
 }
