@@ -94,6 +94,68 @@ pub async fn balance<C: ConnectionTrait>(
         .map_or(0, |a| a.balance))
 }
 
+/// What a practitioner earned in one week (Monday to Sunday, UTC), minor units.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct WeekEarned {
+    #[schema(value_type = String, format = Date)]
+    pub week_start: chrono::NaiveDate,
+    pub earned: i64,
+}
+
+/// What sessions, appointments and tips credited to the practitioner's earnings in each of
+/// the last `weeks` weeks, oldest first, this week last. Read from the ledger: payouts
+/// coming back after a rejection are not earnings and are left out.
+pub async fn earned_by_week<C: ConnectionTrait>(
+    conn: &C,
+    practitioner: Uuid,
+    currency: Currency,
+    now: chrono::DateTime<chrono::Utc>,
+    weeks: u32,
+) -> Result<Vec<WeekEarned>> {
+    use chrono::Datelike;
+    let today = now.date_naive();
+    let this_week = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+    let first = this_week - chrono::Days::new(7 * u64::from(weeks.saturating_sub(1)));
+    let mut out: Vec<WeekEarned> = (0..weeks)
+        .map(|i| WeekEarned {
+            week_start: first + chrono::Days::new(7 * u64::from(i)),
+            earned: 0,
+        })
+        .collect();
+    let account = ledger_account::Entity::find()
+        .filter(ledger_account::Column::Kind.eq(AccountKind::PractitionerEarnings.as_str()))
+        .filter(ledger_account::Column::OwnerKey.eq(practitioner.to_string()))
+        .filter(ledger_account::Column::Currency.eq(currency.as_str()))
+        .one(conn)
+        .await?;
+    let Some(account) = account else {
+        return Ok(out);
+    };
+    let since = first.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, i64)> =
+        store::entity::ledger_transfer::Entity::find()
+            .select_only()
+            .column(store::entity::ledger_transfer::Column::CreatedAt)
+            .column(store::entity::ledger_transfer::Column::Amount)
+            .filter(store::entity::ledger_transfer::Column::CreditAccountId.eq(account.id))
+            .filter(store::entity::ledger_transfer::Column::CreatedAt.gte(since))
+            .filter(store::entity::ledger_transfer::Column::Kind.is_in([
+                "consultation",
+                "booking",
+                "tip",
+            ]))
+            .into_tuple()
+            .all(conn)
+            .await?;
+    for (at, amount) in rows {
+        let days = (at.date_naive() - first).num_days();
+        if let Some(week) = usize::try_from(days / 7).ok().and_then(|i| out.get_mut(i)) {
+            week.earned += amount;
+        }
+    }
+    Ok(out)
+}
+
 fn pending_account(practitioner: Uuid, currency: Currency) -> AccountRef {
     AccountRef {
         kind: AccountKind::PayoutsPending,

@@ -388,9 +388,9 @@ async fn dashboard(
             .collect()
     };
     let charts = json!([
-        {"title": "Top-ups", "svg": render::bars("Top-ups", &series("topups"), &currency)},
-        {"title": "Consultation revenue", "svg": render::bars("Consultation revenue", &series("consultation_revenue"), &currency)},
-        {"title": "Commission", "svg": render::bars("Commission", &series("commission"), &currency)},
+        {"title": "Top-ups", "svg": render::bars("Top-ups", &series("topups"), &currency, "days")},
+        {"title": "Consultation revenue", "svg": render::bars("Consultation revenue", &series("consultation_revenue"), &currency, "days")},
+        {"title": "Commission", "svg": render::bars("Commission", &series("commission"), &currency, "days")},
     ]);
     admin_page(
         &console,

@@ -84,6 +84,9 @@ pub fn nav(role: Role) -> Value {
         Role::Practitioner => &[
             ("/console/practitioner", "Live"),
             ("/console/practitioner/bookings", "Bookings"),
+            ("/console/practitioner/earnings", "Earnings"),
+            ("/console/practitioner/reviews", "Reviews"),
+            ("/console/practitioner/profile", "Profile"),
         ],
         Role::Client => &[("/console/client", "Wallet and chat")],
     };

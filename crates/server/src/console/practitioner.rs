@@ -1,6 +1,7 @@
 //! The practitioner's pages: going online and offline, the live panel where requests
 //! arrive over the WebSocket and sessions are chatted in (`static/live.js`), and the
-//! bookings to confirm, decline and complete.
+//! bookings to confirm, decline and complete, the profile, earnings with payouts, and
+//! reviews with replies.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ConsoleState;
-use super::admin::{Params, failed, form_key, listing, param, query_string};
+use super::admin::{
+    Params, after, failed, field, form_key, listing, param, parse_amount, query_string,
+};
+use super::render;
 use super::render::page;
 use super::session::{Flash, PractitionerViewer, redirect_with};
 
@@ -23,6 +27,16 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/console/practitioner", get(home))
         .route("/console/practitioner/presence", post(presence))
         .route("/console/practitioner/bookings", get(bookings))
+        .route(
+            "/console/practitioner/profile",
+            get(profile).post(save_profile),
+        )
+        .route(
+            "/console/practitioner/earnings",
+            get(earnings).post(request_payout),
+        )
+        .route("/console/practitioner/reviews", get(reviews))
+        .route("/console/practitioner/reviews/{id}/reply", post(reply))
         .route(
             "/console/practitioner/bookings/{id}/{action}",
             post(booking_action),
@@ -167,4 +181,213 @@ async fn booking_action(
             Flash::error(format!("{action}-{id}"), problem.message()),
         ),
     }
+}
+
+async fn profile(
+    State(console): State<ConsoleState>,
+    PractitionerViewer(viewer): PractitionerViewer,
+) -> Response {
+    let me = match viewer.api(&console).get("/api/v1/practitioners/me").await {
+        Ok(me) => me,
+        Err(problem) => return failed(&problem),
+    };
+    page(
+        &console.app,
+        Some(&viewer),
+        StatusCode::OK,
+        "practitioner/profile.html",
+        json!({"title": "Profile", "active": "/console/practitioner/profile", "p": me,
+               "kinds": store::status::PractitionerKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()}),
+    )
+}
+
+/// A comma-separated list as the API's array (`"en, hi"` → `["en", "hi"]`).
+fn list_field(form: &Params, name: &str) -> Vec<String> {
+    field(form, name)
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A rate typed in rupees; empty means the channel is not offered.
+fn rate_field(form: &Params, name: &str) -> Result<Option<i64>, String> {
+    match field(form, name) {
+        "" => Ok(None),
+        text => parse_amount(text).map(Some),
+    }
+}
+
+fn profile_body(form: &Params) -> Result<Value, String> {
+    let experience: i32 = field(form, "experience_years")
+        .parse()
+        .map_err(|_| "Experience must be a whole number of years".to_owned())?;
+    let max_sessions: i32 = field(form, "max_concurrent_sessions")
+        .parse()
+        .map_err(|_| "Sessions at once must be a whole number".to_owned())?;
+    let avatar = Some(field(form, "avatar_url")).filter(|a| !a.is_empty());
+    Ok(json!({
+        "kind": field(form, "kind"),
+        "display_name": field(form, "display_name"),
+        "bio": form.get("bio").map(|b| b.replace("\r\n", "\n")).unwrap_or_default(),
+        "avatar_url": avatar,
+        "experience_years": experience,
+        "languages": list_field(form, "languages"),
+        "specializations": list_field(form, "specializations"),
+        "education": field(form, "education"),
+        "rates": {
+            "currency": field(form, "currency"),
+            "chat": rate_field(form, "rate_chat")?,
+            "call": rate_field(form, "rate_call")?,
+            "video": rate_field(form, "rate_video")?,
+        },
+        "max_concurrent_sessions": max_sessions,
+    }))
+}
+
+async fn save_profile(
+    State(console): State<ConsoleState>,
+    PractitionerViewer(viewer): PractitionerViewer,
+    Form(form): Form<Params>,
+) -> Response {
+    let back = "/console/practitioner/profile";
+    let body = match profile_body(&form) {
+        Ok(body) => body,
+        Err(text) => return redirect_with(&console.app, back, Flash::error("profile", text)),
+    };
+    let result = viewer
+        .api(&console)
+        .patch("/api/v1/practitioners/me", body)
+        .await;
+    after(
+        &console,
+        back,
+        "profile",
+        result,
+        "Saved: clients see the new profile now.",
+    )
+}
+
+async fn earnings(
+    State(console): State<ConsoleState>,
+    PractitionerViewer(viewer): PractitionerViewer,
+) -> Response {
+    let api = viewer.api(&console);
+    let earned = match api.get("/api/v1/practitioners/me/earnings").await {
+        Ok(earned) => earned,
+        Err(problem) => return failed(&problem),
+    };
+    let currency = earned["currency"].as_str().unwrap_or("INR").to_owned();
+    let weeks: Vec<(String, i64)> = earned["weeks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let label = w["week_start"]
+                .as_str()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .map(|d| d.format("%-d %b").to_string())
+                .unwrap_or_default();
+            (label, w["earned"].as_i64().unwrap_or(0))
+        })
+        .collect();
+    let payouts = api
+        .get("/api/v1/practitioners/me/payouts?limit=20")
+        .await
+        .ok()
+        .and_then(|p| p["items"].as_array().cloned())
+        .unwrap_or_default();
+    page(
+        &console.app,
+        Some(&viewer),
+        StatusCode::OK,
+        "practitioner/earnings.html",
+        json!({"title": "Earnings", "active": "/console/practitioner/earnings", "e": earned,
+               "chart": render::bars("Earnings by week", &weeks, &currency, "weeks"),
+               "payouts": payouts, "payout_key": Uuid::now_v7()}),
+    )
+}
+
+async fn request_payout(
+    State(console): State<ConsoleState>,
+    PractitionerViewer(viewer): PractitionerViewer,
+    Form(form): Form<Params>,
+) -> Response {
+    let back = "/console/practitioner/earnings";
+    let amount = match parse_amount(field(&form, "amount")) {
+        Ok(amount) => amount,
+        Err(text) => return redirect_with(&console.app, back, Flash::error("payout", text)),
+    };
+    let result = viewer
+        .api(&console)
+        .post_keyed(
+            "/api/v1/practitioners/me/payouts",
+            json!({"amount": amount}),
+            &form_key(&form),
+        )
+        .await;
+    after(
+        &console,
+        back,
+        "payout",
+        result,
+        "Requested: an admin pays it to your bank.",
+    )
+}
+
+async fn reviews(
+    State(console): State<ConsoleState>,
+    PractitionerViewer(viewer): PractitionerViewer,
+    Query(q): Query<Params>,
+) -> Response {
+    let api = viewer.api(&console);
+    let me = match api.get("/api/v1/practitioners/me").await {
+        Ok(me) => me,
+        Err(problem) => return failed(&problem),
+    };
+    let id = me["id"].as_str().unwrap_or_default().to_owned();
+    let list = match listing(
+        &api,
+        &format!("/api/v1/practitioners/{id}/reviews"),
+        "/console/practitioner/reviews",
+        &[],
+        &q,
+    )
+    .await
+    {
+        Ok(list) => list,
+        Err(problem) => return failed(&problem),
+    };
+    page(
+        &console.app,
+        Some(&viewer),
+        StatusCode::OK,
+        "practitioner/reviews.html",
+        json!({"title": "Reviews", "active": "/console/practitioner/reviews", "items": list.items,
+               "next_url": list.next_url, "first_url": list.first_url, "on_first": list.on_first,
+               "rating": me["rating"]}),
+    )
+}
+
+async fn reply(
+    State(console): State<ConsoleState>,
+    PractitionerViewer(viewer): PractitionerViewer,
+    Path(id): Path<Uuid>,
+    Form(form): Form<Params>,
+) -> Response {
+    let result = viewer
+        .api(&console)
+        .post(
+            &format!("/api/v1/reviews/{id}/reply"),
+            json!({"text": field(&form, "text")}),
+        )
+        .await;
+    after(
+        &console,
+        "/console/practitioner/reviews",
+        &format!("reply-{id}"),
+        result,
+        "Your reply is posted.",
+    )
 }

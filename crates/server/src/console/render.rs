@@ -62,6 +62,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "live_panel.html",
     "practitioner/home.html",
     "practitioner/bookings.html",
+    "practitioner/profile.html",
+    "practitioner/earnings.html",
+    "practitioner/reviews.html",
     "client/home.html",
 ];
 
@@ -74,6 +77,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("console template {name}: {e}"));
     }
     env.add_filter("money", money);
+    env.add_filter("major", major);
     env.add_filter("when", when);
     env.add_filter("day", day);
     env.add_filter("words", words);
@@ -88,6 +92,19 @@ fn money(minor: Jinja, currency: Option<String>) -> String {
             domain::notifications::format_money(minor, currency.as_deref().unwrap_or("INR"))
         }
         Err(_) => "—".to_owned(),
+    }
+}
+
+/// `2000` → `20.00`: minor units as a person types them in a form (no symbol, no commas).
+fn major(minor: Jinja) -> String {
+    match i64::try_from(minor) {
+        Ok(minor) => format!(
+            "{}{}.{:02}",
+            if minor < 0 { "-" } else { "" },
+            minor.unsigned_abs() / 100,
+            minor.unsigned_abs() % 100
+        ),
+        Err(_) => String::new(),
     }
 }
 
@@ -222,7 +239,7 @@ fn escape(s: &str) -> String {
 
 /// A bar chart of one value per label, drawn as SVG. Each bar carries its exact figure
 /// as a tooltip and the chart a text summary, so it reads without sight too.
-pub fn bars(title: &str, points: &[(String, i64)], currency: &str) -> String {
+pub fn bars(title: &str, points: &[(String, i64)], currency: &str, period: &str) -> String {
     const W: f64 = 600.0;
     const H: f64 = 160.0;
     const TOP: f64 = 10.0;
@@ -232,7 +249,7 @@ pub fn bars(title: &str, points: &[(String, i64)], currency: &str) -> String {
     let slot = W / n;
     let total: i64 = points.iter().map(|(_, v)| *v).sum();
     let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}: {} over {} days\">",
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}: {} over {} {period}\">",
         escape(title),
         escape(&domain::notifications::format_money(total, currency)),
         points.len()
@@ -295,6 +312,7 @@ mod tests {
             "Top-ups",
             &[("6 Dec".into(), 10_000), ("7 Dec".into(), 0)],
             "INR",
+            "days",
         );
         assert!(svg.contains("<title>6 Dec: ₹100.00</title>"), "{svg}");
         assert!(svg.contains("aria-label=\"Top-ups: ₹100.00 over 2 days\""));

@@ -50,6 +50,9 @@ pub struct Earnings {
     pub pending_payout: i64,
     /// The platform's commission on this practitioner's consultations, basis points.
     pub commission_bps: u16,
+    /// What sessions, appointments and tips earned in each of the last 12 weeks (Monday
+    /// to Sunday, UTC), oldest first.
+    pub weeks: Vec<payouts::WeekEarned>,
 }
 
 /// My earnings.
@@ -68,6 +71,7 @@ async fn my_earnings(
         pending_payout: payouts::balance(&app.db, AccountKind::PayoutsPending, p.id, currency)
             .await?,
         commission_bps: super::commission_for(app.config.commission_bps, p.commission_bps).get(),
+        weeks: payouts::earned_by_week(&app.db, p.id, currency, app.clock.now(), 12).await?,
     }))
 }
 

@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{Backend, PASSWORD, TestApp, application};
+use crate::helpers::{Backend, PASSWORD, TestApp, application, approved_practitioner};
 
 both_backends!(
     a_signed_out_browser_is_sent_to_sign_in,
@@ -23,6 +23,7 @@ both_backends!(
     admin_lists_filter_page_and_export,
     the_dashboard_counts_from_the_ledger,
     promo_codes_packages_and_queues_are_run_from_the_console,
+    a_practitioner_edits_the_profile_replies_and_reads_earnings,
 );
 
 /// A browser without JavaScript: keeps cookies, follows no redirects.
@@ -995,4 +996,173 @@ async fn promo_codes_packages_and_queues_are_run_from_the_console(b: Backend) {
         actions.iter().any(|a| a.starts_with("promo")),
         "{actions:?}"
     );
+}
+
+async fn a_practitioner_edits_the_profile_replies_and_reads_earnings(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, pid) =
+        approved_practitioner(&app, &admin, "reader@example.com", "Asha Reader").await;
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (client, _, client_id) = app.register("seeker@example.com").await;
+    app.credit(&admin, &client_id, 100_000).await;
+    // A session, a review and a tip, through the API.
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&client),
+            json!({"practitioner_id": pid, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/consultations/{id}/end"),
+        Some(&client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/consultations/{id}/review"),
+        Some(&client),
+        json!({"rating": 5, "text": "Wonderful <b>insight</b>"}),
+    )
+    .await
+    .expect(201);
+    app.post_keyed(
+        &format!("/api/v1/consultations/{id}/tip"),
+        &client,
+        "tip-1",
+        json!({"amount": 10_000}),
+    )
+    .await
+    .expect(201);
+
+    let browser = Browser::new(&app);
+    browser
+        .sign_in("reader@example.com", "/console/practitioner")
+        .await;
+
+    // Reviews, with a reply.
+    let page = browser.get("/console/practitioner/reviews").await;
+    assert!(
+        page.body
+            .contains("Wonderful &lt;b&gt;insight&lt;&#x2f;b&gt;"),
+        "{}",
+        page.body
+    );
+    let review = app
+        .get(&format!("/api/v1/practitioners/{pid}/reviews"), None)
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replied = browser
+        .submit(
+            "/console/practitioner/reviews",
+            &format!("/console/practitioner/reviews/{review}/reply"),
+            &[("text", "Thank you, come back soon")],
+        )
+        .await;
+    assert_eq!(replied.status, 303);
+    let shown = app
+        .get(&format!("/api/v1/practitioners/{pid}/reviews"), None)
+        .await
+        .expect(200);
+    assert_eq!(shown["items"][0]["reply"], "Thank you, come back soon");
+
+    // Earnings: the tip is this week's bar, and the payout form answers in words.
+    let earned = app
+        .get("/api/v1/practitioners/me/earnings", Some(&practitioner))
+        .await
+        .expect(200);
+    let weeks = earned["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 12);
+    let net = earned["available"].as_i64().unwrap();
+    assert!(net > 0 && net <= 10_000, "{earned}");
+    assert_eq!(weeks[11]["earned"].as_i64(), Some(net), "{earned}");
+    assert!(weeks[..11].iter().all(|w| w["earned"] == 0));
+    let page = browser.get("/console/practitioner/earnings").await;
+    assert!(page.body.contains("Earnings by week:"), "{}", page.body);
+    let asked = browser
+        .submit(
+            "/console/practitioner/earnings",
+            "/console/practitioner/earnings",
+            &[("amount", "50")],
+        )
+        .await;
+    assert_eq!(asked.status, 303);
+    let page = browser.get("/console/practitioner/earnings").await;
+    assert!(page.body.contains("id=\"payout-error\""), "{}", page.body);
+
+    // The profile: rates typed in rupees, lists typed with commas.
+    let page = browser.get("/console/practitioner/profile").await;
+    assert!(
+        page.body.contains("value=\"20.00\""),
+        "the chat rate is shown in rupees"
+    );
+    let form = [
+        ("display_name", "Asha Reader"),
+        ("kind", "tarot_reader"),
+        ("bio", "Tarot for hard choices."),
+        ("experience_years", "9"),
+        ("languages", "en, hi, mr"),
+        ("specializations", "tarot, career"),
+        ("education", ""),
+        ("currency", "INR"),
+        ("rate_chat", "25"),
+        ("rate_call", ""),
+        ("rate_video", "40.50"),
+        ("max_concurrent_sessions", "3"),
+        ("avatar_url", ""),
+    ];
+    let saved = browser
+        .submit(
+            "/console/practitioner/profile",
+            "/console/practitioner/profile",
+            &form,
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let me = app
+        .get("/api/v1/practitioners/me", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            me["kind"].as_str(),
+            me["rates"]["chat"].as_i64(),
+            me["rates"]["call"].as_i64(),
+            me["rates"]["video"].as_i64()
+        ),
+        (Some("tarot_reader"), Some(2_500), None, Some(4_050))
+    );
+    assert_eq!(me["languages"], json!(["en", "hi", "mr"]));
+    let mut bad = form.to_vec();
+    bad[3] = ("experience_years", "nine");
+    browser
+        .submit(
+            "/console/practitioner/profile",
+            "/console/practitioner/profile",
+            &bad,
+        )
+        .await;
+    let page = browser.get("/console/practitioner/profile").await;
+    assert!(page.body.contains("id=\"profile-error\""), "{}", page.body);
 }

@@ -5,8 +5,9 @@ use sea_orm_migration::prelude::*;
 
 use super::index;
 
-/// What the console's dashboard reads: ledger transfers by time, so a day's money is a
-/// range scan rather than a walk over the whole ledger.
+/// What the console's charts read: ledger transfers by time, so a day's money is a range
+/// scan rather than a walk over the whole ledger, and by the account credited and time, so
+/// one practitioner's weekly earnings read only their own rows.
 pub(super) struct Console;
 
 impl MigrationName for Console {
@@ -25,12 +26,22 @@ impl MigrationTrait for Console {
             &["created_at"],
             false,
         )
+        .await?;
+        index(
+            m,
+            "ledger_transfers_by_credit_time",
+            "ledger_transfers",
+            &["credit_account_id", "created_at"],
+            false,
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.get_connection()
-            .execute_unprepared("DROP INDEX IF EXISTS ledger_transfers_by_time")
+        let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX IF EXISTS ledger_transfers_by_credit_time")
+            .await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS ledger_transfers_by_time")
             .await?;
         Ok(())
     }
