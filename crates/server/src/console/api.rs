@@ -123,6 +123,15 @@ impl Api {
         self.call(Method::DELETE, path, None, None).await
     }
 
+    /// A GET whose success is not JSON (a drawn chart): its content type and bytes.
+    pub async fn get_raw(&self, path: &str) -> Result<(String, bytes::Bytes), Problem> {
+        let (status, kind, bytes) = self.send(Method::GET, path, None, None).await?;
+        if status < 400 {
+            return Ok((kind, bytes));
+        }
+        Err(problem_of(status, &bytes))
+    }
+
     /// One request through the API router; a success answers its JSON (`null` for 204).
     pub async fn call(
         &self,
@@ -131,6 +140,24 @@ impl Api {
         body: Option<Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Value, Problem> {
+        let (status, _, bytes) = self.send(method, path, body, idempotency_key).await?;
+        if status >= 400 {
+            return Err(problem_of(status, &bytes));
+        }
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|_| Problem::unreadable(status))
+    }
+
+    /// Sends one request through the router: its status, content type and body.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, String, bytes::Bytes), Problem> {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(token) = &self.bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -165,36 +192,42 @@ impl Api {
             .await
             .unwrap_or_else(|never| match never {});
         let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let bytes = axum::body::to_bytes(res.into_body(), MAX_ANSWER_BYTES)
             .await
             .map_err(|_| Problem::unreadable(status))?;
-        let json: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).map_err(|_| Problem::unreadable(status))?
-        };
-        if status < 400 {
-            return Ok(json);
-        }
-        let text = |key: &str| json.get(key).and_then(Value::as_str).map(str::to_owned);
-        let fields = json
-            .get("errors")
-            .and_then(Value::as_array)
-            .map(|errors| {
-                errors
-                    .iter()
-                    .map(|e| {
-                        let get = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
-                        (get("field").to_owned(), get("message").to_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Err(Problem {
-            status,
-            code: text("code").unwrap_or_else(|| "internal_error".into()),
-            detail: text("detail").unwrap_or_else(|| "The request failed".into()),
-            fields,
+        Ok((status, kind, bytes))
+    }
+}
+
+/// The problem document of a failed answer (a generic one when it is not readable).
+fn problem_of(status: u16, bytes: &[u8]) -> Problem {
+    let Ok(json) = serde_json::from_slice::<Value>(bytes) else {
+        return Problem::unreadable(status);
+    };
+    let text = |key: &str| json.get(key).and_then(Value::as_str).map(str::to_owned);
+    let fields = json
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    let get = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
+                    (get("field").to_owned(), get("message").to_owned())
+                })
+                .collect()
         })
+        .unwrap_or_default();
+    Problem {
+        status,
+        code: text("code").unwrap_or_else(|| "internal_error".into()),
+        detail: text("detail").unwrap_or_else(|| "The request failed".into()),
+        fields,
     }
 }

@@ -88,7 +88,12 @@ pub fn nav(role: Role) -> Value {
             ("/console/practitioner/reviews", "Reviews"),
             ("/console/practitioner/profile", "Profile"),
         ],
-        Role::Client => &[("/console/client", "Wallet and chat")],
+        Role::Client => &[
+            ("/console/client", "Wallet and chat"),
+            ("/console/client/book", "Book"),
+            ("/console/client/bookings", "My bookings"),
+            ("/console/client/chart", "My chart"),
+        ],
     };
     json!(
         links

@@ -66,6 +66,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "practitioner/earnings.html",
     "practitioner/reviews.html",
     "client/home.html",
+    "client/book.html",
+    "client/bookings.html",
+    "client/chart.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -24,6 +24,7 @@ both_backends!(
     the_dashboard_counts_from_the_ledger,
     promo_codes_packages_and_queues_are_run_from_the_console,
     a_practitioner_edits_the_profile_replies_and_reads_earnings,
+    a_client_books_cancels_and_sees_the_chart,
 );
 
 /// A browser without JavaScript: keeps cookies, follows no redirects.
@@ -1165,4 +1166,161 @@ async fn a_practitioner_edits_the_profile_replies_and_reads_earnings(b: Backend)
         .await;
     let page = browser.get("/console/practitioner/profile").await;
     assert!(page.body.contains("id=\"profile-error\""), "{}", page.body);
+}
+
+async fn a_client_books_cancels_and_sees_the_chart(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, pid) =
+        approved_practitioner(&app, &admin, "healer@example.com", "Healer One").await;
+    let days = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let weekly: Vec<_> = days
+        .iter()
+        .map(|d| json!({"weekday": d, "start": "06:00", "end": "20:00"}))
+        .collect();
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/availability",
+        Some(&practitioner),
+        Some(json!({"time_zone": "UTC", "weekly": weekly})),
+    )
+    .await
+    .expect(200);
+    let service = app
+        .post(
+            "/api/v1/practitioners/me/services",
+            Some(&practitioner),
+            json!({"name": "Kundli reading", "description": "One hour on video", "channel": "video", "duration_minutes": 60, "price": 150_000}),
+        )
+        .await
+        .expect(201);
+    let sid = service["id"].as_str().unwrap();
+    let (client, _, client_id) = app.register("seeker@example.com").await;
+    app.credit(&admin, &client_id, 200_000).await;
+    let browser = Browser::new(&app);
+    browser
+        .sign_in("seeker@example.com", "/console/client")
+        .await;
+
+    let tomorrow = (app.state.clock.now() + chrono::Duration::days(1)).date_naive();
+    let page = browser
+        .get(&format!(
+            "/console/client/book?practitioner={pid}&service={sid}&from={tomorrow}"
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Kundli reading") && page.body.contains("₹1,500.00"));
+    let start = crate::console::hidden(&page.body, "start").expect("a free slot");
+    let key = crate::console::hidden(&page.body, "_key").unwrap();
+    let form = [
+        ("_csrf", page.csrf()),
+        ("_key", key),
+        ("service_id", sid.to_owned()),
+        ("practitioner", pid.clone()),
+        ("start", start),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let booked = browser.post("/console/client/book", &form).await;
+    assert_eq!(
+        (booked.status, booked.location().as_str()),
+        (StatusCode::SEE_OTHER, "/console/client/bookings")
+    );
+    let again = browser.post("/console/client/book", &form).await;
+    assert_eq!(again.status, 303, "the same form sent twice books once");
+    let mine = app
+        .get("/api/v1/bookings?role=client", Some(&client))
+        .await
+        .expect(200);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{mine}");
+    let listed = browser.get("/console/client/bookings").await;
+    assert!(
+        listed
+            .body
+            .contains("Requested: the practitioner confirms it"),
+        "{}",
+        listed.body
+    );
+    assert!(listed.body.contains("₹1,500.00"));
+    let booking = mine["items"][0]["id"].as_str().unwrap();
+    let cancelled = browser
+        .submit(
+            "/console/client/bookings",
+            &format!("/console/client/bookings/{booking}/cancel"),
+            &[],
+        )
+        .await;
+    assert_eq!(cancelled.status, 303);
+    let listed = browser.get("/console/client/bookings").await;
+    assert!(
+        listed
+            .body
+            .contains("Cancelled: ₹1,500.00 is back in your wallet."),
+        "{}",
+        listed.body
+    );
+    let wallet = app.get("/api/v1/wallet", Some(&client)).await.expect(200);
+    assert_eq!(wallet["available"], 200_000);
+
+    // The chart: birth details first, then the drawing and the planets.
+    let page = browser.get("/console/client/chart").await;
+    assert!(
+        page.body.contains("Add your birth details"),
+        "{}",
+        page.body
+    );
+    let bad = browser
+        .submit(
+            "/console/client/chart",
+            "/console/client/chart",
+            &[
+                ("birth_date", "1990-05-17"),
+                ("birth_time", "14:30"),
+                ("place_name", "Mumbai"),
+                ("latitude", "north"),
+                ("longitude", "72.8777"),
+                ("time_zone", "Asia/Kolkata"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 303);
+    assert!(
+        browser
+            .get("/console/client/chart")
+            .await
+            .body
+            .contains("id=\"birth-error\"")
+    );
+    let saved = browser
+        .submit(
+            "/console/client/chart",
+            "/console/client/chart",
+            &[
+                ("birth_date", "1990-05-17"),
+                ("birth_time", "14:30"),
+                ("place_name", "Mumbai"),
+                ("latitude", "19.076"),
+                ("longitude", "72.8777"),
+                ("time_zone", "Asia/Kolkata"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let page = browser.get("/console/client/chart").await;
+    assert!(
+        page.body.contains("Ascendant") && page.body.contains("src=\"/console/client/chart.svg\""),
+        "{}",
+        page.body
+    );
+    let svg = browser.get("/console/client/chart.svg").await;
+    assert_eq!(svg.status, 200);
+    assert_eq!(svg.headers["content-type"], "image/svg+xml");
+    assert!(svg.body.contains("<svg"), "{}", svg.body);
 }
