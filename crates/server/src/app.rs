@@ -182,6 +182,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(practitioners::discovery::router())
         .merge(admin::routes::router())
         .merge(admin::overview::router())
+        .merge(admin::oversight::router())
         .merge(wallet::routes::router())
         .merge(payments::routes::router())
         .merge(payments::packages::router())

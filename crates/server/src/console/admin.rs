@@ -578,41 +578,13 @@ async fn practitioner(
     AdminViewer(viewer): AdminViewer,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let api = viewer.api(&console);
-    // The review queue is the one place an admin reads a practitioner's private profile.
-    let mut found = None;
-    for status in PRACTITIONER_STATUSES {
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES / PRACTITIONER_STATUSES.len() {
-            let path = format!(
-                "/api/v1/admin/practitioners{}",
-                query_string(&[
-                    ("status", Some(status)),
-                    ("limit", Some("100")),
-                    ("cursor", cursor.as_deref())
-                ])
-            );
-            let body = match api.get(&path).await {
-                Ok(body) => body,
-                Err(problem) => return failed(&problem),
-            };
-            found = body["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|p| p["id"].as_str() == Some(&id.to_string()))
-                .cloned();
-            cursor = body["next_cursor"].as_str().map(str::to_owned);
-            if found.is_some() || cursor.is_none() {
-                break;
-            }
-        }
-        if found.is_some() {
-            break;
-        }
-    }
-    let Some(found) = found else {
-        return super::not_found_page();
+    let found = match viewer
+        .api(&console)
+        .get(&format!("/api/v1/admin/practitioners/{id}"))
+        .await
+    {
+        Ok(found) => found,
+        Err(problem) => return failed(&problem),
     };
     let title = found["display_name"]
         .as_str()
@@ -635,6 +607,38 @@ async fn practitioner_action(
 ) -> Response {
     let api = viewer.api(&console);
     let back = back_to(&form, format!("/console/admin/practitioners/{id}"));
+    if action == "commission" {
+        // A percentage typed as `18` or `17.5`; empty returns them to the platform's rate.
+        let bps = match field(&form, "commission") {
+            "" => None,
+            text => match parse_amount(text) {
+                Ok(bps) => Some(bps),
+                Err(_) => {
+                    return redirect_with(
+                        &console.app,
+                        &back,
+                        Flash::error(
+                            format!("commission-{id}"),
+                            "Enter a percentage such as 18 or 17.5",
+                        ),
+                    );
+                }
+            },
+        };
+        let result = api
+            .put(
+                &format!("/api/v1/admin/practitioners/{id}/commission"),
+                json!({"commission_bps": bps}),
+            )
+            .await;
+        return after(
+            &console,
+            &back,
+            &format!("commission-{id}"),
+            result,
+            "Commission saved: it applies from their next session.",
+        );
+    }
     let reason = Some(field(&form, "reason")).filter(|r| !r.is_empty());
     let (path, ok) = match action.as_str() {
         "approve" => (

@@ -1,6 +1,7 @@
 //! The admin's operational pages: promo codes and credit packages (create, deactivate),
-//! notification deliveries (retry a dead letter), background jobs, and bookings (settle a
-//! dispute). Like every console page, each reads and acts through the API.
+//! notification deliveries (retry a dead letter), background jobs, bookings (settle a
+//! dispute), consultations with their transcripts, and reviews (hide or show). Like every
+//! console page, each reads and acts through the API.
 
 use axum::Form;
 use axum::Router;
@@ -42,6 +43,13 @@ pub fn routes() -> Router<ConsoleState> {
         .route(
             "/console/admin/bookings/{id}/resolve",
             post(resolve_booking),
+        )
+        .route("/console/admin/consultations", get(consultations))
+        .route("/console/admin/consultations/{id}", get(consultation))
+        .route("/console/admin/reviews", get(reviews))
+        .route(
+            "/console/admin/reviews/{id}/visibility",
+            post(review_visibility),
         )
 }
 
@@ -387,4 +395,126 @@ async fn resolve_booking(
         result,
         "Settled: the money has moved as decided.",
     )
+}
+
+async fn consultations(
+    State(console): State<ConsoleState>,
+    AdminViewer(viewer): AdminViewer,
+    Query(q): Query<Params>,
+) -> Response {
+    let spec = ListSpec {
+        title: "Consultations",
+        api_path: "/api/v1/admin/consultations",
+        console_path: "/console/admin/consultations",
+        template: "admin/consultations.html",
+        filters: vec![
+            ("status", Some(param(&q, "status").unwrap_or("active"))),
+            ("client_id", param(&q, "client_id")),
+            ("practitioner_id", param(&q, "practitioner_id")),
+        ],
+        csv: &[
+            ("id", "/id"),
+            ("reference", "/reference"),
+            ("client_id", "/client_id"),
+            ("practitioner_id", "/practitioner_id"),
+            ("channel", "/channel"),
+            ("status", "/status"),
+            ("started_at", "/started_at"),
+            ("ended_at", "/ended_at"),
+            ("end_reason", "/end_reason"),
+            ("minutes_billed", "/minutes_billed"),
+            ("amount_charged", "/amount_charged"),
+        ],
+        file: "consultations",
+    };
+    list_page(
+        &console,
+        &viewer,
+        spec,
+        &q,
+        json!({"statuses": ["active", "requested", "ended", "declined", "missed", "cancelled"]}),
+    )
+    .await
+}
+
+/// One consultation with its whole conversation, for a dispute.
+async fn consultation(
+    State(console): State<ConsoleState>,
+    AdminViewer(viewer): AdminViewer,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let api = viewer.api(&console);
+    let found = match api.get(&format!("/api/v1/consultations/{id}")).await {
+        Ok(found) => found,
+        Err(problem) => return failed(&problem),
+    };
+    let transcript = api
+        .get_raw(&format!("/api/v1/consultations/{id}/transcript"))
+        .await
+        .map(|(_, text)| String::from_utf8_lossy(&text).into_owned())
+        .unwrap_or_default();
+    let title = format!(
+        "Consultation {}",
+        found["reference"].as_str().unwrap_or_default()
+    );
+    admin_page(
+        &console,
+        &viewer,
+        "admin/consultation.html",
+        json!({"title": title, "c": found, "transcript": transcript}),
+        "/console/admin/consultations",
+    )
+}
+
+async fn reviews(
+    State(console): State<ConsoleState>,
+    AdminViewer(viewer): AdminViewer,
+    Query(q): Query<Params>,
+) -> Response {
+    let spec = ListSpec {
+        title: "Reviews",
+        api_path: "/api/v1/admin/reviews",
+        console_path: "/console/admin/reviews",
+        template: "admin/reviews.html",
+        filters: vec![
+            ("hidden", param(&q, "hidden")),
+            ("practitioner_id", param(&q, "practitioner_id")),
+        ],
+        csv: &[
+            ("id", "/id"),
+            ("practitioner_id", "/practitioner_id"),
+            ("consultation_id", "/consultation_id"),
+            ("rating", "/rating"),
+            ("text", "/text"),
+            ("verified", "/verified"),
+            ("hidden", "/hidden"),
+            ("created_at", "/created_at"),
+        ],
+        file: "reviews",
+    };
+    list_page(&console, &viewer, spec, &q, json!({})).await
+}
+
+async fn review_visibility(
+    State(console): State<ConsoleState>,
+    AdminViewer(viewer): AdminViewer,
+    Path(id): Path<Uuid>,
+    Form(form): Form<Params>,
+) -> Response {
+    let back = back_to(&form, "/console/admin/reviews".to_owned());
+    let hidden = field(&form, "hidden") == "true";
+    let reason = Some(field(&form, "reason")).filter(|r| !r.is_empty());
+    let result = viewer
+        .api(&console)
+        .post(
+            &format!("/api/v1/admin/reviews/{id}/visibility"),
+            json!({"hidden": hidden, "reason": reason}),
+        )
+        .await;
+    let ok = if hidden {
+        "Hidden: it no longer shows or counts in the rating."
+    } else {
+        "Shown again."
+    };
+    after(&console, &back, &format!("visibility-{id}"), result, ok)
 }

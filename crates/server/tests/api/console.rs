@@ -25,6 +25,7 @@ both_backends!(
     promo_codes_packages_and_queues_are_run_from_the_console,
     a_practitioner_edits_the_profile_replies_and_reads_earnings,
     a_client_books_cancels_and_sees_the_chart,
+    an_admin_oversees_commission_consultations_and_reviews,
 );
 
 /// A browser without JavaScript: keeps cookies, follows no redirects.
@@ -411,6 +412,10 @@ async fn a_client_opening_an_admin_page_gets_403(b: Backend) {
         "/console/admin/users",
         "/console/admin/topups",
         "/console/admin/audit",
+        "/console/admin/consultations",
+        "/console/admin/consultations?status=ended",
+        "/console/admin/reviews",
+        "/console/admin/reviews?hidden=true",
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 403, "{path}");
@@ -979,6 +984,10 @@ async fn promo_codes_packages_and_queues_are_run_from_the_console(b: Backend) {
         "/console/admin/jobs",
         "/console/admin/jobs?status=done",
         "/console/admin/audit",
+        "/console/admin/consultations",
+        "/console/admin/consultations?status=ended",
+        "/console/admin/reviews",
+        "/console/admin/reviews?hidden=true",
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
@@ -1323,4 +1332,196 @@ async fn a_client_books_cancels_and_sees_the_chart(b: Backend) {
     assert_eq!(svg.status, 200);
     assert_eq!(svg.headers["content-type"], "image/svg+xml");
     assert!(svg.body.contains("<svg"), "{}", svg.body);
+}
+
+async fn an_admin_oversees_commission_consultations_and_reviews(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (email, admin) = app.admin_account().await;
+    let (practitioner, pid) =
+        approved_practitioner(&app, &admin, "reader@example.com", "Asha Reader").await;
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/practitioners/me/presence",
+        Some(&practitioner),
+        Some(json!({"status": "online"})),
+    )
+    .await
+    .expect(200);
+    let (client, _, client_id) = app.register("seeker@example.com").await;
+    app.credit(&admin, &client_id, 100_000).await;
+    let browser = Browser::new(&app);
+    browser.sign_in(&email, "/console/admin").await;
+
+    // Commission: a rate of their own, audited, then back to the platform's.
+    let page_path = format!("/console/admin/practitioners/{pid}");
+    let page = browser.get(&page_path).await;
+    assert!(
+        page.body.contains("id=\"commission\">20.00 %"),
+        "{}",
+        page.body
+    );
+    browser
+        .submit(
+            &page_path,
+            &format!("{page_path}/commission"),
+            &[("commission", "17.5")],
+        )
+        .await;
+    let p = app
+        .get(&format!("/api/v1/admin/practitioners/{pid}"), Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            p["commission_override_bps"].as_i64(),
+            p["commission_bps"].as_i64()
+        ),
+        (Some(1_750), Some(1_750))
+    );
+    let earned = app
+        .get("/api/v1/practitioners/me/earnings", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(earned["commission_bps"], 1_750);
+    browser
+        .submit(
+            &page_path,
+            &format!("{page_path}/commission"),
+            &[("commission", "150")],
+        )
+        .await;
+    assert!(
+        browser
+            .get(&page_path)
+            .await
+            .body
+            .contains(&format!("id=\"commission-{pid}-error\""))
+    );
+    browser
+        .submit(
+            &page_path,
+            &format!("{page_path}/commission"),
+            &[("commission", "")],
+        )
+        .await;
+    let p = app
+        .get(&format!("/api/v1/admin/practitioners/{pid}"), Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            p["commission_override_bps"].as_i64(),
+            p["commission_bps"].as_i64()
+        ),
+        (None, Some(2_000))
+    );
+    let log = app
+        .get(
+            &format!("/api/v1/admin/audit-logs?action=practitioner.commission&target_id={pid}"),
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(log["items"].as_array().unwrap().len(), 2);
+
+    // A session: live in the list, then ended, with its transcript.
+    let c = app
+        .post(
+            "/api/v1/consultations",
+            Some(&client),
+            json!({"practitioner_id": pid, "channel": "chat"}),
+        )
+        .await
+        .expect(201);
+    let id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/consultations/{id}/accept"),
+        Some(&practitioner),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/consultations/{id}/messages"),
+        Some(&client),
+        json!({"client_id": "m1", "text": "Will I <move> abroad?"}),
+    )
+    .await
+    .expect(201);
+    let live = browser.get("/console/admin/consultations").await;
+    assert!(
+        live.body.contains(c["reference"].as_str().unwrap()),
+        "{}",
+        live.body
+    );
+    app.post(
+        &format!("/api/v1/consultations/{id}/end"),
+        Some(&client),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let detail = browser
+        .get(&format!("/console/admin/consultations/{id}"))
+        .await;
+    assert!(
+        detail.body.contains("Will I &lt;move&gt; abroad?"),
+        "{}",
+        detail.body
+    );
+    assert!(
+        detail.body.contains("Ended by the client"),
+        "{}",
+        detail.body
+    );
+
+    // A review, hidden and shown again.
+    app.post(
+        &format!("/api/v1/consultations/{id}/review"),
+        Some(&client),
+        json!({"rating": 1, "text": "Call me on 98xxxxxx"}),
+    )
+    .await
+    .expect(201);
+    let listed = app
+        .get("/api/v1/admin/reviews", Some(&admin))
+        .await
+        .expect(200);
+    let review = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let hid = browser
+        .submit(
+            "/console/admin/reviews",
+            &format!("/console/admin/reviews/{review}/visibility"),
+            &[("hidden", "true"), ("reason", "contact details")],
+        )
+        .await;
+    assert_eq!(hid.status, 303);
+    let hidden = app
+        .get("/api/v1/admin/reviews?hidden=true", Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(hidden["items"][0]["id"], review.as_str());
+    assert!(
+        app.get(&format!("/api/v1/practitioners/{pid}/reviews"), None)
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    browser
+        .submit(
+            "/console/admin/reviews?hidden=true",
+            &format!("/console/admin/reviews/{review}/visibility"),
+            &[("hidden", "false")],
+        )
+        .await;
+    assert!(
+        app.get("/api/v1/admin/reviews?hidden=true", Some(&admin))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
