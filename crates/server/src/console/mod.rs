@@ -14,6 +14,7 @@ mod client;
 mod operations;
 mod practitioner;
 pub mod render;
+mod schedule;
 pub mod session;
 
 use axum::Router;
@@ -59,6 +60,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .merge(admin::routes())
         .merge(operations::routes())
         .merge(practitioner::routes())
+        .merge(schedule::routes())
         .merge(client::routes())
         .layer(middleware::from_fn_with_state(console.clone(), guard))
         .with_state(console)
@@ -86,6 +88,8 @@ pub fn nav(role: Role) -> Value {
         Role::Practitioner => &[
             ("/console/practitioner", "Live"),
             ("/console/practitioner/bookings", "Bookings"),
+            ("/console/practitioner/hours", "Hours"),
+            ("/console/practitioner/services", "Services"),
             ("/console/practitioner/earnings", "Earnings"),
             ("/console/practitioner/reviews", "Reviews"),
             ("/console/practitioner/profile", "Profile"),

@@ -68,6 +68,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "practitioner/profile.html",
     "practitioner/earnings.html",
     "practitioner/reviews.html",
+    "practitioner/hours.html",
+    "practitioner/services.html",
     "client/home.html",
     "client/book.html",
     "client/bookings.html",
@@ -284,9 +286,67 @@ pub fn bars(title: &str, points: &[(String, i64)], currency: &str, period: &str)
     svg
 }
 
+/// A week calendar: seven columns (Monday first), hours down the side, and a block for
+/// each `(weekday 0–6, start minute, end minute)` window. Drawn as SVG, like the charts.
+pub fn week_calendar(windows: &[(usize, u32, u32)]) -> String {
+    const W: f64 = 700.0;
+    const H: f64 = 320.0;
+    const LEFT: f64 = 40.0;
+    const TOP: f64 = 20.0;
+    let col = (W - LEFT) / 7.0;
+    let per_minute = (H - TOP) / 1440.0;
+    let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let hours: u32 = windows
+        .iter()
+        .map(|(_, s, e)| e.saturating_sub(*s))
+        .sum::<u32>()
+        / 60;
+    let mut svg = format!(
+        "<svg class=\"calendar\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Working hours: {hours} hours a week\">"
+    );
+    for (i, day) in days.iter().enumerate() {
+        let x = LEFT + i as f64 * col;
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"14\" text-anchor=\"middle\">{day}</text><line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{H}\"/>",
+            x + col / 2.0
+        ));
+    }
+    for hour in (0..=24).step_by(6) {
+        let y = TOP + f64::from(hour * 60) * per_minute;
+        svg.push_str(&format!(
+            "<text x=\"2\" y=\"{:.1}\">{hour:02}:00</text><line class=\"hour\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{W}\" y2=\"{y:.1}\"/>",
+            (y + 4.0).min(H - 2.0)
+        ));
+    }
+    for (day, start, end) in windows {
+        let x = LEFT + *day as f64 * col + 3.0;
+        let y = TOP + f64::from(*start) * per_minute;
+        let h = f64::from(end.saturating_sub(*start)) * per_minute;
+        svg.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\"><title>{} {:02}:{:02}–{:02}:{:02}</title></rect>",
+            col - 6.0,
+            days.get(*day).copied().unwrap_or(""),
+            start / 60,
+            start % 60,
+            end / 60,
+            end % 60
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_week_calendar_draws_each_window() {
+        let svg = week_calendar(&[(0, 9 * 60, 13 * 60), (6, 14 * 60, 18 * 60)]);
+        assert!(svg.contains("<title>Mon 09:00–13:00</title>"), "{svg}");
+        assert!(svg.contains("<title>Sun 14:00–18:00</title>"));
+        assert!(svg.contains("aria-label=\"Working hours: 8 hours a week\""));
+    }
 
     #[test]
     fn codes_read_as_words() {

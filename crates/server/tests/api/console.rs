@@ -26,6 +26,7 @@ both_backends!(
     a_practitioner_edits_the_profile_replies_and_reads_earnings,
     a_client_books_cancels_and_sees_the_chart,
     an_admin_oversees_commission_consultations_and_reviews,
+    a_practitioner_sets_hours_overrides_and_services,
 );
 
 /// A browser without JavaScript: keeps cookies, follows no redirects.
@@ -1524,4 +1525,122 @@ async fn an_admin_oversees_commission_consultations_and_reviews(b: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_practitioner_sets_hours_overrides_and_services(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin_token().await;
+    let (practitioner, _) =
+        approved_practitioner(&app, &admin, "healer@example.com", "Healer One").await;
+    let browser = Browser::new(&app);
+    browser
+        .sign_in("healer@example.com", "/console/practitioner")
+        .await;
+    let hours = "/console/practitioner/hours";
+    let page = browser.get(hours).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let week = [
+        ("time_zone", "Asia/Kolkata"),
+        ("monday", "09:00-13:00, 14:00-18:00"),
+        ("tuesday", ""),
+        ("wednesday", "10:00-12:00"),
+        ("thursday", ""),
+        ("friday", ""),
+        ("saturday", ""),
+        ("sunday", ""),
+    ];
+    let saved = browser.submit(hours, hours, &week).await;
+    assert_eq!(saved.status, 303);
+    let doc = app
+        .get("/api/v1/practitioners/me/availability", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(doc["time_zone"], "Asia/Kolkata");
+    assert_eq!(doc["weekly"].as_array().unwrap().len(), 3, "{doc}");
+    let page = browser.get(hours).await;
+    assert!(
+        page.body.contains("<title>Mon 09:00–13:00</title>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"09:00-13:00, 14:00-18:00\""));
+
+    let mut bad = week.to_vec();
+    bad[1] = ("monday", "9 to 5");
+    browser.submit(hours, hours, &bad).await;
+    assert!(browser.get(hours).await.body.contains("id=\"hours-error\""));
+
+    browser
+        .submit(
+            hours,
+            &format!("{hours}/override"),
+            &[("date", "2030-01-01"), ("hours", "")],
+        )
+        .await;
+    let doc = app
+        .get("/api/v1/practitioners/me/availability", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(
+        doc["overrides"],
+        json!([{"date": "2030-01-01", "hours": []}]),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["weekly"].as_array().unwrap().len(),
+        3,
+        "the week is kept"
+    );
+    browser
+        .submit(hours, &format!("{hours}/override/2030-01-01/remove"), &[])
+        .await;
+    let doc = app
+        .get("/api/v1/practitioners/me/availability", Some(&practitioner))
+        .await
+        .expect(200);
+    assert!(
+        doc["overrides"].as_array().is_none_or(Vec::is_empty),
+        "{doc}"
+    );
+
+    let services = "/console/practitioner/services";
+    browser
+        .submit(
+            services,
+            services,
+            &[
+                ("name", "Tarot spread"),
+                ("description", "Three cards"),
+                ("channel", "chat"),
+                ("duration_minutes", "30"),
+                ("price", "500"),
+            ],
+        )
+        .await;
+    let mine = app
+        .get("/api/v1/practitioners/me/services", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(
+        (mine[0]["name"].as_str(), mine[0]["price"].as_i64()),
+        (Some("Tarot spread"), Some(50_000))
+    );
+    let id = mine[0]["id"].as_str().unwrap();
+    browser
+        .submit(services, &format!("{services}/{id}/toggle"), &[])
+        .await;
+    let mine = app
+        .get("/api/v1/practitioners/me/services", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(mine[0]["active"], false);
+    browser
+        .submit(services, &format!("{services}/{id}/toggle"), &[])
+        .await;
+    let mine = app
+        .get("/api/v1/practitioners/me/services", Some(&practitioner))
+        .await
+        .expect(200);
+    assert_eq!(mine[0]["active"], true);
 }
