@@ -10,6 +10,7 @@
 
 mod admin;
 pub mod api;
+mod catalogue;
 mod client;
 mod operations;
 mod practitioner;
@@ -59,6 +60,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/console/static/{file}", get(asset))
         .merge(admin::routes())
         .merge(operations::routes())
+        .merge(catalogue::routes())
         .merge(practitioner::routes())
         .merge(schedule::routes())
         .merge(client::routes())
@@ -81,6 +83,7 @@ pub fn nav(role: Role) -> Value {
             ("/console/admin/promo-codes", "Promo codes"),
             ("/console/admin/packages", "Packages"),
             ("/console/admin/templates", "Templates"),
+            ("/console/admin/catalogue", "Catalogue"),
             ("/console/admin/deliveries", "Deliveries"),
             ("/console/admin/jobs", "Jobs"),
             ("/console/admin/audit", "Audit log"),

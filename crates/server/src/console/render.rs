@@ -62,6 +62,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin/consultations.html",
     "admin/consultation.html",
     "admin/reviews.html",
+    "admin/catalogue.html",
     "live_panel.html",
     "practitioner/home.html",
     "practitioner/bookings.html",

@@ -27,6 +27,7 @@ both_backends!(
     a_client_books_cancels_and_sees_the_chart,
     an_admin_oversees_commission_consultations_and_reviews,
     a_practitioner_sets_hours_overrides_and_services,
+    the_catalogue_is_kept_from_the_console,
 );
 
 /// A browser without JavaScript: keeps cookies, follows no redirects.
@@ -417,6 +418,7 @@ async fn a_client_opening_an_admin_page_gets_403(b: Backend) {
         "/console/admin/consultations?status=ended",
         "/console/admin/reviews",
         "/console/admin/reviews?hidden=true",
+        "/console/admin/catalogue",
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 403, "{path}");
@@ -989,6 +991,7 @@ async fn promo_codes_packages_and_queues_are_run_from_the_console(b: Backend) {
         "/console/admin/consultations?status=ended",
         "/console/admin/reviews",
         "/console/admin/reviews?hidden=true",
+        "/console/admin/catalogue",
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
@@ -1643,4 +1646,160 @@ async fn a_practitioner_sets_hours_overrides_and_services(b: Backend) {
         .await
         .expect(200);
     assert_eq!(mine[0]["active"], true);
+}
+
+async fn the_catalogue_is_kept_from_the_console(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let (email, _) = app.admin_account().await;
+    let browser = Browser::new(&app);
+    browser.sign_in(&email, "/console/admin").await;
+    let page = "/console/admin/catalogue";
+    assert_eq!(browser.get(page).await.status, 200);
+
+    let decks = app.get("/api/v1/tarot/decks", None).await.expect(200);
+    let deck = decks[0]["slug"].as_str().expect("a seeded deck").to_owned();
+    browser
+        .submit(
+            page,
+            &format!("{page}/decks/{deck}"),
+            &[("reversal", "12.5")],
+        )
+        .await;
+    let decks = app.get("/api/v1/tarot/decks", None).await.expect(200);
+    let found = decks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["slug"] == deck.as_str())
+        .unwrap();
+    assert_eq!(found["reversal_bps"], 1_250);
+    browser
+        .submit(
+            page,
+            &format!("{page}/decks/{deck}"),
+            &[("active", "false")],
+        )
+        .await;
+    let decks = app.get("/api/v1/tarot/decks", None).await.expect(200);
+    assert!(
+        decks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["slug"] != deck.as_str())
+    );
+    browser
+        .submit(
+            page,
+            &format!("{page}/switch-on"),
+            &[("kind", "deck"), ("slug", &deck)],
+        )
+        .await;
+    let decks = app.get("/api/v1/tarot/decks", None).await.expect(200);
+    assert!(
+        decks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["slug"] == deck.as_str())
+    );
+
+    let spreads = app.get("/api/v1/tarot/spreads", None).await.expect(200);
+    let spread = spreads[0]["slug"].as_str().unwrap().to_owned();
+    browser
+        .submit(
+            page,
+            &format!("{page}/spreads/{spread}"),
+            &[("active", "false")],
+        )
+        .await;
+    let spreads = app.get("/api/v1/tarot/spreads", None).await.expect(200);
+    assert!(
+        spreads
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["slug"] != spread.as_str())
+    );
+    browser
+        .submit(
+            page,
+            &format!("{page}/switch-on"),
+            &[("kind", "spread"), ("slug", &spread)],
+        )
+        .await;
+
+    browser
+        .submit(
+            page,
+            &format!("{page}/service-types"),
+            &[
+                ("slug", "vastu-visit"),
+                ("name", "Vastu visit"),
+                ("description", "At home"),
+            ],
+        )
+        .await;
+    let types = app.get("/api/v1/service-types", None).await.expect(200);
+    let made = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "vastu-visit")
+        .expect("added")
+        .clone();
+    browser
+        .submit(
+            page,
+            &format!("{page}/service-types/{}", made["id"].as_str().unwrap()),
+            &[("name", "Vastu home visit")],
+        )
+        .await;
+    let types = app.get("/api/v1/service-types", None).await.expect(200);
+    assert!(
+        types
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "Vastu home visit")
+    );
+
+    let day = "2030-03-21";
+    let at = format!("{page}?date={day}");
+    browser
+        .submit(
+            &at,
+            &format!("{page}/horoscopes/{day}/aries"),
+            &[
+                ("text", "A bold start <today>."),
+                ("mood", "bright"),
+                ("lucky_color", "red"),
+                ("lucky_number", "9"),
+            ],
+        )
+        .await;
+    let written = app
+        .get(&format!("/api/v1/horoscopes?date={day}"), None)
+        .await
+        .expect(200);
+    assert_eq!(written[0]["text"], "A bold start <today>.");
+    assert_eq!(written[0]["lucky_number"], 9);
+    let shown = browser.get(&at).await;
+    assert!(
+        shown.body.contains("A bold start &lt;today&gt;."),
+        "{}",
+        shown.body
+    );
+    browser
+        .submit(
+            &at,
+            &format!("{page}/horoscopes/{day}/aries"),
+            &[("_form", "delete"), ("text", "")],
+        )
+        .await;
+    let written = app
+        .get(&format!("/api/v1/horoscopes?date={day}"), None)
+        .await
+        .expect(200);
+    assert!(written.as_array().unwrap().is_empty(), "{written}");
 }
