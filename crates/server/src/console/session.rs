@@ -133,20 +133,26 @@ impl Flash {
     }
 }
 
-/// 303 to `to` (a console path), carrying `flash` to the page it lands on.
+/// 303 to `to` (a console path), carrying `flash` to the page it lands on. The message is
+/// signed, so a cookie planted from elsewhere cannot put words on a console page.
 pub fn redirect_with(app: &AppState, to: &str, flash: Flash) -> Response {
     let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&flash).unwrap_or_default());
+    let signed = format!("{encoded}.{}", tag(app, "console-flash", &[&encoded]));
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        cookie(app, FLASH_COOKIE, &encoded, "/console", 60),
+        cookie(app, FLASH_COOKIE, &signed, "/console", 60),
     );
     res
 }
 
-fn read_flash(headers: &HeaderMap) -> Option<Flash> {
+fn read_flash(app: &AppState, headers: &HeaderMap) -> Option<Flash> {
     let raw = cookies(headers).remove(FLASH_COOKIE)?;
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let (encoded, given) = raw.split_once('.')?;
+    if !same(&tag(app, "console-flash", &[encoded]), given) {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -251,7 +257,7 @@ where
             .unwrap_or_else(|never| match never {});
         Ok(Viewer {
             csrf: csrf_for_session(app, auth.session_id),
-            flash: read_flash(&parts.headers),
+            flash: read_flash(app, &parts.headers),
             auth,
             caller,
         })

@@ -400,6 +400,17 @@ async fn a_form_without_its_csrf_token_is_refused(b: Backend) {
         "{}",
         again.body
     );
+    // A message planted in the cookie by someone else is not shown.
+    let forged = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        br#"{"ok":true,"text":"Your payout of 10,00,000 was approved"}"#,
+    );
+    browser.set_cookie(
+        "augur_console_flash",
+        &format!("{forged}.{}", "0".repeat(64)),
+    );
+    let planted = browser.get("/console/admin").await;
+    assert!(!planted.body.contains("Your payout"), "{}", planted.body);
 }
 
 async fn a_client_opening_an_admin_page_gets_403(b: Backend) {
