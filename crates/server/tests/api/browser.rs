@@ -5,7 +5,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::both_backends;
-use crate::helpers::{Backend, PASSWORD, TestApp, application, approved_practitioner};
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, application, approved_practitioner, bookable_hours_and_service,
+};
 use crate::webdriver::{Browser, available};
 
 both_backends!(
@@ -511,35 +513,7 @@ async fn a_practitioner_confirms_a_booking(b: Backend) {
     let admin = app.admin_token().await;
     let (practitioner, _) =
         approved_practitioner(&app, &admin, "healer@example.com", "Healer One").await;
-    let days = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    let weekly: Vec<_> = days
-        .iter()
-        .map(|d| json!({"weekday": d, "start": "06:00", "end": "20:00"}))
-        .collect();
-    app.call(
-        reqwest::Method::PUT,
-        "/api/v1/practitioners/me/availability",
-        Some(&practitioner),
-        Some(json!({"time_zone": "UTC", "weekly": weekly})),
-    )
-    .await
-    .expect(200);
-    let service = app
-        .post(
-            "/api/v1/practitioners/me/services",
-            Some(&practitioner),
-            json!({"name": "Kundli reading", "description": "One hour on video", "channel": "video", "duration_minutes": 60, "price": 150_000}),
-        )
-        .await
-        .expect(201);
+    let service = bookable_hours_and_service(&app, &practitioner).await;
     let (client, _, client_id) = app.register("seeker@example.com").await;
     fund(&app, &admin, &client_id, 200_000).await;
     let start = (app.state.clock.now() + chrono::Duration::days(2))

@@ -10,7 +10,9 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{Backend, PASSWORD, TestApp, application, approved_practitioner};
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, application, approved_practitioner, bookable_hours_and_service,
+};
 
 both_backends!(
     a_signed_out_browser_is_sent_to_sign_in,
@@ -1197,35 +1199,7 @@ async fn a_client_books_cancels_and_sees_the_chart(b: Backend) {
     let admin = app.admin_token().await;
     let (practitioner, pid) =
         approved_practitioner(&app, &admin, "healer@example.com", "Healer One").await;
-    let days = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    let weekly: Vec<_> = days
-        .iter()
-        .map(|d| json!({"weekday": d, "start": "06:00", "end": "20:00"}))
-        .collect();
-    app.call(
-        reqwest::Method::PUT,
-        "/api/v1/practitioners/me/availability",
-        Some(&practitioner),
-        Some(json!({"time_zone": "UTC", "weekly": weekly})),
-    )
-    .await
-    .expect(200);
-    let service = app
-        .post(
-            "/api/v1/practitioners/me/services",
-            Some(&practitioner),
-            json!({"name": "Kundli reading", "description": "One hour on video", "channel": "video", "duration_minutes": 60, "price": 150_000}),
-        )
-        .await
-        .expect(201);
+    let service = bookable_hours_and_service(&app, &practitioner).await;
     let sid = service["id"].as_str().unwrap();
     let (client, _, client_id) = app.register("seeker@example.com").await;
     app.credit(&admin, &client_id, 200_000).await;

@@ -529,6 +529,39 @@ pub async fn approved_practitioner(
     (token, id)
 }
 
+/// Opens the practitioner's week 06:00–20:00 UTC every day and adds a one-hour video
+/// service at ₹1,500; returns the service.
+pub async fn bookable_hours_and_service(app: &TestApp, practitioner: &str) -> Value {
+    let weekly: Vec<Value> = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| json!({"weekday": d, "start": "06:00", "end": "20:00"}))
+    .collect();
+    app.call(
+        Method::PUT,
+        "/api/v1/practitioners/me/availability",
+        Some(practitioner),
+        Some(json!({"time_zone": "UTC", "weekly": weekly})),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/practitioners/me/services",
+        Some(practitioner),
+        json!({"name": "Kundli reading", "description": "One hour on video", "channel": "video",
+               "duration_minutes": 60, "price": 150_000}),
+    )
+    .await
+    .expect(201)
+}
+
 #[test]
 fn database_name_is_replaced_in_urls() {
     assert_eq!(
