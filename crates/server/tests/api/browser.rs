@@ -283,6 +283,8 @@ async fn a_practitioner_takes_a_request_and_chats_with_the_clients_socket(b: Bac
             browser.wait_for_text("#requests", "Test U. asks for a chat at ₹20.00/min").await;
             browser.click("#requests button.accept").await;
             browser.wait_for_text("#live-status", "In session.").await;
+            // The availability line follows the session, without a reload.
+            browser.wait_for_text("#presence-sessions", "1 of 2").await;
 
             let mut socket = crate::realtime::connect(&app, &client, true).await;
             crate::realtime::send(

@@ -124,6 +124,21 @@
 
   async function refresh(id) {
     try { show(await api("GET", "/api/v1/consultations/" + id)); } catch (e) { showError(e.message); }
+    refreshPresence();
+  }
+
+  // A practitioner's availability changes with their sessions (busy while full): the line
+  // at the top follows it instead of keeping what the page was drawn with.
+  async function refreshPresence() {
+    if (role !== "practitioner" || !$("presence")) return;
+    try {
+      const p = await api("GET", "/api/v1/practitioners/me/presence");
+      $("presence").textContent = words(p.availability).replace(/^./, (c) => c.toUpperCase());
+      const sessions = $("presence-sessions");
+      if (sessions) sessions.textContent = p.active_sessions + " of " + p.max_concurrent_sessions;
+    } catch (e) {
+      // The next event tries again.
+    }
   }
 
   function addRequest(id, who, channel, rate, currency) {
