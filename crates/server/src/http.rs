@@ -162,6 +162,34 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
     })
 }
 
+/// The order of a list whose ids grow with time (UUID v7): newest first, or oldest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeOrder {
+    #[default]
+    Newest,
+    Oldest,
+}
+
+impl TimeOrder {
+    /// `query` after `cursor` (an id from the page before) in this order.
+    pub fn page<E: sea_orm::EntityTrait>(
+        self,
+        query: sea_orm::Select<E>,
+        id: impl sea_orm::ColumnTrait,
+        cursor: Option<&str>,
+    ) -> Result<sea_orm::Select<E>, ApiError> {
+        use sea_orm::{QueryFilter, QueryOrder};
+        let after: Option<uuid::Uuid> = cursor.map(decode_cursor).transpose()?;
+        Ok(match (self, after) {
+            (TimeOrder::Newest, Some(after)) => query.filter(id.lt(after)).order_by_desc(id),
+            (TimeOrder::Newest, None) => query.order_by_desc(id),
+            (TimeOrder::Oldest, Some(after)) => query.filter(id.gt(after)).order_by_asc(id),
+            (TimeOrder::Oldest, None) => query.order_by_asc(id),
+        })
+    }
+}
+
 /// Page size: default 20, at most 100.
 pub fn page_limit(limit: Option<u64>) -> Result<u64, ApiError> {
     match limit {

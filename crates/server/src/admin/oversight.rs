@@ -4,8 +4,7 @@
 
 use axum::extract::State;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{
-    ApiJson, ApiPath, ApiQuery, ClientMeta, Page, decode_cursor, encode_cursor, page_limit,
+    ApiJson, ApiPath, ApiQuery, ClientMeta, Page, TimeOrder, encode_cursor, page_limit,
 };
 use crate::live::aftercare::ReviewView;
 use crate::live::routes::ConsultationView;
@@ -135,6 +134,9 @@ async fn set_commission(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConsultationsQuery {
+    /// `newest` first (default) or `oldest` first.
+    #[param(inline)]
+    pub sort: Option<TimeOrder>,
     /// `requested`, `active`, `ended`, `declined`, `missed` or `cancelled`.
     pub status: Option<String>,
     pub client_id: Option<Uuid>,
@@ -173,15 +175,11 @@ async fn admin_consultations(
     if let Some(practitioner) = q.practitioner_id {
         query = query.filter(consultation::Column::PractitionerId.eq(practitioner));
     }
-    if let Some(raw) = q.cursor.as_deref() {
-        let before: Uuid = decode_cursor(raw)?;
-        query = query.filter(consultation::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(consultation::Column::Id)
-        .limit(limit + 1)
-        .all(&app.db)
-        .await?;
+    let query =
+        q.sort
+            .unwrap_or_default()
+            .page(query, consultation::Column::Id, q.cursor.as_deref())?;
+    let rows = query.limit(limit + 1).all(&app.db).await?;
     Ok(ApiJson(Page::from_rows(
         rows,
         limit,
@@ -194,6 +192,9 @@ async fn admin_consultations(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdminReviewsQuery {
+    /// `newest` first (default) or `oldest` first.
+    #[param(inline)]
+    pub sort: Option<TimeOrder>,
     /// Only hidden (`true`) or only shown (`false`) reviews.
     pub hidden: Option<bool>,
     /// The practitioner's profile id.
@@ -220,15 +221,11 @@ async fn admin_reviews(
     if let Some(practitioner) = q.practitioner_id {
         query = query.filter(review::Column::PractitionerId.eq(practitioner));
     }
-    if let Some(raw) = q.cursor.as_deref() {
-        let before: Uuid = decode_cursor(raw)?;
-        query = query.filter(review::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(review::Column::Id)
-        .limit(limit + 1)
-        .all(&app.db)
-        .await?;
+    let query = q
+        .sort
+        .unwrap_or_default()
+        .page(query, review::Column::Id, q.cursor.as_deref())?;
+    let rows = query.limit(limit + 1).all(&app.db).await?;
     Ok(ApiJson(Page::from_rows(
         rows,
         limit,

@@ -16,7 +16,7 @@ use crate::accounts::routes::SessionView;
 use crate::app::AppState;
 use crate::auth::{AccountStatus, AdminUser, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, encode_cursor, page_limit};
+use crate::http::{ApiJson, ApiPath, ApiQuery, Page, TimeOrder, encode_cursor, page_limit};
 use crate::payments::routes::TopupView;
 use domain::dashboard::Dashboard;
 use domain::validate::Check;
@@ -75,6 +75,9 @@ async fn admin_dashboard(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UsersQuery {
+    /// `newest` first (default) or `oldest` first.
+    #[param(inline)]
+    pub sort: Option<TimeOrder>,
     /// Part of an email, a phone number or a name (at least 2 characters).
     pub q: Option<String>,
     /// `client`, `practitioner` or `admin`.
@@ -143,15 +146,11 @@ async fn admin_users(
         })?;
         query = query.filter(user::Column::Status.eq(status.as_str()));
     }
-    if let Some(raw) = q.cursor.as_deref() {
-        let before: Uuid = decode_cursor(raw)?;
-        query = query.filter(user::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(user::Column::Id)
-        .limit(limit + 1)
-        .all(&app.db)
-        .await?;
+    let query = q
+        .sort
+        .unwrap_or_default()
+        .page(query, user::Column::Id, q.cursor.as_deref())?;
+    let rows = query.limit(limit + 1).all(&app.db).await?;
     Ok(ApiJson(Page::from_rows(
         rows,
         limit,
@@ -202,6 +201,9 @@ async fn admin_user(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdminTopupsQuery {
+    /// `newest` first (default) or `oldest` first.
+    #[param(inline)]
+    pub sort: Option<TimeOrder>,
     /// `created`, `paid` or `failed`.
     pub status: Option<String>,
     /// Only this client's top-ups.
@@ -255,15 +257,11 @@ async fn admin_topups(
     {
         query = query.filter(payment_order::Column::Reference.eq(reference.to_uppercase()));
     }
-    if let Some(raw) = q.cursor.as_deref() {
-        let before: Uuid = decode_cursor(raw)?;
-        query = query.filter(payment_order::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(payment_order::Column::Id)
-        .limit(limit + 1)
-        .all(&app.db)
-        .await?;
+    let query =
+        q.sort
+            .unwrap_or_default()
+            .page(query, payment_order::Column::Id, q.cursor.as_deref())?;
+    let rows = query.limit(limit + 1).all(&app.db).await?;
     Ok(ApiJson(Page::from_rows(
         rows,
         limit,

@@ -424,6 +424,7 @@ async fn users(
         console_path: "/console/admin/users",
         template: "admin/users.html",
         filters: vec![
+            ("sort", param(&q, "sort")),
             ("q", param(&q, "q")),
             ("role", param(&q, "role")),
             ("status", param(&q, "status")),
@@ -683,6 +684,7 @@ async fn topups(
         console_path: "/console/admin/topups",
         template: "admin/topups.html",
         filters: vec![
+            ("sort", param(&q, "sort")),
             ("status", param(&q, "status")),
             ("reference", param(&q, "reference")),
             ("user_id", param(&q, "user_id")),

@@ -408,6 +408,7 @@ async fn consultations(
         console_path: "/console/admin/consultations",
         template: "admin/consultations.html",
         filters: vec![
+            ("sort", param(&q, "sort")),
             ("status", Some(param(&q, "status").unwrap_or("active"))),
             ("client_id", param(&q, "client_id")),
             ("practitioner_id", param(&q, "practitioner_id")),
@@ -477,6 +478,7 @@ async fn reviews(
         console_path: "/console/admin/reviews",
         template: "admin/reviews.html",
         filters: vec![
+            ("sort", param(&q, "sort")),
             ("hidden", param(&q, "hidden")),
             ("practitioner_id", param(&q, "practitioner_id")),
         ],

@@ -795,6 +795,39 @@ async fn admin_lists_filter_page_and_export(b: Backend) {
     let second = browser.get(&href).await;
     assert_eq!(second.body.matches("/console/admin/users/0").count(), 4);
 
+    // Sorted: newest first by default, oldest first on request, paging in that order.
+    let newest = browser.get("/console/admin/users?role=client").await;
+    let oldest = browser
+        .get("/console/admin/users?role=client&sort=oldest")
+        .await;
+    let first_email = |html: &str| {
+        let at = html.find("@example.com").unwrap();
+        let start = html[..at].rfind("<td>").unwrap() + 4;
+        html[start..at].to_owned()
+    };
+    assert_eq!(first_email(&newest.body), "=cmd");
+    assert_eq!(first_email(&oldest.body), "person00");
+    let api = app
+        .get(
+            "/api/v1/admin/users?role=client&sort=oldest&limit=20",
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    let next = api["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!("/api/v1/admin/users?role=client&sort=oldest&limit=20&cursor={next}"),
+            Some(&admin),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rest["items"].as_array().unwrap().len(), 4);
+    assert_eq!(rest["items"][3]["email"], "=cmd@example.com");
+    app.get("/api/v1/admin/users?sort=sideways", Some(&admin))
+        .await
+        .problem(400, "invalid_query");
+
     let found = browser.get("/console/admin/users?q=PERSON07").await;
     assert!(found.body.contains("person07@example.com"));
     assert!(!found.body.contains("person08@example.com"));
